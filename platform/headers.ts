@@ -1,0 +1,21 @@
+import type { IHeaders } from 'kafkajs';
+
+/** Header names every stage reads and writes (besides `traceparent`). */
+export const HEADER = {
+  requestId: 'x-request-id',
+  modelVersion: 'x-model-version',
+  experimentId: 'x-experiment-id',
+  shadow: 'x-shadow',
+  stage: 'x-dlq-stage',
+} as const;
+
+/** kafkajs gives header values as Buffer | string | arrays; stages compare and forward them as strings. */
+export function headersToStrings(headers: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (value === undefined) continue;
+    const first = Array.isArray(value) ? value[0] : value;
+    if (first !== undefined) out[name] = first.toString();
+  }
+  return out;
+}

@@ -1,0 +1,50 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Registry } from 'prom-client';
+import type { Logger } from './logger.ts';
+
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+export interface OpsServerOptions {
+  host: string;
+  port: number;
+  registry: Registry;
+  /** /readyz answers 200 only while this returns true (connected, model loaded, assignment held...). */
+  ready: () => boolean;
+  logger: Logger;
+  /** Extra routes by exact path (the drift monitor's dashboard and API). */
+  routes?: Record<string, RouteHandler>;
+}
+
+/** /metrics, /healthz and /readyz for every service, plus optional routes. */
+export async function startOpsServer(opts: OpsServerOptions): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const handle = async (): Promise<void> => {
+      if (path === '/metrics') {
+        res.writeHead(200, { 'content-type': opts.registry.contentType });
+        res.end(await opts.registry.metrics());
+      } else if (path === '/healthz') {
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      } else if (path === '/readyz') {
+        const ready = opts.ready();
+        res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ready\n' : 'not ready\n');
+      } else if (opts.routes?.[path]) {
+        await opts.routes[path](req, res);
+      } else {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      }
+    };
+    handle().catch((err: unknown) => {
+      opts.logger.error({ err, path }, 'ops endpoint failed');
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => resolve());
+  });
+  const address = server.address();
+  opts.logger.info({ address }, 'ops server listening (/metrics, /healthz, /readyz)');
+  return server;
+}

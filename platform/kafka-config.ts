@@ -1,0 +1,60 @@
+import { readFileSync } from 'node:fs';
+import type { KafkaConfig, SASLOptions } from 'kafkajs';
+import type { EnvReader } from './config.ts';
+
+export interface KafkaSettings {
+  brokers: string[];
+  clientId: string;
+  ssl: boolean;
+  sslCaPath: string | undefined;
+  sslRejectUnauthorized: boolean;
+  saslMechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512' | undefined;
+  saslUsername: string | undefined;
+  saslPassword: string | undefined;
+  topicPrefix: string;
+  partitions: number;
+  replicationFactor: number;
+}
+
+const HOST_PORT = { regex: /^[^\s:,]+:\d{1,5}$/, expected: 'host:port (e.g. 127.0.0.1:9092)' };
+
+export function readKafkaSettings(env: EnvReader, defaultClientId: string): KafkaSettings {
+  const mechanism = env.oneOf('KAFKA_SASL_MECHANISM', ['none', 'plain', 'scram-sha-256', 'scram-sha-512'] as const, 'none');
+  const settings: KafkaSettings = {
+    brokers: env.list('KAFKA_BROKERS', ['127.0.0.1:9092'], HOST_PORT),
+    clientId: env.string('KAFKA_CLIENT_ID', defaultClientId),
+    ssl: env.bool('KAFKA_SSL', false),
+    sslCaPath: env.optionalString('KAFKA_SSL_CA_PATH'),
+    sslRejectUnauthorized: env.bool('KAFKA_SSL_REJECT_UNAUTHORIZED', true),
+    saslMechanism: mechanism === 'none' ? undefined : mechanism,
+    saslUsername: env.optionalString('KAFKA_SASL_USERNAME'),
+    saslPassword: env.optionalString('KAFKA_SASL_PASSWORD'),
+    topicPrefix: env.string('TOPIC_PREFIX', 'images'),
+    partitions: env.int('TOPIC_PARTITIONS', 4, { min: 1, max: 10_000 }),
+    replicationFactor: env.int('TOPIC_REPLICATION_FACTOR', 1, { min: 1, max: 10 }),
+  };
+  env.check(/^[a-zA-Z0-9._-]+$/.test(settings.topicPrefix), 'TOPIC_PREFIX', settings.topicPrefix, 'letters, digits, ".", "_" or "-"');
+  if (settings.saslMechanism) {
+    env.check(settings.saslUsername !== undefined, 'KAFKA_SASL_USERNAME', '', `a user name when KAFKA_SASL_MECHANISM=${mechanism}`);
+    env.check(settings.saslPassword !== undefined, 'KAFKA_SASL_PASSWORD', '', `a password when KAFKA_SASL_MECHANISM=${mechanism}`);
+  }
+  return settings;
+}
+
+/** kafkajs client options; SASL/SSL pass straight through so any managed Kafka works. */
+export function toKafkaConfig(s: KafkaSettings): KafkaConfig {
+  const ssl = s.ssl
+    ? { rejectUnauthorized: s.sslRejectUnauthorized, ...(s.sslCaPath ? { ca: [readFileSync(s.sslCaPath, 'utf8')] } : {}) }
+    : undefined;
+  const sasl = s.saslMechanism
+    ? ({ mechanism: s.saslMechanism, username: s.saslUsername ?? '', password: s.saslPassword ?? '' } as SASLOptions)
+    : undefined;
+  return {
+    clientId: s.clientId,
+    brokers: s.brokers,
+    ...(ssl ? { ssl } : {}),
+    ...(sasl ? { sasl } : {}),
+    retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 10_000 },
+    connectionTimeout: 5_000,
+  };
+}

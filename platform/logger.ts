@@ -1,0 +1,19 @@
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+/** Paths that may carry secrets; pino replaces their values before a line is written. */
+const REDACT = [
+  'password', '*.password', 'secretAccessKey', '*.secretAccessKey', 'authorization', '*.authorization',
+  'headers.authorization', 'sasl', '*.sasl',
+];
+
+export function createLogger(service: string, level = process.env.LOG_LEVEL ?? 'info'): Logger {
+  return pino({
+    name: service,
+    level,
+    base: { service, pid: process.pid },
+    redact: { paths: REDACT, censor: '[redacted]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  });
+}

@@ -1,0 +1,26 @@
+import type { EnvReader } from './config.ts';
+import { readKafkaSettings, type KafkaSettings } from './kafka-config.ts';
+import type { RegistrySettings } from './schema-registry.ts';
+
+/** What every service reads: Kafka, the schema registry and its ops HTTP server. */
+export interface CommonSettings {
+  kafka: KafkaSettings;
+  registry: RegistrySettings;
+  ops: { host: string; port: number };
+}
+
+export function readCommonSettings(env: EnvReader, service: string, defaultOpsPort: number): CommonSettings {
+  return {
+    kafka: readKafkaSettings(env, service),
+    registry: {
+      url: env.url('SCHEMA_REGISTRY_URL', 'http://127.0.0.1:8081/apis/ccompat/v7'),
+      username: env.optionalString('SCHEMA_REGISTRY_USERNAME'),
+      password: env.optionalString('SCHEMA_REGISTRY_PASSWORD'),
+    },
+    ops: {
+      host: env.string('METRICS_HOST', '127.0.0.1'),
+      // 0 asks the OS for a free port: handy when several consumers of one version run on one machine.
+      port: env.int('METRICS_PORT', defaultOpsPort, { min: 0, max: 65_535 }),
+    },
+  };
+}
