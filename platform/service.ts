@@ -1,0 +1,69 @@
+import type { Server } from 'node:http';
+import type { Registry } from 'prom-client';
+import { ConfigError, EnvReader } from './config.ts';
+import { startOpsServer, type RouteHandler } from './http-server.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { createMetricsRegistry } from './metrics.ts';
+import { installShutdown, type StopStep } from './shutdown.ts';
+
+export interface ServiceContext {
+  logger: Logger;
+  registry: Registry;
+}
+
+export interface RunningService {
+  ready: () => boolean;
+  /** In order: consumers first so the in-flight batch finishes and commits. */
+  stopSteps: StopStep[];
+  routes?: Record<string, RouteHandler>;
+}
+
+export interface ServiceDefinition<S> {
+  name: string;
+  /** Reads and validates every setting; problems are collected by the EnvReader. */
+  readSettings: (env: EnvReader) => S;
+  opsEndpoint: (settings: S) => { host: string; port: number };
+  start: (settings: S, ctx: ServiceContext) => Promise<RunningService>;
+}
+
+/**
+ * The common start of every service: settings validated before anything connects (exit code 2 with every bad
+ * variable named), one logger and metrics registry, the ops server, and graceful shutdown.
+ */
+export async function runService<S>(def: ServiceDefinition<S>): Promise<void> {
+  const logger = createLogger(def.name);
+  let settings: S;
+  try {
+    const env = new EnvReader();
+    settings = def.readSettings(env);
+    env.done();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      logger.fatal({ problems: err.problems }, 'invalid configuration');
+      process.stderr.write(`${def.name}: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const registry = createMetricsRegistry(def.name);
+  let server: Server | undefined;
+  let running: RunningService | undefined;
+  installShutdown(logger, () => [
+    ...(running?.stopSteps ?? []),
+    { name: 'ops-server', stop: () => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())) },
+  ]);
+  try {
+    running = await def.start(settings, { logger, registry });
+    server = await startOpsServer({
+      ...def.opsEndpoint(settings),
+      registry,
+      logger,
+      ready: running.ready,
+      ...(running.routes ? { routes: running.routes } : {}),
+    });
+    logger.info('started');
+  } catch (err) {
+    logger.fatal({ err }, `${def.name} failed to start: ${(err as Error).message}`);
+    process.exit(1);
+  }
+}
