@@ -11,8 +11,8 @@ export interface OpsServerOptions {
   /** /readyz answers 200 only while this returns true (connected, model loaded, assignment held...). */
   ready: () => boolean;
   logger: Logger;
-  /** Extra routes by exact path (the drift monitor's dashboard and API). */
-  routes?: Record<string, RouteHandler>;
+  /** Extra routes by exact path (the drift monitor's dashboard and API); read per request, so they may appear after start. */
+  routes?: () => Record<string, RouteHandler> | undefined;
 }
 
 /** /metrics, /healthz and /readyz for every service, plus optional routes. */
@@ -28,8 +28,8 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<Server> {
       } else if (path === '/readyz') {
         const ready = opts.ready();
         res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ready\n' : 'not ready\n');
-      } else if (opts.routes?.[path]) {
-        await opts.routes[path](req, res);
+      } else if (opts.routes?.()?.[path]) {
+        await opts.routes()?.[path]?.(req, res);
       } else {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       }

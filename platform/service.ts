@@ -53,14 +53,15 @@ export async function runService<S>(def: ServiceDefinition<S>): Promise<void> {
     { name: 'ops-server', stop: () => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())) },
   ]);
   try {
-    running = await def.start(settings, { logger, registry });
+    // Up before start() so /healthz answers and /readyz says 503 while connecting and loading models.
     server = await startOpsServer({
       ...def.opsEndpoint(settings),
       registry,
       logger,
-      ready: running.ready,
-      ...(running.routes ? { routes: running.routes } : {}),
+      ready: () => running?.ready() ?? false,
+      routes: () => running?.routes,
     });
+    running = await def.start(settings, { logger, registry });
     logger.info('started');
   } catch (err) {
     logger.fatal({ err }, `${def.name} failed to start: ${(err as Error).message}`);
