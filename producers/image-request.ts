@@ -1,0 +1,33 @@
+import { randomUUID } from 'node:crypto';
+
+/** The ImageRequest value (schemas/image-request.avsc). */
+export interface ImageRequest {
+  request_id: string;
+  uri: string;
+  submitted_at: number;
+  stickiness_key: string | null;
+  pinned_version: string | null;
+  source: string | null;
+  metadata: Record<string, string>;
+}
+
+export interface RequestOptions {
+  requestId?: string;
+  stickinessKey?: string | null;
+  pinnedVersion?: string | null;
+  source?: string | null;
+  metadata?: Record<string, string>;
+  now?: number;
+}
+
+export function newImageRequest(uri: string, o: RequestOptions = {}): ImageRequest {
+  return {
+    request_id: o.requestId ?? randomUUID(),
+    uri,
+    submitted_at: o.now ?? Date.now(),
+    stickiness_key: o.stickinessKey ?? null,
+    pinned_version: o.pinnedVersion ?? null,
+    source: o.source ?? null,
+    metadata: o.metadata ?? {},
+  };
+}

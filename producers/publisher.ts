@@ -1,0 +1,42 @@
+import type { Producer } from 'kafkajs';
+import { HEADER } from '../platform/headers.ts';
+import type { AvroSerde } from '../platform/schema-registry.ts';
+import { newTraceparent, TRACEPARENT } from '../platform/trace.ts';
+import type { ImageRequest } from './image-request.ts';
+
+export interface Feedback {
+  request_id: string;
+  true_label: string;
+  true_index: number | null;
+  observed_at: number;
+  source: string | null;
+}
+
+/** Publishes ImageRequests (and ground-truth Feedback) Avro-encoded through the registry. */
+export class RequestPublisher {
+  constructor(
+    private readonly producer: Producer,
+    private readonly serde: AvroSerde,
+    private readonly topics: { requests: string; feedback: string },
+  ) {}
+
+  /** Resolves when the broker acknowledged every record (acks=all). */
+  async publish(requests: ImageRequest[]): Promise<void> {
+    if (requests.length === 0) return;
+    const messages = await Promise.all(requests.map(async (r) => ({
+      key: r.request_id,
+      value: await this.serde.encode(this.topics.requests, 'ImageRequest', r),
+      headers: { [TRACEPARENT]: newTraceparent(), [HEADER.requestId]: r.request_id },
+    })));
+    await this.producer.send({ topic: this.topics.requests, acks: -1, messages });
+  }
+
+  async publishFeedback(feedback: Feedback[]): Promise<void> {
+    if (feedback.length === 0) return;
+    const messages = await Promise.all(feedback.map(async (f) => ({
+      key: f.request_id,
+      value: await this.serde.encode(this.topics.feedback, 'Feedback', f),
+    })));
+    await this.producer.send({ topic: this.topics.feedback, acks: -1, messages });
+  }
+}
