@@ -1,0 +1,60 @@
+/**
+ * Reads a file:// image. The path is resolved with realpath (following `..` and symlinks) and must lie
+ * inside one of the allowed roots, themselves resolved the same way.
+ */
+import { realpath, open } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { PipelineError } from '../../platform/errors.ts';
+import { errorCode } from './network-errors.ts';
+import { readLimited, tooLarge } from './read-limited.ts';
+import { forbidden, isInsideRoots } from './uri-policy.ts';
+
+export interface FileFetchOptions {
+  maxBytes: number;
+  allowedRoots: readonly string[];
+}
+
+export async function fetchFile(uri: string, options: FileFetchOptions): Promise<Buffer> {
+  if (options.allowedRoots.length === 0) {
+    throw forbidden(`Refused ${uri}: file:// images are disabled; configure allowed file roots to enable them.`);
+  }
+  const requested = filePath(uri);
+  const real = await realpath(requested).catch((err: unknown) => {
+    throw fileError(err, requested);
+  });
+  const roots = await Promise.all(options.allowedRoots.map((root) => realpath(root).catch(() => undefined)));
+  if (!isInsideRoots(real, roots.filter((root): root is string => root !== undefined))) {
+    throw forbidden(`Refused ${requested}: it resolves outside the allowed file roots; move the image under an allowed root.`);
+  }
+  const handle = await open(real, 'r').catch((err: unknown) => {
+    throw fileError(err, requested);
+  });
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile()) throw new PipelineError('fetch', 'NotFound', `${requested} is not a regular file.`);
+    if (stats.size > options.maxBytes) throw tooLarge(`File ${requested}`, options.maxBytes, stats.size);
+    // The size can change between stat and read; the stream limit holds either way.
+    return await readLimited(handle.createReadStream({ autoClose: false }), options.maxBytes, `File ${requested}`);
+  } finally {
+    await handle.close();
+  }
+}
+
+function filePath(uri: string): string {
+  try {
+    return fileURLToPath(uri);
+  } catch (err) {
+    throw new PipelineError('fetch', 'UnsupportedUri', `Malformed file URI ${uri}: use file:///absolute/path.`, false, { cause: err });
+  }
+}
+
+function fileError(err: unknown, file: string): PipelineError {
+  const code = errorCode(err);
+  if (code === 'ENOENT' || code === 'ENOTDIR') return new PipelineError('fetch', 'NotFound', `${file} does not exist.`, false, { cause: err });
+  if (code === 'EACCES' || code === 'EPERM') {
+    return new PipelineError('fetch', 'AccessDenied', `${file} is not readable by the service user.`, false, { cause: err });
+  }
+  return new PipelineError('fetch', 'InternalError', `Reading ${file} failed: ${err instanceof Error ? err.message : String(err)}`, false, {
+    cause: err,
+  });
+}
