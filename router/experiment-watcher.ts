@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import type { Admin, Consumer, Kafka } from 'kafkajs';
+import type { Logger } from '../platform/logger.ts';
+import type { AvroSerde } from '../platform/schema-registry.ts';
+import type { ApplyOutcome, RoutingTable } from './routing-table.ts';
+
+export interface WatcherOptions {
+  kafka: Kafka;
+  admin: Admin;
+  serde: AvroSerde;
+  topic: string;
+  /** The record key on the compacted topic that this router follows. */
+  tableKey: string;
+  table: RoutingTable;
+  logger: Logger;
+  /** Called before a new config takes effect, e.g. to create its per-version topics. */
+  beforeApply: (versions: string[]) => Promise<void>;
+  onOutcome: (outcome: ApplyOutcome) => void;
+}
+
+/**
+ * Follows the compacted experiments topic from the beginning, so every router instance rebuilds the same
+ * table on start and picks up changes within a fetch. A fresh group id per process: each instance reads all of
+ * it, and nothing is committed.
+ */
+export class ExperimentWatcher {
+  private consumer: Consumer | undefined;
+  private readonly seen = new Map<number, number>();
+
+  constructor(private readonly o: WatcherOptions) {}
+
+  async start(): Promise<void> {
+    const consumer = this.o.kafka.consumer({ groupId: `router-experiments-${randomUUID()}`, maxWaitTimeInMs: 250 });
+    this.consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.o.topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ partition, message }) => {
+        this.seen.set(partition, Number(message.offset));
+        if (message.key?.toString() !== this.o.tableKey) return;
+        await this.handle(message.value);
+      },
+    });
+  }
+
+  private async handle(value: Buffer | null): Promise<void> {
+    let decoded: unknown = null;
+    if (value !== null) {
+      try {
+        decoded = await this.o.serde.decode(value);
+      } catch (err) {
+        this.o.logger.error({ err }, 'experiment record does not decode; the previous experiment stays active');
+        this.o.onOutcome({ applied: false, errors: [(err as Error).message] });
+        return;
+      }
+    }
+    const versions = (decoded as { versions?: unknown } | null)?.versions;
+    if (Array.isArray(versions) && versions.every((v) => typeof v === 'string' && /^[a-zA-Z0-9._-]+$/.test(v))) {
+      await this.o.beforeApply(versions as string[]);
+    }
+    this.o.onOutcome(this.o.table.apply(decoded));
+  }
+
+  /** Resolves once every record present at call time has been applied (the table is complete). */
+  async caughtUp(timeoutMs = 30_000): Promise<void> {
+    const ends = await this.o.admin.fetchTopicOffsets(this.o.topic);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const behind = ends.filter((p) => Number(p.high) > 0 && (this.seen.get(p.partition) ?? -1) < Number(p.high) - 1);
+      if (behind.length === 0) return;
+      if (Date.now() > deadline) throw new Error(`experiments topic ${this.o.topic} not read to its end within ${timeoutMs} ms; is the broker reachable?`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+  }
+}

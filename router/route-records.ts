@@ -1,0 +1,48 @@
+import type { KafkaMessage } from 'kafkajs';
+import { PipelineError } from '../platform/errors.ts';
+import { HEADER, headersToStrings } from '../platform/headers.ts';
+import { childTraceparent, TRACEPARENT } from '../platform/trace.ts';
+import type { ImageRequest } from '../producers/image-request.ts';
+import type { RoutingDecision } from './experiment/index.ts';
+import type { RoutedRequest } from './routed-request.ts';
+import type { RoutingTable } from './routing-table.ts';
+
+export interface RoutedOutput {
+  version: string;
+  key: string;
+  value: RoutedRequest;
+  headers: Record<string, string>;
+  decision: RoutingDecision;
+}
+
+export type RecordOutcome =
+  | { ok: true; outputs: RoutedOutput[] }
+  | { ok: false; error: PipelineError; requestId: string };
+
+/**
+ * Pure: one decoded request to its routed copies (the served one, then shadows). A sticky rule keys the
+ * records by the stickiness value so one user's requests stay in order on one partition.
+ */
+export function routeRecord(table: RoutingTable, request: ImageRequest, message: KafkaMessage, now: number): RecordOutcome {
+  const headers = headersToStrings(message.headers);
+  const result = table.route({ request, headers });
+  if (!result.ok) {
+    return { ok: false, requestId: request.request_id, error: new PipelineError('route', 'UnknownVersion', result.message) };
+  }
+  const experimentId = result.experimentId || null;
+  const key = result.primary.reason === 'sticky' && request.stickiness_key ? request.stickiness_key : request.request_id;
+  const copy = (version: string, shadow: boolean): RoutedOutput => ({
+    version,
+    key,
+    decision: result,
+    value: { ...request, model_version: version, experiment_id: experimentId, rule_id: result.ruleId, shadow, routed_at: now },
+    headers: {
+      [TRACEPARENT]: childTraceparent(headers[TRACEPARENT]),
+      [HEADER.requestId]: request.request_id,
+      [HEADER.modelVersion]: version,
+      [HEADER.shadow]: String(shadow),
+      ...(experimentId ? { [HEADER.experimentId]: experimentId } : {}),
+    },
+  });
+  return { ok: true, outputs: [copy(result.primary.version, false), ...result.shadows.map((v) => copy(v, true))] };
+}

@@ -1,0 +1,45 @@
+import type { Logger } from '../platform/logger.ts';
+import { compileExperiment, validateExperimentConfig, type ExperimentConfig, type ExperimentRouter, type RoutingInput, type RoutingResult } from './experiment/index.ts';
+
+export type ApplyOutcome = { applied: true; config: ExperimentConfig | null } | { applied: false; errors: string[] };
+
+/**
+ * The live routing state: the compiled experiment of one table key on the compacted topic, or a plain default
+ * route when none is published. Invalid updates are refused and the previous experiment stays active.
+ */
+export class RoutingTable {
+  private router: ExperimentRouter | null = null;
+
+  constructor(private readonly fallbackVersion: string, private readonly logger: Logger) {}
+
+  get experiment(): ExperimentConfig | null {
+    return this.router?.config ?? null;
+  }
+
+  /** Every version routing may currently produce to (topics to ensure). */
+  get versions(): string[] {
+    return this.router?.config.versions ?? [this.fallbackVersion];
+  }
+
+  /** Validates first; only a valid config replaces the active one. `null` (a tombstone) returns to the default route. */
+  apply(value: unknown | null): ApplyOutcome {
+    if (value === null) {
+      this.router = null;
+      this.logger.warn({ fallbackVersion: this.fallbackVersion }, 'experiment deleted; routing everything to the default version');
+      return { applied: true, config: null };
+    }
+    const result = validateExperimentConfig(value);
+    if (!result.ok) {
+      this.logger.error({ errors: result.errors, active: this.router?.config.id ?? null }, 'experiment rejected; the previous one stays active');
+      return { applied: false, errors: result.errors };
+    }
+    this.router = compileExperiment(result.config);
+    this.logger.info({ experiment: result.config.id, versions: result.config.versions, rules: result.config.rules.length }, 'experiment activated');
+    return { applied: true, config: result.config };
+  }
+
+  route(input: RoutingInput): RoutingResult {
+    if (this.router) return this.router.route(input);
+    return { ok: true, experimentId: '', ruleId: null, primary: { version: this.fallbackVersion, reason: 'default' }, shadows: [] };
+  }
+}
