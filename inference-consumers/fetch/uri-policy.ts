@@ -52,10 +52,11 @@ export function checkHttpUrl(raw: string | URL, allowedHosts: readonly string[])
   const host = normaliseHost(url.hostname);
   if (isMetadataHostname(host)) throw forbidden(`Refused ${host}: cloud metadata endpoints are never fetched.`);
   const allowListed = isHostAllowListed(host, allowedHosts);
+  // Address literals first, so a metadata or link-local target is named as such whatever the allow-list says.
+  if (isIP(host) !== 0) checkConnectAddress(host, { host, allowListed });
   if (allowedHosts.length > 0 && !allowListed) {
     throw forbidden(`Refused host ${host}: not on the image host allow-list; add it to the allowed hosts to fetch from it.`);
   }
-  if (isIP(host) !== 0) checkConnectAddress(host, { host, allowListed });
   return { url, host, allowListed };
 }
 
