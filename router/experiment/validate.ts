@@ -1,0 +1,275 @@
+/**
+ * Validates an ExperimentConfig, either Avro-decoded from the experiments topic or parsed from the friendlier
+ * JSON file form, and returns the typed config or every problem found, each naming its path
+ * (e.g. `rules[1].split[0].weight: must be > 0`).
+ *
+ * The JSON form may leave out what has an Avro default (description, updated_by, and per rule match, split,
+ * sticky_by, shadow, allow_pinned; per predicate values); updated_at may come from the caller. Unknown fields
+ * are errors, so a misspelt `alow_pinned` cannot silently fall back to false.
+ *
+ * Shadows: a rule's shadow list may name a version the same rule can serve as primary (e.g. a 50/50 split of
+ * v1/v2 shadowed to v2). For each request the primary is removed from the shadows, so a version never gets
+ * the same request twice; see `route`.
+ */
+import { FIELD_GRAMMAR, parseFieldName } from './fields.ts';
+import { BUCKET_COUNT, layoutSplit } from './hash-bucket.ts';
+import { compilePattern, valuesProblem } from './predicates.ts';
+import { PREDICATE_OPS, type ExperimentConfig, type Predicate, type PredicateOp, type Rule, type WeightedVersion } from './types.ts';
+
+export interface ValidateOptions {
+  /** Used when the input has no updated_at (the JSON file form); milliseconds since the epoch. */
+  updatedAt?: number;
+}
+
+export type ValidationResult = { ok: true; config: ExperimentConfig } | { ok: false; errors: string[] };
+
+/** Versions become topic names `images.requests.<version>`, so they must be legal Kafka topic characters. */
+const VERSION_PATTERN = /^[a-zA-Z0-9._-]+$/;
+
+const CONFIG_FIELDS = ['id', 'description', 'versions', 'default_version', 'rules', 'updated_at', 'updated_by'];
+const RULE_FIELDS = ['id', 'match', 'split', 'sticky_by', 'shadow', 'allow_pinned'];
+const PREDICATE_FIELDS = ['field', 'op', 'values'];
+const WEIGHTED_VERSION_FIELDS = ['version', 'weight'];
+
+type Fields = Record<string, unknown>;
+type KnownVersions = ReadonlySet<string> | null;
+
+class Problems {
+  readonly list: string[] = [];
+  add(path: string, message: string): void {
+    this.list.push(`${path}: ${message}`);
+  }
+}
+
+function join(path: string, key: string): string {
+  return path === '' ? key : `${path}.${key}`;
+}
+
+/** The object's fields (keys outside `allowed` are reported), or undefined when `value` is not an object. */
+function record(value: unknown, path: string, allowed: readonly string[], problems: Problems): Fields | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    problems.add(path === '' ? '(config)' : path, 'must be an object');
+    return undefined;
+  }
+  const fields = value as Fields;
+  for (const key of Object.keys(fields)) {
+    if (!allowed.includes(key)) problems.add(join(path, key), `unknown field; expected one of ${allowed.join(', ')}`);
+  }
+  return fields;
+}
+
+function nonEmptyString(value: unknown, path: string, problems: Problems): string | undefined {
+  if (typeof value !== 'string' || value.trim() === '') {
+    problems.add(path, 'must be a non-empty string');
+    return undefined;
+  }
+  return value;
+}
+
+/** undefined (absent) and null both mean null, the Avro default. */
+function optionalString(value: unknown, path: string, problems: Problems): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'string') return value;
+  problems.add(path, 'must be a string or null');
+  return null;
+}
+
+/** Absent means [] (the Avro default); each item is checked by `item`, which may return undefined on error. */
+function optionalArray<T>(
+  value: unknown,
+  path: string,
+  problems: Problems,
+  item: (value: unknown, path: string) => T | undefined,
+): T[] | undefined {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) {
+    problems.add(path, 'must be an array');
+    return undefined;
+  }
+  const items = value.map((entry, i) => item(entry, `${path}[${i}]`));
+  return items.every((entry) => entry !== undefined) ? (items as T[]) : undefined;
+}
+
+function string(value: unknown, path: string, problems: Problems): string | undefined {
+  if (typeof value === 'string') return value;
+  problems.add(path, 'must be a string');
+  return undefined;
+}
+
+/**
+ * Flags the later occurrence of each repeated string in the raw array `value` (or of each item's `key`), so
+ * duplicates are reported even when other items are invalid; non-strings are reported elsewhere.
+ */
+function checkUnique(value: unknown, path: string, what: string, problems: Problems, key?: string): void {
+  if (!Array.isArray(value)) return;
+  const seen = new Set<string>();
+  value.forEach((item: unknown, i) => {
+    const candidate = key === undefined ? item : typeof item === 'object' && item !== null ? (item as Fields)[key] : undefined;
+    if (typeof candidate !== 'string') return;
+    if (seen.has(candidate)) problems.add(`${path}[${i}]${key === undefined ? '' : `.${key}`}`, `duplicate ${what} "${candidate}"`);
+    seen.add(candidate);
+  });
+}
+
+/** `versions` null: the version list itself is invalid and already reported, so references are not checked. */
+function checkKnownVersion(version: string, versions: KnownVersions, path: string, problems: Problems): void {
+  if (versions !== null && !versions.has(version)) problems.add(path, `"${version}" is not in versions (${[...versions].join(', ')})`);
+}
+
+function checkField(value: unknown, path: string, problems: Problems): string | undefined {
+  const field = string(value, path, problems);
+  if (field === undefined) return undefined;
+  if (parseFieldName(field) === null) {
+    problems.add(path, `unknown field "${field}"; expected ${FIELD_GRAMMAR}`);
+    return undefined;
+  }
+  return field;
+}
+
+function predicate(value: unknown, path: string, problems: Problems): Predicate | undefined {
+  const fields = record(value, path, PREDICATE_FIELDS, problems);
+  if (fields === undefined) return undefined;
+  const field = checkField(fields.field, join(path, 'field'), problems);
+  const opValue = string(fields.op, join(path, 'op'), problems);
+  const op = PREDICATE_OPS.find((known) => known === opValue);
+  if (opValue !== undefined && op === undefined) {
+    problems.add(join(path, 'op'), `unknown op "${opValue}"; expected one of ${PREDICATE_OPS.join(', ')}`);
+  }
+  const valuesPath = join(path, 'values');
+  const values = optionalArray(fields.values, valuesPath, problems, (v, p) => string(v, p, problems));
+  if (op !== undefined && values !== undefined) checkValues(op, values, valuesPath, problems);
+  if (field === undefined || op === undefined || values === undefined) return undefined;
+  return { field, op, values };
+}
+
+function checkValues(op: PredicateOp, values: string[], path: string, problems: Problems): void {
+  const problem = valuesProblem(op, values);
+  if (problem !== null) problems.add(path, problem);
+  if (op !== 'regex') return;
+  values.forEach((pattern, i) => {
+    try {
+      compilePattern(pattern);
+    } catch (err) {
+      problems.add(`${path}[${i}]`, `invalid regex: ${(err as Error).message}`);
+    }
+  });
+}
+
+function weightedVersion(value: unknown, path: string, versions: KnownVersions, problems: Problems): WeightedVersion | undefined {
+  const fields = record(value, path, WEIGHTED_VERSION_FIELDS, problems);
+  if (fields === undefined) return undefined;
+  const version = string(fields.version, join(path, 'version'), problems);
+  if (version !== undefined) checkKnownVersion(version, versions, join(path, 'version'), problems);
+  const { weight } = fields;
+  if (typeof weight !== 'number' || !Number.isFinite(weight)) {
+    problems.add(join(path, 'weight'), 'must be a finite number');
+    return undefined;
+  }
+  if (weight <= 0) {
+    problems.add(join(path, 'weight'), 'must be > 0 (remove the entry to send it nothing)');
+    return undefined;
+  }
+  return version === undefined ? undefined : { version, weight };
+}
+
+function checkBucketShares(split: WeightedVersion[], path: string, problems: Problems): void {
+  if (split.length === 0) return;
+  const { upperBounds } = layoutSplit(split);
+  upperBounds.forEach((upper, i) => {
+    if (upper === (upperBounds[i - 1] ?? 0)) {
+      problems.add(`${path}[${i}].weight`, `share is below one bucket (1/${BUCKET_COUNT}); raise it or remove the entry`);
+    }
+  });
+}
+
+function rule(value: unknown, path: string, versions: KnownVersions, problems: Problems): Rule | undefined {
+  const fields = record(value, path, RULE_FIELDS, problems);
+  if (fields === undefined) return undefined;
+  const id = nonEmptyString(fields.id, join(path, 'id'), problems);
+  const match = optionalArray(fields.match, join(path, 'match'), problems, (v, p) => predicate(v, p, problems));
+  const splitPath = join(path, 'split');
+  const split = optionalArray(fields.split, splitPath, problems, (v, p) => weightedVersion(v, p, versions, problems));
+  checkUnique(fields.split, splitPath, 'version (merge the weights into one entry)', problems, 'version');
+  if (split !== undefined) checkBucketShares(split, splitPath, problems);
+  const stickyBy =
+    fields.sticky_by === undefined || fields.sticky_by === null
+      ? null
+      : checkField(fields.sticky_by, join(path, 'sticky_by'), problems);
+  const shadowPath = join(path, 'shadow');
+  const shadow = optionalArray(fields.shadow, shadowPath, problems, (v, p) => {
+    const version = string(v, p, problems);
+    if (version !== undefined) checkKnownVersion(version, versions, p, problems);
+    return version;
+  });
+  checkUnique(fields.shadow, shadowPath, 'shadow version', problems);
+  const allowPinned = fields.allow_pinned ?? false;
+  if (typeof allowPinned !== 'boolean') problems.add(join(path, 'allow_pinned'), 'must be true or false');
+  if (id === undefined || match === undefined || split === undefined || stickyBy === undefined || shadow === undefined) {
+    return undefined;
+  }
+  return { id, match, split, sticky_by: stickyBy, shadow, allow_pinned: allowPinned === true };
+}
+
+function versionList(value: unknown, problems: Problems): string[] | undefined {
+  if (!Array.isArray(value) || value.length === 0) {
+    problems.add('versions', 'must be a non-empty array of version names');
+    return undefined;
+  }
+  const versions = value.map((entry, i) => {
+    if (typeof entry === 'string' && VERSION_PATTERN.test(entry)) return entry;
+    problems.add(`versions[${i}]`, 'must be a version name of letters, digits, ".", "_" or "-" (it becomes a topic name)');
+    return undefined;
+  });
+  checkUnique(value, 'versions', 'version', problems);
+  return versions.every((entry) => entry !== undefined) ? versions : undefined;
+}
+
+function updatedAt(value: unknown, fallback: number | undefined, problems: Problems): number | undefined {
+  const millis = value ?? fallback;
+  if (millis === undefined) {
+    problems.add('updated_at', 'required: milliseconds since the epoch (the publishing tool normally fills it)');
+    return undefined;
+  }
+  if (typeof millis !== 'number' || !Number.isSafeInteger(millis) || millis < 0) {
+    problems.add('updated_at', 'must be a non-negative integer of milliseconds since the epoch');
+    return undefined;
+  }
+  return millis;
+}
+
+export function validateExperimentConfig(input: unknown, options: ValidateOptions = {}): ValidationResult {
+  const problems = new Problems();
+  const fields = record(input, '', CONFIG_FIELDS, problems);
+  if (fields === undefined) return { ok: false, errors: problems.list };
+
+  const id = nonEmptyString(fields.id, 'id', problems);
+  const description = optionalString(fields.description, 'description', problems);
+  const versions = versionList(fields.versions, problems);
+  const known: KnownVersions = versions === undefined ? null : new Set(versions);
+  const defaultVersion = string(fields.default_version, 'default_version', problems);
+  if (defaultVersion !== undefined) checkKnownVersion(defaultVersion, known, 'default_version', problems);
+  let rules: Rule[] | undefined;
+  if (!Array.isArray(fields.rules)) {
+    problems.add('rules', 'must be an array (may be empty: everything goes to default_version)');
+  } else {
+    rules = optionalArray(fields.rules, 'rules', problems, (v, p) => rule(v, p, known, problems));
+    checkUnique(fields.rules, 'rules', 'rule id', problems, 'id');
+  }
+  const updated = updatedAt(fields.updated_at, options.updatedAt, problems);
+  const updatedBy = optionalString(fields.updated_by, 'updated_by', problems);
+
+  if (
+    problems.list.length > 0 ||
+    id === undefined ||
+    versions === undefined ||
+    defaultVersion === undefined ||
+    rules === undefined ||
+    updated === undefined
+  ) {
+    return { ok: false, errors: problems.list };
+  }
+  return {
+    ok: true,
+    config: { id, description, versions, default_version: defaultVersion, rules, updated_at: updated, updated_by: updatedBy },
+  };
+}
