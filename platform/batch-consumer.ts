@@ -15,6 +15,8 @@ export interface BatchLoopOptions {
    */
   handle: (chunk: Batch['messages'], batch: Batch, heartbeat: () => Promise<void>) => Promise<void>;
   fromBeginning?: boolean;
+  /** Partitions processed at once: overlaps one batch's fetching with another's model call. */
+  partitionsConsumedConcurrently?: number;
 }
 
 /** Heartbeats while a long chunk runs, so slow fetches or inference never cost the group a rebalance. */
@@ -37,6 +39,7 @@ export async function runBatchLoop(opts: BatchLoopOptions): Promise<void> {
   await opts.consumer.run({
     autoCommit: true,
     eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 1,
     eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload) => {
       const stop = keepAlive(heartbeat, opts.logger);
       try {

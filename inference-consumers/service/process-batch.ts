@@ -1,0 +1,109 @@
+import { performance } from 'node:perf_hooks';
+import type { KafkaMessage } from 'kafkajs';
+import type { LoadedModel } from '../../models/loader/load-model.ts';
+import { mapWithConcurrency } from '../../platform/concurrency.ts';
+import { classify, PipelineError } from '../../platform/errors.ts';
+import type { RoutedRequest } from '../../router/routed-request.ts';
+import type { FetchOutcome } from '../fetch/fetch-image.ts';
+import { runBatch } from '../onnx/run-batch.ts';
+import { preprocessInto, type InputStats, type PreprocessLimits } from '../preprocess/preprocess-image.ts';
+import { buildPrediction, type Prediction } from './prediction.ts';
+import type { TensorPool } from './tensor-pool.ts';
+
+export interface BatchItem {
+  message: KafkaMessage;
+  request: RoutedRequest;
+}
+
+export interface FailedItem {
+  item: BatchItem;
+  error: PipelineError;
+  attempts: number;
+}
+
+export interface BatchResult {
+  predictions: { item: BatchItem; prediction: Prediction }[];
+  failed: FailedItem[];
+  /** Seconds per stage summed over items (fetch, preprocess) or for the batch (inference). */
+  stageSeconds: { fetch: number[]; preprocess: number[]; inference: number };
+  /** Images that reached the model call. */
+  inferred: number;
+}
+
+export interface BatchDeps {
+  model: LoadedModel;
+  fetch: (uri: string) => Promise<FetchOutcome>;
+  tensors: TensorPool;
+  limits: PreprocessLimits;
+  fetchConcurrency: number;
+  topK: number;
+  consumerId: string;
+}
+
+interface Filled {
+  item: BatchItem;
+  slot: number;
+  stats: InputStats;
+  fetchMs: number;
+  preprocessMs: number;
+}
+
+/**
+ * One chunk of a poll: images fetched and preprocessed concurrently (bounded) straight into one batch tensor,
+ * one ONNX Runtime call, one Prediction per good record. A bad record becomes a FailedItem; the rest go on.
+ */
+export async function processBatch(items: BatchItem[], deps: BatchDeps): Promise<BatchResult> {
+  const { manifest, session } = deps.model;
+  const batchStartedAt = Date.now();
+  const failed: FailedItem[] = [];
+  const filled: Filled[] = [];
+  const tensor = deps.tensors.acquire(manifest.input);
+  let nextSlot = 0;
+  try {
+    await mapWithConcurrency(items, deps.fetchConcurrency, async (item) => {
+      if (item.request.model_version !== manifest.version) {
+        failed.push({ item, attempts: 1, error: new PipelineError('inference', 'UnknownVersion',
+          `record is routed to version "${item.request.model_version}" but this consumer serves "${manifest.version}"; check the router's experiment and the consumer's MODEL_VERSION`) });
+        return;
+      }
+      const t0 = performance.now();
+      const fetched = await deps.fetch(item.request.uri);
+      const t1 = performance.now();
+      if (!fetched.ok) {
+        failed.push({ item, error: fetched.error, attempts: fetched.attempts });
+        return;
+      }
+      // Slots are taken in completion order; a record failing in preprocessing leaves an unused slot.
+      const slot = nextSlot++;
+      try {
+        const stats = await preprocessInto(fetched.bytes, manifest.input, tensor, slot, deps.limits);
+        filled.push({ item, slot, stats, fetchMs: t1 - t0, preprocessMs: performance.now() - t1 });
+      } catch (err) {
+        failed.push({ item, error: classify(err, 'preprocess', 'NotAnImage'), attempts: fetched.attempts });
+      }
+    });
+    const stageSeconds = { fetch: filled.map((f) => f.fetchMs / 1000), preprocess: filled.map((f) => f.preprocessMs / 1000), inference: 0 };
+    if (filled.length === 0) return { predictions: [], failed, stageSeconds, inferred: 0 };
+
+    const t2 = performance.now();
+    let results;
+    try {
+      results = await runBatch(session, manifest, tensor, nextSlot, deps.topK);
+    } catch (err) {
+      const error = classify(err, 'inference', 'InferenceError');
+      return { predictions: [], failed: [...failed, ...filled.map((f) => ({ item: f.item, error, attempts: 1 }))], stageSeconds, inferred: 0 };
+    }
+    const inferenceMs = performance.now() - t2;
+    stageSeconds.inference = inferenceMs / 1000;
+    const now = Date.now();
+    const predictions = filled.map((f) => ({
+      item: f.item,
+      prediction: buildPrediction(f.item.request, results[f.slot] as (typeof results)[number], f.stats,
+        { batchStartedAt, fetchMs: f.fetchMs, preprocessMs: f.preprocessMs, inferenceMs },
+        { modelName: manifest.name, batchSize: filled.length, consumerId: deps.consumerId, now }),
+    }));
+    return { predictions, failed, stageSeconds, inferred: filled.length };
+  } finally {
+    deps.tensors.release(tensor, manifest.input);
+  }
+}

@@ -1,0 +1,67 @@
+import { hostname, homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { EnvReader } from '../../platform/config.ts';
+import type { RetryPolicy } from '../../platform/retry.ts';
+import { readS3Settings, type S3Settings } from '../../platform/s3.ts';
+import { readCommonSettings, type CommonSettings } from '../../platform/service-config.ts';
+import type { FetchPolicy } from '../fetch/fetch-image.ts';
+import type { ExecutionProvider, SessionConfig } from '../onnx/session.ts';
+
+export interface InferenceSettings extends CommonSettings {
+  s3: S3Settings;
+  modelVersion: string;
+  modelUri: string;
+  modelCacheDir: string;
+  groupId: string;
+  consumerId: string;
+  maxBatchSize: number;
+  maxWaitMs: number;
+  partitionsConcurrently: number;
+  fetchConcurrency: number;
+  fetch: FetchPolicy;
+  retry: RetryPolicy;
+  maxPixels: number;
+  topK: number;
+  session: SessionConfig;
+}
+
+const VERSION = /^[a-zA-Z0-9._-]+$/;
+
+export function readInferenceSettings(env: EnvReader): InferenceSettings {
+  const modelVersion = env.string('MODEL_VERSION', 'v1');
+  env.check(VERSION.test(modelVersion), 'MODEL_VERSION', modelVersion, 'a version name of letters, digits, ".", "_" or "-" (e.g. v1)');
+  const providers = env.list('ORT_EXECUTION_PROVIDERS', ['cpu'], { regex: /^(cpu|cuda)$/, expected: 'cpu or cuda (e.g. cuda,cpu)' });
+  return {
+    ...readCommonSettings(env, `inference-${modelVersion}`, 9102),
+    s3: readS3Settings(env),
+    modelVersion,
+    modelUri: env.string('MODEL_URI', `models/fashion-mnist/${modelVersion}`),
+    modelCacheDir: env.string('MODEL_CACHE_DIR', join(homedir(), '.cache', 'imgpipe', 'models')),
+    groupId: env.string('CONSUMER_GROUP_ID', `inference-${modelVersion}`),
+    consumerId: env.string('CONSUMER_ID', `${hostname()}-${process.pid}`),
+    maxBatchSize: env.int('MAX_BATCH_SIZE', 32, { min: 1, max: 4_096 }),
+    maxWaitMs: env.int('MAX_WAIT_MS', 50, { min: 0, max: 60_000 }),
+    partitionsConcurrently: env.int('PARTITIONS_CONSUMED_CONCURRENTLY', 2, { min: 1, max: 64 }),
+    fetchConcurrency: env.int('FETCH_CONCURRENCY', 16, { min: 1, max: 1_024 }),
+    fetch: {
+      maxBytes: env.int('FETCH_MAX_BYTES', 10 * 1024 * 1024, { min: 1 }),
+      timeoutMs: env.int('FETCH_TIMEOUT_MS', 5_000, { min: 1 }),
+      allowedHosts: env.list('FETCH_ALLOWED_HOSTS', []),
+      allowedFileRoots: env.list('FETCH_FILE_ROOTS', [resolve('data')]).map((r) => resolve(r)),
+      maxRedirects: env.int('FETCH_MAX_REDIRECTS', 3, { min: 0, max: 20 }),
+    },
+    retry: {
+      attempts: env.int('RETRY_ATTEMPTS', 4, { min: 1, max: 20 }),
+      baseMs: env.int('RETRY_BASE_MS', 100, { min: 1 }),
+      capMs: env.int('RETRY_CAP_MS', 2_000, { min: 1 }),
+    },
+    maxPixels: env.int('MAX_PIXELS', 25_000_000, { min: 1 }),
+    topK: env.int('TOP_K', 5, { min: 1, max: 1_000 }),
+    session: {
+      intraOpThreads: env.int('ORT_INTRA_OP_THREADS', 0, { min: 0, max: 256 }),
+      interOpThreads: env.int('ORT_INTER_OP_THREADS', 1, { min: 0, max: 256 }),
+      graphOptimizationLevel: env.oneOf('ORT_GRAPH_OPTIMIZATION', ['disabled', 'basic', 'extended', 'all'] as const, 'all'),
+      executionProviders: providers as ExecutionProvider[],
+    },
+  };
+}
