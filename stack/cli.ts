@@ -1,0 +1,59 @@
+/**
+ * npm run stack -- up [server...]       install once and start (idempotent)
+ * npm run stack -- down [--purge] [server...]   stop; --purge also deletes data and logs
+ * npm run stack -- status [server...]
+ * npm run stack -- env                  `export` lines for the endpoints: eval "$(npm run -s stack -- env)"
+ */
+import {
+  LOCAL_STACK_ENV,
+  SERVER_NAMES,
+  localStackStatus,
+  startLocalStack,
+  stopLocalStack,
+  toExportLines,
+} from './local-stack.ts';
+
+const USAGE = `usage: npm run stack -- <up|down|status|env> [--purge] [${SERVER_NAMES.join('|')}...]`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const purge = rest.includes('--purge');
+  const only = rest.filter((arg) => arg !== '--purge');
+  const log = (line: string) => console.log(line);
+
+  switch (command) {
+    case 'up': {
+      await startLocalStack({ log, only });
+      console.log(`\nEndpoints (eval "$(npm run -s stack -- env)" to export them):\n${toExportLines(LOCAL_STACK_ENV)}`);
+      return 0;
+    }
+    case 'down': {
+      const { stopped } = await stopLocalStack({ log, only, purge });
+      if (stopped.length === 0) console.log('Nothing of the local stack was running.');
+      return 0;
+    }
+    case 'status': {
+      const statuses = await localStackStatus({ log, only });
+      for (const status of statuses) {
+        const pid = status.pid === undefined ? '' : ` pid ${status.pid}`;
+        console.log(`${status.name.padEnd(16)} ${status.state.padEnd(8)}${pid}  ${status.title}`);
+        console.log(`${''.padEnd(16)} ${status.listens.join(', ')}; log ${status.logFile}`);
+      }
+      return statuses.every((status) => status.state === 'running') ? 0 : 3;
+    }
+    case 'env':
+      console.log(toExportLines(LOCAL_STACK_ENV));
+      return 0;
+    default:
+      console.error(USAGE);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(`\nstack: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,108 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { Kafka, logLevel } from 'kafkajs';
+
+import { KAFKA_CONTROLLER_PORT, KAFKA_PORT, LOOPBACK } from '../endpoints.ts';
+import { REPO_ROOT } from '../paths.ts';
+import { JAVA, MAVEN } from '../prerequisites.ts';
+import { runLogged } from '../run-logged.ts';
+import type { LocalServer, ServerContext } from '../server.ts';
+import { KAFKA_CLUSTER_ID, readKafkaVersion, renderLog4j2Properties, renderServerProperties } from './kafka-config.ts';
+
+const POM = join(REPO_ROOT, 'stack', 'kafka', 'pom.xml');
+export const KAFKA_VERSION = readKafkaVersion(readFileSync(POM, 'utf8'));
+
+const installDir = (ctx: ServerContext) => join(ctx.cacheDir, `kafka-${KAFKA_VERSION}`);
+const libsDir = (ctx: ServerContext) => join(installDir(ctx), 'libs');
+/** Written last, so an interrupted download is redone rather than half-used. */
+const installedMarker = (ctx: ServerContext) => join(installDir(ctx), '.installed');
+const propertiesFile = (ctx: ServerContext) => join(ctx.stateDir, 'config', 'server.properties');
+const dataDir = (ctx: ServerContext) => join(ctx.stateDir, 'data');
+
+function java(ctx: ServerContext, mainClass: string, args: string[], jvmOptions: string[] = []) {
+  return { command: 'java', args: [...jvmOptions, '-cp', join(libsDir(ctx), '*'), mainClass, ...args] };
+}
+
+export const kafkaServer: LocalServer = {
+  name: 'kafka',
+  title: `Apache Kafka ${KAFKA_VERSION} (KRaft, broker+controller)`,
+  listens: [`PLAINTEXT ${LOOPBACK}:${KAFKA_PORT}`, `controller ${LOOPBACK}:${KAFKA_CONTROLLER_PORT}`],
+  startupTimeoutMs: 120_000,
+  stopGraceMs: 30_000,
+  runTools: [JAVA],
+  installTools: [MAVEN],
+
+  processMarker: (ctx) => propertiesFile(ctx),
+
+  isInstalled: (ctx) => existsSync(installedMarker(ctx)),
+
+  async install(ctx) {
+    const partial = `${libsDir(ctx)}.partial`;
+    rmSync(partial, { recursive: true, force: true });
+    ctx.progress(`kafka: resolving Kafka ${KAFKA_VERSION} jars from Maven Central into ${libsDir(ctx)}`);
+    await runLogged(
+      {
+        command: 'mvn',
+        args: ['-B', '-ntp', '-f', POM, 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${partial}`],
+      },
+      join(ctx.stateDir, 'install.log'),
+      ctx.progress,
+      'kafka: still resolving jars',
+    );
+    rmSync(libsDir(ctx), { recursive: true, force: true });
+    renameSync(partial, libsDir(ctx));
+    writeFileSync(installedMarker(ctx), `${new Date().toISOString()}\n`);
+  },
+
+  async prepare(ctx) {
+    const configDir = join(ctx.stateDir, 'config');
+    mkdirSync(configDir, { recursive: true });
+    writeFileSync(
+      propertiesFile(ctx),
+      renderServerProperties({ host: LOOPBACK, port: KAFKA_PORT, controllerPort: KAFKA_CONTROLLER_PORT, dataDir: dataDir(ctx) }),
+    );
+    const log4jFile = join(configDir, 'log4j2.properties');
+    writeFileSync(log4jFile, renderLog4j2Properties());
+
+    if (!existsSync(join(dataDir(ctx), 'meta.properties'))) {
+      ctx.progress(`kafka: formatting storage in ${dataDir(ctx)} (cluster id ${KAFKA_CLUSTER_ID})`);
+      const format = java(ctx, 'kafka.tools.StorageTool', ['format', '-t', KAFKA_CLUSTER_ID, '-c', propertiesFile(ctx)], [
+        `-Dlog4j2.configurationFile=${log4jFile}`,
+      ]);
+      await runLogged(format, join(ctx.stateDir, 'kafka.log'), ctx.progress, 'kafka: still formatting storage');
+    }
+
+    return java(ctx, 'kafka.Kafka', [propertiesFile(ctx)], [
+      '-Xms256m',
+      '-Xmx1g',
+      '-XX:+UseG1GC',
+      '-XX:MaxGCPauseMillis=20',
+      '-Djava.awt.headless=true',
+      `-Dlog4j2.configurationFile=${log4jFile}`,
+    ]);
+  },
+
+  isHealthy: () => kafkaAnswers(`${LOOPBACK}:${KAFKA_PORT}`),
+};
+
+/** The broker answers a metadata request, i.e. it has joined the KRaft quorum and registered. */
+async function kafkaAnswers(broker: string): Promise<boolean> {
+  const admin = new Kafka({
+    clientId: 'imgpipe-stack-probe',
+    brokers: [broker],
+    connectionTimeout: 1_000,
+    requestTimeout: 2_000,
+    retry: { retries: 0 },
+    logLevel: logLevel.NOTHING,
+  }).admin();
+  try {
+    await admin.connect();
+    const cluster = await admin.describeCluster();
+    return cluster.brokers.length > 0 && cluster.controller !== null;
+  } catch {
+    return false;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
