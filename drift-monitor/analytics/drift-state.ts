@@ -1,0 +1,139 @@
+/**
+ * The drift monitor's whole analytics state and its reducers: windows (window.ts), the feedback join
+ * (feedback-join.ts) and the recent window summaries the dashboard plots. The service feeds every decoded
+ * Prediction and Feedback through `applyPrediction`/`applyFeedback`, calls `closeDue` on a timer, publishes the
+ * returned summaries as DriftReports, and snapshots `driftStateToJSON(state)` together with its consumer offsets;
+ * `driftStateFromJSON` restores it after a restart. No I/O here, and the same events on a restored state
+ * give the same results.
+ */
+import type { FeedbackInput, PredictionInput } from './events.ts';
+import {
+  createJoinState,
+  evictExpired,
+  joinConfig,
+  joinFeedback,
+  joinPrediction,
+  joinStateFromJSON,
+  joinStateToJSON,
+  type JoinConfig,
+  type JoinResult,
+  type JoinState,
+  type JoinStateJSON,
+} from './feedback-join.ts';
+import type { ReferenceLookup } from './reference.ts';
+import { streamKey } from './stream-id.ts';
+import {
+  addOutcome,
+  addPrediction,
+  closeDueWindows,
+  createWindowState,
+  windowConfig,
+  type WindowConfig,
+  type WindowState,
+} from './window.ts';
+import type { WindowSummary } from './window-summary.ts';
+
+export interface DriftConfig {
+  window: WindowConfig;
+  join: JoinConfig;
+  /** Closed-window summaries kept per stream for the dashboard. */
+  historyPerStream: number;
+  /** Significance level of the A/B accuracy test. */
+  alpha: number;
+}
+
+export interface DriftConfigOverrides {
+  window?: Partial<WindowConfig>;
+  join?: Partial<JoinConfig>;
+  historyPerStream?: number;
+  alpha?: number;
+}
+
+export function driftConfig(overrides: DriftConfigOverrides = {}): DriftConfig {
+  const historyPerStream = overrides.historyPerStream ?? 120;
+  const alpha = overrides.alpha ?? 0.05;
+  if (!(Number.isInteger(historyPerStream) && historyPerStream > 0)) {
+    throw new RangeError(`history per stream must be a positive integer, got ${historyPerStream}`);
+  }
+  if (!(alpha > 0 && alpha < 1)) throw new RangeError(`significance level alpha must be in (0, 1), got ${alpha}`);
+  return { window: windowConfig(overrides.window), join: joinConfig(overrides.join), historyPerStream, alpha };
+}
+
+export interface DriftState {
+  windows: WindowState;
+  join: JoinState;
+  /** Latest closed-window summaries per streamKey, oldest first. */
+  recent: Record<string, WindowSummary[]>;
+}
+
+export interface DriftContext {
+  config: DriftConfig;
+  referenceFor: ReferenceLookup;
+}
+
+export function createDriftState(): DriftState {
+  return { windows: createWindowState(), join: createJoinState(), recent: {} };
+}
+
+function remember(state: DriftState, closed: WindowSummary[], ctx: DriftContext): WindowSummary[] {
+  for (const summary of closed) {
+    const history = (state.recent[streamKey(summary)] ??= []);
+    history.push(summary);
+    if (history.length > ctx.config.historyPerStream) history.splice(0, history.length - ctx.config.historyPerStream);
+  }
+  return closed;
+}
+
+/**
+ * Counts a prediction; returns the windows it closed. A repeated prediction (same request, version and variant
+ * while the request is still buffered by the join) is ignored. Throws InvalidEventError, changing nothing.
+ */
+export function applyPrediction(state: DriftState, p: PredictionInput, ctx: DriftContext): WindowSummary[] {
+  const joined = joinPrediction(state.join, p, ctx.config.join);
+  if (joined.duplicate) return [];
+  const correct = joined.outcomes[0]?.correct ?? null;
+  const closed = addPrediction(state.windows, p, { config: ctx.config.window, referenceFor: ctx.referenceFor }, correct);
+  return remember(state, closed, ctx);
+}
+
+/** Joins a label to the request's predictions; each joined prediction counts in its stream's open window. */
+export function applyFeedback(state: DriftState, f: FeedbackInput, ctx: DriftContext): JoinResult {
+  const joined = joinFeedback(state.join, f, ctx.config.join);
+  for (const outcome of joined.outcomes) addOutcome(state.windows, outcome.stream, outcome.correct);
+  return joined;
+}
+
+/**
+ * Closes time windows ending at or before `now` and forgets join entries past the horizon. `now` is event time:
+ * the watermark while catching up, wall-clock time once the consumer is caught up (see closeDueWindows).
+ */
+export function closeDue(state: DriftState, now: number, ctx: DriftContext): WindowSummary[] {
+  evictExpired(state.join, now, ctx.config.join);
+  return remember(state, closeDueWindows(state.windows, now, { config: ctx.config.window, referenceFor: ctx.referenceFor }), ctx);
+}
+
+export const DRIFT_STATE_FORMAT = 1;
+
+export interface DriftStateJSON {
+  format: typeof DRIFT_STATE_FORMAT;
+  windows: WindowState;
+  join: JoinStateJSON;
+  recent: Record<string, WindowSummary[]>;
+}
+
+/** A JSON-safe view of the state (Maps become arrays; other objects are shared, so stringify it before the state changes). */
+export function driftStateToJSON(state: DriftState): DriftStateJSON {
+  return { format: DRIFT_STATE_FORMAT, windows: state.windows, join: joinStateToJSON(state.join), recent: state.recent };
+}
+
+/** Restores a snapshot made by driftStateToJSON (already parsed); throws when it is of another format. */
+export function driftStateFromJSON(json: unknown): DriftState {
+  const snapshot = json as Partial<DriftStateJSON> | null;
+  if (!snapshot || snapshot.format !== DRIFT_STATE_FORMAT || !snapshot.windows || !snapshot.join || !snapshot.recent) {
+    throw new Error(
+      `drift-monitor state snapshot is not format ${DRIFT_STATE_FORMAT} (got ${String(snapshot?.format)}); ` +
+        'start from empty state by deleting the state changelog topic, or run the version that wrote it',
+    );
+  }
+  return { windows: snapshot.windows, join: joinStateFromJSON(snapshot.join), recent: snapshot.recent };
+}

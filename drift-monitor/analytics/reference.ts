@@ -1,0 +1,80 @@
+import type { HistogramReference, ModelManifest } from '../../models/manifest.ts';
+import {
+  emptyDistribution,
+  mergeDistribution,
+  type DistributionCounts,
+  type HistogramEdges,
+  type HistogramMetric,
+} from './distribution-counts.ts';
+
+/** What the drift monitor needs from a model's manifest. */
+export type ModelReference = Pick<ModelManifest, 'labels' | 'reference'>;
+
+/** Finds the manifest reference of a model version; undefined when the model ships none (warm-up applies). */
+export type ReferenceLookup = (modelName: string, modelVersion: string) => ModelReference | undefined;
+
+export type ReferenceKind = 'manifest' | 'warmup';
+
+/** The distributions a window is compared against, whichever source they came from. */
+export interface ComparisonReference {
+  kind: ReferenceKind;
+  /** Share per predicted class index. */
+  predictedClass: number[];
+  histograms: Record<HistogramMetric, HistogramReference>;
+}
+
+/**
+ * Stands in for a manifest reference: the first closed windows of a model version, merged until they hold
+ * at least the configured minimum number of predictions.
+ */
+export interface WarmupBaseline extends DistributionCounts {
+  complete: boolean;
+}
+
+export function manifestComparison(model: ModelReference): ComparisonReference {
+  const r = model.reference;
+  return {
+    kind: 'manifest',
+    predictedClass: [...r.predicted_class.probabilities],
+    histograms: { confidence: r.confidence, brightness: r.brightness, contrast: r.contrast },
+  };
+}
+
+export function manifestEdges(model: ModelReference): HistogramEdges {
+  const r = model.reference;
+  return { confidence: [...r.confidence.edges], brightness: [...r.brightness.edges], contrast: [...r.contrast.edges] };
+}
+
+function shares(counts: readonly number[], total: number): number[] {
+  return counts.map((n) => (total > 0 ? n / total : 0));
+}
+
+export function baselineComparison(b: WarmupBaseline): ComparisonReference {
+  const histogram = (metric: HistogramMetric): HistogramReference => {
+    const bins = b.histograms[metric];
+    const total = bins.counts.reduce((sum, n) => sum + n, 0);
+    return { edges: [...bins.edges], probabilities: shares(bins.counts, total) };
+  };
+  return {
+    kind: 'warmup',
+    predictedClass: shares(b.classCounts, b.count),
+    histograms: {
+      confidence: histogram('confidence'),
+      brightness: histogram('brightness'),
+      contrast: histogram('contrast'),
+    },
+  };
+}
+
+/** Adds a closed window to a (possibly new) warm-up baseline; complete once it holds `minCount` predictions. */
+export function extendBaseline(baseline: WarmupBaseline | undefined, window: DistributionCounts, minCount: number): WarmupBaseline {
+  const edges: HistogramEdges = {
+    confidence: window.histograms.confidence.edges,
+    brightness: window.histograms.brightness.edges,
+    contrast: window.histograms.contrast.edges,
+  };
+  const next: WarmupBaseline = baseline ?? { ...emptyDistribution(edges, 0), complete: false };
+  mergeDistribution(next, window);
+  next.complete = next.count >= minCount;
+  return next;
+}
