@@ -1,0 +1,73 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { connectClients, type Clients } from '../../platform/clients.ts';
+import { EnvReader } from '../../platform/config.ts';
+import { createLogger } from '../../platform/logger.ts';
+import { createS3Client, readS3Settings, type S3Settings } from '../../platform/s3.ts';
+import { readCommonSettings } from '../../platform/service-config.ts';
+import type { ImageRequest } from '../../producers/image-request.ts';
+import { RequestPublisher } from '../../producers/publisher.ts';
+import { checkExperiment, publishExperiment } from '../../router/experiment-publisher.ts';
+import { startProcess, type RunningProcess, type ServiceKind } from '../../stack/pipeline-services.ts';
+import { TopicCollector } from './topic-collector.ts';
+
+export const REPO_ROOT = join(import.meta.dirname, '..', '..');
+
+/**
+ * One isolated pipeline per test file: its own topic prefix on the shared broker, its own consumer groups,
+ * real service processes, and collectors on the output topics.
+ */
+export class PipelineHarness {
+  readonly prefix = `t${randomUUID().slice(0, 8)}`;
+  readonly processes: RunningProcess[] = [];
+  clients!: Clients;
+  publisher!: RequestPublisher;
+  s3Settings!: S3Settings;
+  private readonly collectors: TopicCollector<unknown>[] = [];
+
+  get env(): Record<string, string> {
+    return { TOPIC_PREFIX: this.prefix, TOPIC_PARTITIONS: '4' };
+  }
+
+  async connect(): Promise<this> {
+    Object.assign(process.env, this.env);
+    const env = new EnvReader();
+    const common = readCommonSettings(env, 'e2e-test', 0);
+    this.s3Settings = readS3Settings(env);
+    env.done();
+    this.clients = await connectClients(common, createLogger('e2e-test', 'warn'));
+    this.publisher = new RequestPublisher(this.clients.producer, this.clients.serde, this.clients.topics);
+    return this;
+  }
+
+  s3() {
+    return createS3Client(this.s3Settings);
+  }
+
+  async start(name: string, kind: ServiceKind, env: Record<string, string> = {}): Promise<RunningProcess> {
+    const p = await startProcess({ name, kind, env: { ...this.env, ...env }, logDir: join(REPO_ROOT, '.state', 'test-logs', this.prefix) });
+    this.processes.push(p);
+    await p.ready();
+    return p;
+  }
+
+  async collect<T>(topic: string): Promise<TopicCollector<T>> {
+    const c = await new TopicCollector<T>(this.clients.kafka, this.clients.serde, topic).start();
+    this.collectors.push(c as TopicCollector<unknown>);
+    return c;
+  }
+
+  async setExperiment(config: unknown): Promise<void> {
+    await publishExperiment(this.clients.producer, this.clients.serde, this.clients.topics.experiments, 'default', checkExperiment(config, 'e2e'));
+  }
+
+  async publish(requests: ImageRequest[]): Promise<void> {
+    for (let i = 0; i < requests.length; i += 200) await this.publisher.publish(requests.slice(i, i + 200));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.processes.map((p) => p.stop()));
+    await Promise.all(this.collectors.map((c) => c.stop()));
+    await this.clients?.close();
+  }
+}
