@@ -9,7 +9,7 @@ import { afterAll, expect, it } from 'vitest';
 import type { Prediction } from '../../inference-consumers/service/prediction.ts';
 import { newImageRequest } from '../../producers/image-request.ts';
 import { writeSamples } from '../../scripts/samples/write-samples.ts';
-import { PipelineHarness, REPO_ROOT } from '../support/pipeline-harness.ts';
+import { PipelineHarness, REPO_ROOT } from '../../stack/pipeline-harness.ts';
 
 const COUNT = 600;
 const h = new PipelineHarness();

@@ -5,7 +5,7 @@
 import { afterAll, expect, it } from 'vitest';
 import { newImageRequest } from '../../producers/image-request.ts';
 import type { RoutedRequest } from '../../router/routed-request.ts';
-import { PipelineHarness } from '../support/pipeline-harness.ts';
+import { PipelineHarness } from '../../stack/pipeline-harness.ts';
 
 const h = new PipelineHarness();
 

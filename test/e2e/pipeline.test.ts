@@ -17,8 +17,8 @@ import { compileExperiment } from '../../router/experiment/index.ts';
 import { checkExperiment } from '../../router/experiment-publisher.ts';
 import { uploadSamples } from '../../scripts/samples/upload-samples.ts';
 import { writeSamples, type Sample } from '../../scripts/samples/write-samples.ts';
-import { PipelineHarness, REPO_ROOT } from '../support/pipeline-harness.ts';
-import type { TopicCollector } from '../support/topic-collector.ts';
+import { PipelineHarness, REPO_ROOT } from '../../stack/pipeline-harness.ts';
+import type { TopicCollector } from '../../stack/topic-collector.ts';
 
 const COUNT = 1_000;
 const h = new PipelineHarness();

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
-import { headersToStrings } from '../../platform/headers.ts';
-import type { AvroSerde } from '../../platform/schema-registry.ts';
+import { headersToStrings } from '../platform/headers.ts';
+import type { AvroSerde } from '../platform/schema-registry.ts';
 
 export interface Collected<T> {
   value: T;

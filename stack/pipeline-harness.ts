@@ -1,17 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { connectClients, type Clients } from '../../platform/clients.ts';
-import { EnvReader } from '../../platform/config.ts';
-import { createLogger } from '../../platform/logger.ts';
-import { createS3Client, readS3Settings, type S3Settings } from '../../platform/s3.ts';
-import { readCommonSettings } from '../../platform/service-config.ts';
-import type { ImageRequest } from '../../producers/image-request.ts';
-import { RequestPublisher } from '../../producers/publisher.ts';
-import { checkExperiment, publishExperiment } from '../../router/experiment-publisher.ts';
-import { startProcess, type RunningProcess, type ServiceKind } from '../../stack/pipeline-services.ts';
+import { connectClients, type Clients } from '../platform/clients.ts';
+import { EnvReader } from '../platform/config.ts';
+import { createLogger } from '../platform/logger.ts';
+import { createS3Client, readS3Settings, type S3Settings } from '../platform/s3.ts';
+import { readCommonSettings } from '../platform/service-config.ts';
+import type { ImageRequest } from '../producers/image-request.ts';
+import { RequestPublisher } from '../producers/publisher.ts';
+import { checkExperiment, publishExperiment } from '../router/experiment-publisher.ts';
+import { startProcess, type RunningProcess, type ServiceKind } from './pipeline-services.ts';
 import { TopicCollector } from './topic-collector.ts';
 
-export const REPO_ROOT = join(import.meta.dirname, '..', '..');
+export const REPO_ROOT = join(import.meta.dirname, '..');
 
 /**
  * One isolated pipeline per test file: its own topic prefix on the shared broker, its own consumer groups,

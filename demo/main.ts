@@ -1,0 +1,137 @@
+/**
+ * The demo: the whole pipeline on the local stack. Brings the stack up (installing it the first time), writes
+ * and uploads sample images, starts the router, one consumer group per model version and the drift monitor,
+ * runs a 50/50 sticky A/B test of v1 against v2, then streams darkened images until drift is detected.
+ *   npm run demo                 (add -- --keep to leave the services and dashboard running until Ctrl-C)
+ *   npm run demo -- --count 5000
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { Prediction } from '../inference-consumers/service/prediction.ts';
+import type { ModelManifest } from '../models/manifest.ts';
+import type { DeadLetter } from '../platform/dead-letter.ts';
+import { createProgressBar } from '../platform/progress-bar.ts';
+import { newImageRequest, type ImageRequest } from '../producers/image-request.ts';
+import { startLocalStack } from '../stack/local-stack.ts';
+import { uploadSamples } from '../scripts/samples/upload-samples.ts';
+import { writeSamples, type SampleSet } from '../scripts/samples/write-samples.ts';
+import { PipelineHarness, REPO_ROOT } from '../stack/pipeline-harness.ts';
+import type { TopicCollector } from '../stack/topic-collector.ts';
+import { formatSummary, summarise } from './summary.ts';
+
+const { values } = parseArgs({ options: { count: { type: 'string', default: '3000' }, keep: { type: 'boolean', default: false }, 'drift-timeout': { type: 'string', default: '180' } } });
+const COUNT = Number(values.count);
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+interface DriftReportValue { model_version: string; variant: string; window_index: number; severity: string; metrics: { name: string; psi: number; severity: string }[]; accuracy: number | null }
+
+function requestsFor(set: SampleSet, s3Uris: Map<string, string>, count: number, labels: Map<string, number>): ImageRequest[] {
+  return Array.from({ length: count }, (_, i) => {
+    const sample = set.samples[i % set.samples.length]!;
+    // Half the references are s3://, half file://, as upstream services would mix them.
+    const uri = i % 2 === 0 ? s3Uris.get(sample.file)! : pathToFileURL(join(set.dir, sample.file)).href;
+    const r = newImageRequest(uri, { stickinessKey: `user-${i % 200}`, source: 'demo' });
+    labels.set(r.request_id, sample.labelIndex);
+    return r;
+  });
+}
+
+async function publishWithFeedback(h: PipelineHarness, requests: ImageRequest[], labels: Map<string, number>, label: string, names: string[]): Promise<void> {
+  const bar = createProgressBar(label, requests.length, process.stdout);
+  for (let i = 0; i < requests.length; i += 100) {
+    const batch = requests.slice(i, i + 100);
+    await h.publish(batch);
+    await h.publisher.publishFeedback(batch.map((r) => ({
+      request_id: r.request_id, true_index: labels.get(r.request_id) ?? null, true_label: names[labels.get(r.request_id) ?? 0] ?? '', observed_at: Date.now(), source: 'demo-labels',
+    })));
+    bar.tick(batch.length);
+  }
+  bar.done();
+}
+
+async function main(): Promise<void> {
+  if (!process.env.KAFKA_BROKERS) {
+    say('== local stack (Kafka KRaft, Apicurio Registry, MinIO on 127.0.0.1; first run installs them, several minutes)');
+    const up = await startLocalStack({ log: say });
+    Object.assign(process.env, up.env);
+  }
+  const h = await new PipelineHarness().connect();
+  let keepAlive = false;
+  try {
+    const manifests: Record<string, ModelManifest> = {};
+    for (const v of ['v1', 'v2']) manifests[v] = JSON.parse(await readFile(join(REPO_ROOT, `models/fashion-mnist/${v}/manifest.json`), 'utf8'));
+    const names = manifests.v1!.labels;
+
+    say('== sample images (Fashion-MNIST test set: PNG, JPEG, RGB at other sizes; and a darkened set)');
+    const dataDir = join(REPO_ROOT, 'data', 'samples');
+    const clean = await writeSamples(join(dataDir, 'demo-mixed'), 'mixed', Math.min(COUNT, 5_000));
+    const dark = await writeSamples(join(dataDir, 'demo-dark'), 'dark', 1_000, 5_000);
+    const bucket = h.s3Settings.bucket;
+    const cleanUris = await uploadSamples(h.s3(), bucket, 'demo/mixed', clean);
+    const darkUris = await uploadSamples(h.s3(), bucket, 'demo/dark', dark);
+    say(`${clean.samples.length} clean and ${dark.samples.length} darkened images in ${dataDir} and s3://${bucket}/demo/`);
+
+    say(`== services (topics under prefix ${h.prefix}; logs in .state/test-logs/${h.prefix}/)`);
+    const predictions: TopicCollector<Prediction> = await h.collect(h.clients.topics.predictions);
+    const deadLetters: TopicCollector<DeadLetter> = await h.collect(h.clients.topics.dlq);
+    const drift: TopicCollector<DriftReportValue> = await h.collect(h.clients.topics.drift);
+    const experiment = JSON.parse(await readFile(join(REPO_ROOT, 'router/experiments/ab-50-50-sticky.json'), 'utf8'));
+    await h.setExperiment(experiment);
+    const consumerEnv = { FETCH_FILE_ROOTS: dataDir, MAX_BATCH_SIZE: '32' };
+    await Promise.all([
+      h.start('router', 'router'),
+      h.start('inference-v1', 'inference', { ...consumerEnv, MODEL_VERSION: 'v1' }),
+      h.start('inference-v2', 'inference', { ...consumerEnv, MODEL_VERSION: 'v2' }),
+    ]);
+    const hasDriftMonitor = existsSync(join(REPO_ROOT, 'drift-monitor/main.ts'));
+    const monitor = hasDriftMonitor ? await h.start('drift-monitor', 'drift-monitor', { DRIFT_WINDOW_SIZE: '500' }) : undefined;
+    say(`router, inference v1, inference v2${monitor ? `, drift monitor (dashboard ${monitor.opsUrl}/)` : ' (no drift monitor in this checkout)'} are ready`);
+    say(`experiment ${experiment.id}: ${experiment.description}`);
+
+    say(`== A/B test: ${COUNT} requests with ground-truth feedback`);
+    const labels = new Map<string, number>();
+    const started = Date.now();
+    await publishWithFeedback(h, requestsFor(clean, cleanUris, COUNT, labels), labels, 'published', names);
+    const expected = COUNT;
+    await predictions.waitFor((items) => new Set(items.map((p) => p.value.request_id)).size + deadLetters.items.length >= expected, 600_000,
+      () => `${predictions.items.length} predictions and ${deadLetters.items.length} dead letters of ${expected}`);
+    const seconds = (Date.now() - started) / 1000;
+    const rows = summarise(predictions.items.map((p) => p.value), (id) => labels.get(id), { v1: manifests.v1!.metrics.test_accuracy, v2: manifests.v2!.metrics.test_accuracy });
+    say(formatSummary(rows, deadLetters.items.length));
+    say(`${predictions.items.length} predictions in ${seconds.toFixed(1)} s (${(predictions.items.length / seconds).toFixed(0)} images/s end to end, publishing included)`);
+
+    if (monitor) {
+      say('== drift: streaming darkened images (pixel values × 0.4)');
+      const shiftedAt = Date.now();
+      const before = drift.items.length;
+      const driftLabels = new Map<string, number>();
+      const timeout = Date.now() + Number(values['drift-timeout']) * 1000;
+      let found: DriftReportValue | undefined;
+      while (!found && Date.now() < timeout) {
+        await publishWithFeedback(h, requestsFor(dark, darkUris, 1_000, driftLabels), driftLabels, 'shifted', names);
+        await drift.waitFor((items) => items.slice(before).some((r) => r.value.severity === 'significant'), 20_000).catch(() => undefined);
+        found = drift.items.slice(before).find((r) => r.value.severity === 'significant')?.value;
+      }
+      if (!found) throw new Error(`no significant drift reported within ${values['drift-timeout']} s; see the drift monitor log in .state/test-logs/${h.prefix}/`);
+      const worst = [...found.metrics].sort((a, b) => b.psi - a.psi).slice(0, 3).map((m) => `${m.name} PSI ${m.psi.toFixed(2)}`).join(', ');
+      say(`DRIFT DETECTED ${((Date.now() - shiftedAt) / 1000).toFixed(1)} s after the shift: ${found.model_version}/${found.variant} window ${found.window_index} is significant (${worst})`);
+      say(`dashboard: ${monitor.opsUrl}/`);
+    }
+    keepAlive = values.keep;
+    if (keepAlive) {
+      say('services keep running (--keep); Ctrl-C stops them. The stack stays up: npm run stack -- down stops it.');
+      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+    }
+  } finally {
+    await h.close();
+  }
+  say('done. The local stack is still running: npm run stack -- status | down');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`demo failed: ${(err as Error).message}\n`);
+  process.exit(1);
+});
