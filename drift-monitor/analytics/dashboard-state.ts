@@ -78,7 +78,7 @@ function classDistribution(state: DriftState, id: StreamId, last: WindowSummary 
   if (!last) return null;
   const model = ctx.referenceFor(id.model_name, id.model_version);
   const baseline = state.windows.baselines[modelKey(id)];
-  const referenceLabels = model?.labels ?? state.windows.labels[modelKey(id)] ?? [];
+  const referenceLabels = model?.labels ?? (state.windows.labels[modelKey(id)] ?? []).map((label, i) => label ?? String(i));
   const referenceShares = model
     ? model.reference.predicted_class.probabilities
     : baseline?.complete

@@ -94,7 +94,11 @@ export function psiMetrics(window: DistributionCounts, reference: ComparisonRefe
 }
 
 /** Share per label; an index without a known label is named by its number. */
-export function classShares(classCounts: readonly number[], labels: readonly string[], total: number): Record<string, number> {
+export function classShares(
+  classCounts: readonly number[],
+  labels: ReadonlyArray<string | null>,
+  total: number,
+): Record<string, number> {
   // A Map, then fromEntries: a label such as "__proto__" becomes an ordinary key.
   const shares = new Map<string, number>();
   classCounts.forEach((n, i) => {
@@ -108,7 +112,7 @@ export function summariseWindow(
   id: StreamId,
   window: OpenWindow,
   reference: ComparisonReference | null,
-  labels: readonly string[],
+  labels: ReadonlyArray<string | null>,
   options: SummaryOptions,
   emittedAt: number,
 ): WindowSummary {

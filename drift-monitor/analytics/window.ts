@@ -93,8 +93,8 @@ export interface WindowState {
   streams: Record<string, StreamWindows>;
   /** Warm-up baselines of models without a manifest reference, by modelKey. */
   baselines: Record<string, WarmupBaseline>;
-  /** Labels seen per class index, by modelKey (for models without manifest labels). */
-  labels: Record<string, string[]>;
+  /** Label per class index as seen in predictions (null: index not seen yet), by modelKey. */
+  labels: Record<string, Array<string | null>>;
 }
 
 export interface WindowContext {
@@ -141,7 +141,7 @@ function comparisonFor(state: WindowState, id: StreamId, window: OpenWindow, ctx
   return null;
 }
 
-function labelsFor(state: WindowState, id: StreamId, ctx: WindowContext): readonly string[] {
+function labelsFor(state: WindowState, id: StreamId, ctx: WindowContext): ReadonlyArray<string | null> {
   return ctx.referenceFor(id.model_name, id.model_version)?.labels ?? state.labels[modelKey(id)] ?? [];
 }
 
@@ -154,8 +154,8 @@ function closeWindow(state: WindowState, stream: StreamWindows, emittedAt: numbe
 
 function rememberLabel(state: WindowState, p: PredictionInput): void {
   const labels = (state.labels[modelKey(p)] ??= []);
-  if (labels[p.predicted_index] !== undefined) return;
-  while (labels.length < p.predicted_index) labels.push(String(labels.length));
+  if (typeof labels[p.predicted_index] === 'string') return;
+  while (labels.length < p.predicted_index) labels.push(null);
   labels[p.predicted_index] = p.predicted_label;
 }
 

@@ -1,31 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { buildDashboardState } from '../../../drift-monitor/analytics/dashboard-state.ts';
-import { applyFeedback, applyPrediction, createDriftState, driftConfig, type DriftContext } from '../../../drift-monitor/analytics/drift-state.ts';
-import { T0, feedback, prediction, withReference } from './fixtures.ts';
-
-const ctx: DriftContext = {
-  config: driftConfig({ window: { policy: { kind: 'count', size: 10 }, warmupMinCount: 10 } }),
-  referenceFor: withReference,
-};
-
-/** Version 1 (manifest) and version 2 (no manifest) served in one experiment, version 2 also as shadow of 1. */
-function populated() {
-  const state = createDriftState();
-  for (let i = 0; i < 30; i++) {
-    const predicted_index = i % 4;
-    const common = { request_id: `r${i}`, experiment_id: 'exp', predicted_at: T0 + i, predicted_index };
-    applyPrediction(state, prediction({ ...common, model_version: '1' }), ctx);
-    applyPrediction(state, prediction({ ...common, request_id: `s${i}`, model_version: '2' }), ctx);
-    applyPrediction(state, prediction({ ...common, model_version: '2', shadow: true, predicted_index: i % 3 }), ctx);
-    applyFeedback(state, feedback(`r${i}`, i % 2 === 0 ? predicted_index : 9), ctx);
-    applyFeedback(state, feedback(`s${i}`, predicted_index), ctx);
-  }
-  return state;
-}
+import { DASHBOARD_CTX, T0, populatedDriftState } from './fixtures.ts';
 
 describe('buildDashboardState', () => {
   it('describes every stream with its PSI history, classes, latency and accuracy', () => {
-    const view = buildDashboardState(populated(), ctx, T0 + 1000);
+    const view = buildDashboardState(populatedDriftState(), DASHBOARD_CTX, T0 + 1000);
     expect(view.generated_at).toBe(T0 + 1000);
     expect(view.streams.map((s) => [s.model_version, s.variant, s.reference, s.windows_closed])).toEqual([
       ['1', 'served', 'manifest', 3],
@@ -46,7 +25,7 @@ describe('buildDashboardState', () => {
   });
 
   it('tests served versions of one experiment against each other and reports shadow agreement', () => {
-    const view = buildDashboardState(populated(), ctx, T0);
+    const view = buildDashboardState(populatedDriftState(), DASHBOARD_CTX, T0);
     expect(view.comparisons).toHaveLength(1);
     const [ab] = view.comparisons;
     expect(ab).toMatchObject({ experiment_id: 'exp', accuracyA: 0.5, accuracyB: 1, difference: -0.5, significant: true });
@@ -58,7 +37,7 @@ describe('buildDashboardState', () => {
   });
 
   it('is plain JSON', () => {
-    const view = buildDashboardState(populated(), ctx, T0);
+    const view = buildDashboardState(populatedDriftState(), DASHBOARD_CTX, T0);
     expect(JSON.parse(JSON.stringify(view))).toEqual(view);
   });
 });

@@ -1,6 +1,7 @@
 import type { FeedbackInput, PredictionInput } from '../../../drift-monitor/analytics/events.ts';
 import type { ModelReference } from '../../../drift-monitor/analytics/reference.ts';
 import { linearEdges } from '../../../drift-monitor/analytics/histogram.ts';
+import { applyFeedback, applyPrediction, createDriftState, driftConfig, type DriftContext, type DriftState } from '../../../drift-monitor/analytics/drift-state.ts';
 
 export const T0 = Date.UTC(2025, 0, 1);
 
@@ -47,3 +48,24 @@ export const REFERENCE: ModelReference = {
 export const withReference = (name: string, version: string): ModelReference | undefined =>
   name === 'digits' && version === '1' ? REFERENCE : undefined;
 export const noReference = (): ModelReference | undefined => undefined;
+
+/** Count windows of 10; version 1 has the manifest reference, version 2 warms up on its first window. */
+export const DASHBOARD_CTX: DriftContext = {
+  config: driftConfig({ window: { policy: { kind: 'count', size: 10 }, warmupMinCount: 10 } }),
+  referenceFor: withReference,
+};
+
+/** Version 1 (manifest) and version 2 (no manifest) served in one experiment, version 2 also as shadow of 1. */
+export function populatedDriftState(): DriftState {
+  const state = createDriftState();
+  for (let i = 0; i < 30; i++) {
+    const predicted_index = i % 4;
+    const common = { request_id: `r${i}`, experiment_id: 'exp', predicted_at: T0 + i, predicted_index };
+    applyPrediction(state, prediction({ ...common, model_version: '1' }), DASHBOARD_CTX);
+    applyPrediction(state, prediction({ ...common, request_id: `s${i}`, model_version: '2' }), DASHBOARD_CTX);
+    applyPrediction(state, prediction({ ...common, model_version: '2', shadow: true, predicted_index: i % 3 }), DASHBOARD_CTX);
+    applyFeedback(state, feedback(`r${i}`, i % 2 === 0 ? predicted_index : 9), DASHBOARD_CTX);
+    applyFeedback(state, feedback(`s${i}`, predicted_index), DASHBOARD_CTX);
+  }
+  return state;
+}
