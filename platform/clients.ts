@@ -1,5 +1,5 @@
 import type { Admin, Kafka, Producer, ProducerConfig } from 'kafkajs';
-import { createKafka, ensureTopics } from './kafka.ts';
+import { createKafka, createProducer, ensureTopics } from './kafka.ts';
 import type { Logger } from './logger.ts';
 import { AvroSerde } from './schema-registry.ts';
 import type { CommonSettings } from './service-config.ts';
@@ -14,17 +14,14 @@ export interface Clients {
   close(): Promise<void>;
 }
 
-/**
- * Connects what every process needs and makes sure the core topics exist. The producer is idempotent
- * (no duplicates from its own retries) and waits for all in-sync replicas.
- */
+/** Connects what every process needs and makes sure the core topics exist. */
 export async function connectClients(settings: CommonSettings, logger: Logger, producerConfig: ProducerConfig = {}): Promise<Clients> {
   const kafka = createKafka(settings.kafka, logger);
   const topics = topicNames(settings.kafka.topicPrefix);
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(admin, coreTopics(topics), settings.kafka, logger);
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5, ...producerConfig });
+  const producer = createProducer(kafka, producerConfig);
   await producer.connect();
   const serde = new AvroSerde(settings.registry, logger);
   return {

@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type Admin, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Admin, type LogEntry, type Producer, type ProducerConfig } from 'kafkajs';
 import type { Logger } from './logger.ts';
 import { toKafkaConfig, type KafkaSettings } from './kafka-config.ts';
 import type { TopicSpec } from './topics.ts';
@@ -18,8 +18,25 @@ export function createKafka(settings: KafkaSettings, logger: Logger): Kafka {
     logLevel: logLevel.WARN,
     logCreator: () => ({ namespace, level, log }: LogEntry) => {
       const { message, ...extra } = log;
-      kafkaLog[LEVELS[level] ?? 'info']({ namespace, ...extra }, message);
+      // A KRaft broker answers this for a moment after a topic is created; ensureTopics waits it out.
+      const expected = String(extra.error ?? '').includes('does not host this topic-partition');
+      kafkaLog[expected ? 'debug' : (LEVELS[level] ?? 'info')]({ namespace, ...extra }, message);
     },
+  });
+}
+
+/**
+ * An idempotent producer (the broker drops duplicates of its own retries) that keeps retrying while the broker
+ * is away: a batch's offsets are committed only after its outputs are acknowledged, so waiting is safe and
+ * giving up is not.
+ */
+export function createProducer(kafka: Kafka, config: ProducerConfig = {}): Producer {
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 5,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 10_000 },
+    ...config,
   });
 }
 
@@ -32,7 +49,7 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[], settings: K
   const missing = specs.filter((s) => !existing.has(s.topic));
   if (missing.length > 0) {
     await createTopicsTolerantly(admin, {
-      waitForLeaders: true,
+      waitForLeaders: false,
       topics: missing.map((s) => ({
         topic: s.topic,
         numPartitions: s.partitions ?? settings.partitions,
@@ -42,6 +59,7 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[], settings: K
           : [],
       })),
     });
+    await waitForLeaders(admin, missing.map((s) => s.topic));
     logger.info({ topics: missing.map((s) => s.topic) }, 'topics ensured');
   }
   const present = specs.filter((s) => existing.has(s.topic));
@@ -63,5 +81,23 @@ async function createTopicsTolerantly(admin: Admin, options: Parameters<Admin['c
     const errors = (err as { errors?: { type?: string }[] }).errors ?? [];
     const onlyExists = errors.length > 0 && errors.every((e) => e.type === 'TOPIC_ALREADY_EXISTS');
     if (!onlyExists && !/already exists/i.test(String((err as Error).message))) throw err;
+  }
+}
+
+/**
+ * kafkajs' own waitForLeaders retries only LEADER_NOT_AVAILABLE, but a KRaft broker answers
+ * UNKNOWN_TOPIC_OR_PARTITION for a moment after creation; poll until every partition has a leader.
+ */
+async function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const { topics: meta } = await admin.fetchTopicMetadata({ topics });
+      if (meta.length === topics.length && meta.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+    }
+    if (Date.now() > deadline) throw new Error(`topics ${topics.join(', ')} have no leader after ${timeoutMs} ms; check the broker log`);
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
