@@ -84,7 +84,37 @@ export const kafkaServer: LocalServer = {
   },
 
   isHealthy: () => kafkaAnswers(`${LOOPBACK}:${KAFKA_PORT}`),
+
+  afterHealthy: (ctx) => warmUpCoordinators(`${LOOPBACK}:${KAFKA_PORT}`, ctx),
 };
+
+/**
+ * A freshly formatted broker creates __consumer_offsets and __transaction_state on first use and answers
+ * "coordinator loading" until they are loaded; clients retry, but the first test would pay for it and sometimes
+ * exhaust its retries. Using each coordinator once here makes `up` mean "ready for consumers and producers".
+ */
+async function warmUpCoordinators(broker: string, ctx: ServerContext): Promise<void> {
+  const kafka = new Kafka({
+    clientId: 'imgpipe-stack-warmup',
+    brokers: [broker],
+    retry: { retries: 12, initialRetryTime: 200 },
+    logLevel: logLevel.NOTHING,
+  });
+  const admin = kafka.admin();
+  const producer = kafka.producer({ transactionalId: 'imgpipe-stack-warmup', idempotent: true, maxInFlightRequests: 1 });
+  try {
+    await admin.connect();
+    await admin.describeGroups(['imgpipe-stack-warmup']); // Finds the group coordinator.
+    await producer.connect(); // InitProducerId through the transaction coordinator.
+  } catch (error) {
+    throw new Error(
+      `kafka: answers, but its group or transaction coordinator did not become available (${(error as Error).message}); ` +
+        `see ${join(ctx.stateDir, 'kafka.log')}`,
+    );
+  } finally {
+    await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
+  }
+}
 
 /** The broker answers a metadata request, i.e. it has joined the KRaft quorum and registered. */
 async function kafkaAnswers(broker: string): Promise<boolean> {

@@ -56,6 +56,9 @@ export const registryServer: LocalServer = {
       ],
       // Quarkus resolves relative paths (tmp files, config overrides) against the working directory.
       cwd: ctx.stateDir,
+      // A file database instead of the default in-memory one: Kafka's data survives `down`/`up`, and the schema
+      // ids inside its Avro records must keep meaning the same schemas (in memory they restart at 1).
+      env: { REGISTRY_DATASOURCE_URL: `jdbc:h2:file:${join(ctx.stateDir, 'data', 'registry')}` },
     };
   },
 

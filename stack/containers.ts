@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { GenericContainer, RandomPortGenerator, type StartedTestContainer, Wait, getContainerRuntimeClient } from 'testcontainers';
 
-import { CCOMPAT_PATH, IMAGES_BUCKET, LOCAL_STACK_ENV, MINIO_ROOT_PASSWORD, MINIO_ROOT_USER, type StackEnv } from '../../stack/endpoints.ts';
-import { KAFKA_VERSION } from '../../stack/kafka/kafka-server.ts';
-import { REPO_ROOT } from '../../stack/paths.ts';
+import { CCOMPAT_PATH, IMAGES_BUCKET, LOCAL_STACK_ENV, MINIO_ROOT_PASSWORD, MINIO_ROOT_USER, type StackEnv } from './endpoints.ts';
+import { KAFKA_VERSION } from './kafka/kafka-server.ts';
+import { REPO_ROOT } from './paths.ts';
 
 const KAFKA_IMAGE = `apache/kafka:${KAFKA_VERSION}`;
 /** The version stack/apicurio builds for machines without Docker, so both paths serve the same ccompat API. */
