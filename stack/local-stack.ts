@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { LOCAL_STACK_ENV, type StackEnv } from './endpoints.ts';
-import { tailOf, waitUntilHealthy } from './health.ts';
+import { describeLog, logSize, waitUntilHealthy } from './health.ts';
 import { kafkaServer } from './kafka/kafka-server.ts';
 import { minioServer } from './minio/minio-server.ts';
 import { cacheDir, serverStateDir, STATE_DIR } from './paths.ts';
@@ -121,20 +121,21 @@ export async function startLocalStack(options: StackOptions = {}): Promise<UpRes
   );
 
   const started: string[] = [];
-  const launchedAt = new Map<LocalServer, number>();
+  const launches = new Map<LocalServer, Launch>();
   try {
     // Installs run one at a time (they compete for the same few cores); launched servers start up meanwhile.
     for (const server of toStart) {
       const ctx = contextFor(server, progress);
       if (!server.isInstalled(ctx)) await server.install(ctx);
-      const launch = await server.prepare(ctx);
-      const pid = spawnDetached(launch, logFile(server));
+      const spec = await server.prepare(ctx);
+      const logOffset = logSize(logFile(server));
+      const pid = spawnDetached(spec, logFile(server));
       writePidFile(pidFile(server), pid);
-      launchedAt.set(server, Date.now());
+      launches.set(server, { at: Date.now(), logOffset });
       started.push(server.name);
       progress(`${server.name}: started ${server.title} as pid ${pid}, log ${logFile(server)}`);
     }
-    await Promise.all(servers.map((server) => awaitReady(server, progress, launchedAt.get(server))));
+    await Promise.all(servers.map((server) => awaitReady(server, progress, launches.get(server))));
   } catch (error) {
     if (started.length > 0) {
       progress(`start failed; stopping what this call started: ${started.join(', ')}`);
@@ -147,20 +148,27 @@ export async function startLocalStack(options: StackOptions = {}): Promise<UpRes
   return { started, alreadyRunning: alreadyUp.map((server) => server.name), env: { ...LOCAL_STACK_ENV } };
 }
 
-/** `launchedAt` is set for servers this call launched, whose start-up time is worth printing. */
-async function awaitReady(server: LocalServer, progress: Progress, launchedAt: number | undefined): Promise<void> {
+/** A server this call launched: when, and where its log stood before, so errors quote this run only. */
+interface Launch {
+  at: number;
+  logOffset: number;
+}
+
+async function awaitReady(server: LocalServer, progress: Progress, launch: Launch | undefined): Promise<void> {
   const ctx = contextFor(server, progress);
+  const logOffset = launch?.logOffset ?? logSize(logFile(server));
   const pid = ourPid(server, ctx);
   if (pid === undefined) {
-    throw new Error(`${server.name} exited right after start. Its log is ${logFile(server)}; last lines:\n${tailOf(logFile(server))}`);
+    throw new Error(`${server.name} exited right after start.\n${describeLog(logFile(server), logOffset)}`);
   }
   await waitUntilHealthy(server.isHealthy, {
     serverName: server.name,
     timeoutMs: server.startupTimeoutMs,
     logFile: logFile(server),
+    logOffset,
     pgid: pid,
   });
-  if (launchedAt !== undefined) progress(`${server.name}: healthy ${((Date.now() - launchedAt) / 1000).toFixed(1)}s after launch`);
+  if (launch) progress(`${server.name}: healthy ${((Date.now() - launch.at) / 1000).toFixed(1)}s after launch`);
   await server.afterHealthy?.(ctx);
 }
 

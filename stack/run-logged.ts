@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-import { tailOf } from './health.ts';
+import { describeLog, logSize } from './health.ts';
 import type { LaunchSpec } from './processes.ts';
 import { type Progress, withHeartbeat } from './progress.ts';
 
@@ -17,6 +17,7 @@ export async function runLogged(
   heartbeat: string,
 ): Promise<string> {
   mkdirSync(dirname(logFile), { recursive: true });
+  const logOffset = logSize(logFile);
   const log = createWriteStream(logFile, { flags: 'a' });
   await new Promise<void>((resolve, reject) => log.once('open', () => resolve()).once('error', reject));
   log.write(`\n$ ${[spec.command, ...spec.args].join(' ')}\n`);
@@ -44,7 +45,7 @@ export async function runLogged(
     return await withHeartbeat(progress, heartbeat, run);
   } catch (error) {
     await new Promise((resolve) => log.end(resolve)); // Flush, so the tail below includes the failure.
-    throw new Error(`${(error as Error).message}. Full output: ${logFile}; last lines:\n${tailOf(logFile)}`);
+    throw new Error(`${(error as Error).message}.\n${describeLog(logFile, logOffset)}`);
   } finally {
     if (!log.writableEnded) log.end();
   }
