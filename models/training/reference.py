@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 
 EDGE_DECIMALS = 4
-# Confidence travels as an Avro float (float32); edges closer to 1 than this would split values that float32
-# rounding and float64-vs-float32 softmax differences can move between bins.
-MAX_INNER_CONFIDENCE_EDGE = 0.9999
+# Most confidences of a good model sit within 1e-3 of 1, so its deciles need finer edges there. Confidence
+# travels as an Avro float (float32, spacing 6e-8 below 1): an edge 1e-6 from 1 is still resolved cleanly.
+CONFIDENCE_EDGE_DECIMALS = 6
+MAX_INNER_CONFIDENCE_EDGE = 0.999999
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -29,9 +30,11 @@ def shares(values: np.ndarray, edges: list[float]) -> list[float]:
     return (counts / counts.sum()).tolist()
 
 
-def quantile_edges(values: np.ndarray, bins: int = 10, max_inner: float = 1.0) -> list[float]:
+def quantile_edges(
+    values: np.ndarray, bins: int = 10, decimals: int = EDGE_DECIMALS, max_inner: float = 1.0
+) -> list[float]:
     """Edges 0, the (k/bins)-quantiles rounded for readability, 1; duplicates dropped, then empty bins merged."""
-    inner = np.round(np.quantile(values, np.arange(1, bins) / bins), EDGE_DECIMALS)
+    inner = np.round(np.quantile(values, np.arange(1, bins) / bins), decimals)
     inner = sorted({float(e) for e in inner if 0.0 < e < 1.0 and e <= max_inner})
     return _merge_empty_bins(values, [0.0, *inner, 1.0])
 
@@ -49,13 +52,15 @@ def _merge_empty_bins(values: np.ndarray, edges: list[float]) -> list[float]:
     return edges
 
 
-def histogram(values: np.ndarray, max_inner: float = 1.0) -> dict[str, list[float]]:
-    edges = quantile_edges(values, max_inner=max_inner)
+def histogram(values: np.ndarray, decimals: int = EDGE_DECIMALS, max_inner: float = 1.0) -> dict[str, list[float]]:
+    edges = quantile_edges(values, decimals=decimals, max_inner=max_inner)
     return {"edges": edges, "probabilities": shares(values, edges)}
 
 
 def confidence_histogram(probabilities: np.ndarray) -> dict[str, list[float]]:
-    return histogram(probabilities.max(axis=1), max_inner=MAX_INNER_CONFIDENCE_EDGE)
+    """Of the max softmax probability, computed in float32 as it reaches the drift monitor."""
+    confidence = probabilities.max(axis=1).astype(np.float32).astype(np.float64)
+    return histogram(confidence, CONFIDENCE_EDGE_DECIMALS, MAX_INNER_CONFIDENCE_EDGE)
 
 
 def brightness(images: np.ndarray) -> np.ndarray:
