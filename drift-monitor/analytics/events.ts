@@ -40,8 +40,21 @@ export function variantOf(p: Pick<PredictionInput, 'shadow'>): Variant {
   return p.shadow ? 'shadow' : 'served';
 }
 
+function shapeProblem(record: unknown, fields: Record<string, 'string' | 'boolean' | 'object'>): string | null {
+  if (typeof record !== 'object' || record === null) return 'the record is not an object';
+  for (const [field, type] of Object.entries(fields)) {
+    const value = (record as Record<string, unknown>)[field];
+    if (typeof value !== type || value === null) return `${field} is missing or not a${type === 'object' ? 'n' : ''} ${type}`;
+  }
+  return null;
+}
+
 /** Why a prediction cannot be counted, or null when it can. */
 export function predictionProblem(p: PredictionInput): string | null {
+  // A record of another schema can reach the topic and decode: check the shape before reading nested fields.
+  const shape = shapeProblem(p, { request_id: 'string', model_name: 'string', model_version: 'string', predicted_label: 'string', shadow: 'boolean', timings: 'object', input_stats: 'object' });
+  if (shape) return shape;
+  if (p.experiment_id !== null && typeof p.experiment_id !== 'string') return 'experiment_id is neither a string nor null';
   if (p.request_id === '') return 'request_id is empty';
   if (!Number.isInteger(p.predicted_index) || p.predicted_index < 0 || p.predicted_index > MAX_CLASS_INDEX) {
     return `predicted_index ${p.predicted_index} is not an integer in [0, ${MAX_CLASS_INDEX}]`;
@@ -61,6 +74,8 @@ export function predictionProblem(p: PredictionInput): string | null {
 
 /** Why a feedback record cannot be joined, or null when it can. */
 export function feedbackProblem(f: FeedbackInput): string | null {
+  const shape = shapeProblem(f, { request_id: 'string', true_label: 'string' });
+  if (shape) return shape;
   if (f.request_id === '') return 'request_id is empty';
   if (f.true_index !== null && (!Number.isInteger(f.true_index) || f.true_index < 0)) {
     return `true_index ${f.true_index} is not a non-negative integer`;
