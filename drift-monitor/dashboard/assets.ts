@@ -19,6 +19,9 @@ const FILES: Record<string, [name: string, contentType: string]> = {
   '/dashboard.css': ['dashboard.css', 'text/css; charset=utf-8'],
 };
 
+/** Every URL path with a dashboard file, for servers that route by exact path. */
+export const DASHBOARD_PATHS: readonly string[] = Object.keys(FILES);
+
 /** The file for a request path (query string already removed), or null when it is not a dashboard file. */
 export function dashboardAsset(pathname: string): DashboardAsset | null {
   const entry = Object.hasOwn(FILES, pathname) ? FILES[pathname] : undefined;
