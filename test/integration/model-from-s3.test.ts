@@ -22,7 +22,7 @@ let cacheDir: string;
 async function upload(version: string, target: string, tamper = false): Promise<void> {
   const dir = join(REPO_ROOT, 'models/fashion-mnist', version);
   const model = await readFile(join(dir, 'model.onnx'));
-  if (tamper) model[model.length >> 1] ^= 0xff;
+  if (tamper) model.writeUInt8(model.readUInt8(model.length >> 1) ^ 0xff, model.length >> 1);
   await s3.send(new PutObjectCommand({ Bucket: settings.bucket, Key: `${target}/manifest.json`, Body: await readFile(join(dir, 'manifest.json')) }));
   await s3.send(new PutObjectCommand({ Bucket: settings.bucket, Key: `${target}/model.onnx`, Body: model }));
 }
