@@ -17,7 +17,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['test/unit/**/*.test.ts', '**/*.unit.test.ts'],
+          include: ['test/unit/**/*.test.ts'],
           exclude: ['**/node_modules/**', '**/dist/**'],
         },
       },

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 
 import { describe, expect, it } from 'vitest';
 
-import { LOCAL_STACK_ENV, STACK_ENV_NAMES, toExportLines } from './endpoints.ts';
+import { LOCAL_STACK_ENV, STACK_ENV_NAMES, toExportLines } from '../../../stack/endpoints.ts';
 
 describe('LOCAL_STACK_ENV', () => {
   it('has a value for every stack variable and points at loopback', () => {

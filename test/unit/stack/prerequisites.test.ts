@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { findOnPath, parseJavaMajorVersion, requireTools } from './prerequisites.ts';
+import { findOnPath, parseJavaMajorVersion, requireTools } from '../../../stack/prerequisites.ts';
 
 describe('parseJavaMajorVersion', () => {
   it.each([

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 
 import { describe, expect, it } from 'vitest';
 
-import { KAFKA_CLUSTER_ID, readKafkaVersion, renderServerProperties } from './kafka-config.ts';
+import { KAFKA_CLUSTER_ID, readKafkaVersion, renderServerProperties } from '../../../stack/kafka/kafka-config.ts';
 
 const parse = (properties: string) =>
   Object.fromEntries(
@@ -43,7 +43,7 @@ describe('KAFKA_CLUSTER_ID', () => {
 
 describe('readKafkaVersion', () => {
   it('reads the version pinned in stack/kafka/pom.xml', () => {
-    const pom = readFileSync(new URL('./pom.xml', import.meta.url), 'utf8');
+    const pom = readFileSync(new URL('../../../stack/kafka/pom.xml', import.meta.url), 'utf8');
     expect(readKafkaVersion(pom)).toMatch(/^4\.\d+\.\d+$/);
   });
 

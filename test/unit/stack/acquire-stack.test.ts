@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { LOCAL_STACK_ENV } from './endpoints.ts';
-import { endpointsFromEnvironment } from './acquire-stack.ts';
+import { LOCAL_STACK_ENV } from '../../../stack/endpoints.ts';
+import { endpointsFromEnvironment } from '../../../stack/acquire-stack.ts';
 
 describe('endpointsFromEnvironment', () => {
   const endpoints = {

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { describe, expect, it } from 'vitest';
 
-import { isGroupAlive, isOurProcess, spawnDetached, stopProcessGroup } from './processes.ts';
+import { isGroupAlive, isOurProcess, spawnDetached, stopProcessGroup } from '../../../stack/processes.ts';
 
 const logFile = () => join(mkdtempSync(join(tmpdir(), 'stack-processes-')), 'server.log');
 
