@@ -49,10 +49,12 @@ it('loads from s3:// and caches the file under its sha256', async () => {
 });
 
 it('refuses a tampered object before creating a session and caches nothing for it', async () => {
-  const before = await readdir(cacheDir);
-  await expect(loadModel(`s3://${settings.bucket}/${prefix}/tampered`, { session: defaultSessionConfig, logger, s3, cacheDir }))
+  // A cache of its own: the shared one already holds the verified file under this sha256 and would serve it.
+  const emptyCache = await mkdtemp(join(tmpdir(), 'model-cache-'));
+  await expect(loadModel(`s3://${settings.bucket}/${prefix}/tampered`, { session: defaultSessionConfig, logger, s3, cacheDir: emptyCache }))
     .rejects.toThrow(/sha256/);
-  expect(await readdir(cacheDir)).toEqual(before);
+  expect(await readdir(emptyCache)).toEqual([]);
+  await rm(emptyCache, { recursive: true, force: true });
 });
 
 it('names a missing model prefix as NotFound', async () => {

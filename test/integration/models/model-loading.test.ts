@@ -69,8 +69,8 @@ describe('parity of the TypeScript serving path with training metrics', () => {
   let samples: Sample[];
   let root: string;
 
-  beforeAll(() => {
-    ({ dir: root, samples } = paritySamples(PARITY_COUNT));
+  beforeAll(async () => {
+    ({ dir: root, samples } = await paritySamples(PARITY_COUNT));
   }, 300_000);
 
   it.each(['v1', 'v2'])('%s: accuracy within 0.5 points of manifest.metrics.test_accuracy', async (version) => {
@@ -96,7 +96,7 @@ describe('parity of the TypeScript serving path with training metrics', () => {
 
 describe('run-time model replacement', () => {
   it('replaces v1 with v2 under one label without a restart, and predictions change', async () => {
-    const { dir: root, samples } = paritySamples(PARITY_COUNT);
+    const { dir: root, samples } = await paritySamples(PARITY_COUNT);
     const some = samples.slice(0, 512);
     const registry = new ModelRegistry((uri) => loadModel(uri, { session: sessionConfig, logger }), logger);
     try {

@@ -1,9 +1,7 @@
 /**
- * Helpers of the model integration tests: Fashion-MNIST sample images written by the repo's Python script,
+ * Helpers of the model integration tests: Fashion-MNIST sample images written by scripts/samples,
  * and the serving path (file fetch → sharp preprocessing → one ONNX Runtime call per batch) run over them.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
@@ -14,6 +12,7 @@ import { allocateBatch } from '../../../inference-consumers/preprocess/batch-ten
 import { preprocessInto } from '../../../inference-consumers/preprocess/preprocess-image.ts';
 import type { LoadedModel } from '../../../models/loader/load-model.ts';
 import { mapWithConcurrency } from '../../../platform/concurrency.ts';
+import { writeSamples } from '../../../scripts/samples/write-samples.ts';
 
 export const REPO = path.resolve(import.meta.dirname, '../../..');
 export const MODEL_DIR = (version: string) => path.join(REPO, 'models', 'fashion-mnist', version);
@@ -26,21 +25,9 @@ export interface Sample {
 }
 
 /** Writes (once) the first `count` test images as lossless PNGs under data/samples/ and returns them. */
-export function paritySamples(count: number): { dir: string; samples: Sample[] } {
-  const dir = path.join(REPO, 'data', 'samples', `parity-${count}`);
-  const csv = path.join(dir, 'labels.csv');
-  if (!existsSync(csv) || readFileSync(csv, 'utf8').trim().split('\n').length !== count + 1) {
-    execFileSync('python3', [path.join(REPO, 'scripts/samples/write_samples.py'), dir, '--count', String(count)], { stdio: 'pipe' });
-  }
-  const [header, ...rows] = readFileSync(csv, 'utf8').trim().split('\n');
-  const columns = (header ?? '').split(',');
-  const fileColumn = columns.indexOf('file');
-  const labelColumn = columns.indexOf('label');
-  const samples = rows.map((row) => {
-    const cells = row.split(',');
-    return { file: path.join(dir, cells[fileColumn] ?? ''), label: Number(cells[labelColumn]) };
-  });
-  return { dir, samples };
+export async function paritySamples(count: number): Promise<{ dir: string; samples: Sample[] }> {
+  const set = await writeSamples(path.join(REPO, 'data', 'samples', `parity-${count}`), 'lossless', count);
+  return { dir: set.dir, samples: set.samples.map((s) => ({ file: path.join(set.dir, s.file), label: s.labelIndex })) };
 }
 
 export interface Classified {
