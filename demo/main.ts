@@ -5,7 +5,6 @@
  *   npm run demo                 (add -- --keep to leave the services and dashboard running until Ctrl-C)
  *   npm run demo -- --count 5000
  */
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -86,9 +85,8 @@ async function main(): Promise<void> {
       h.start('inference-v1', 'inference', { ...consumerEnv, MODEL_VERSION: 'v1' }),
       h.start('inference-v2', 'inference', { ...consumerEnv, MODEL_VERSION: 'v2' }),
     ]);
-    const hasDriftMonitor = existsSync(join(REPO_ROOT, 'drift-monitor/main.ts'));
-    const monitor = hasDriftMonitor ? await h.start('drift-monitor', 'drift-monitor', { DRIFT_WINDOW_SIZE: '500' }) : undefined;
-    say(`router, inference v1, inference v2${monitor ? `, drift monitor (dashboard ${monitor.opsUrl}/)` : ' (no drift monitor in this checkout)'} are ready`);
+    const monitor = await h.start('drift-monitor', 'drift-monitor', { DRIFT_WINDOW_SIZE: '500' });
+    say(`router, inference v1, inference v2 and the drift monitor (dashboard ${monitor.opsUrl}/) are ready`);
     say(`experiment ${experiment.id}: ${experiment.description}`);
 
     say(`== A/B test: ${COUNT} requests with ground-truth feedback`);
@@ -103,23 +101,21 @@ async function main(): Promise<void> {
     say(formatSummary(rows, deadLetters.items.length));
     say(`${predictions.items.length} predictions in ${seconds.toFixed(1)} s (${(predictions.items.length / seconds).toFixed(0)} images/s end to end, publishing included)`);
 
-    if (monitor) {
-      say('== drift: streaming darkened images (pixel values × 0.4)');
-      const shiftedAt = Date.now();
-      const before = drift.items.length;
-      const driftLabels = new Map<string, number>();
-      const timeout = Date.now() + Number(values['drift-timeout']) * 1000;
-      let found: DriftReportValue | undefined;
-      while (!found && Date.now() < timeout) {
-        await publishWithFeedback(h, requestsFor(dark, darkUris, 1_000, driftLabels), driftLabels, 'shifted', names);
-        await drift.waitFor((items) => items.slice(before).some((r) => r.value.severity === 'significant'), 20_000).catch(() => undefined);
-        found = drift.items.slice(before).find((r) => r.value.severity === 'significant')?.value;
-      }
-      if (!found) throw new Error(`no significant drift reported within ${values['drift-timeout']} s; see the drift monitor log in .state/test-logs/${h.prefix}/`);
-      const worst = [...found.metrics].sort((a, b) => b.psi - a.psi).slice(0, 3).map((m) => `${m.name} PSI ${m.psi.toFixed(2)}`).join(', ');
-      say(`DRIFT DETECTED ${((Date.now() - shiftedAt) / 1000).toFixed(1)} s after the shift: ${found.model_version}/${found.variant} window ${found.window_index} is significant (${worst})`);
-      say(`dashboard: ${monitor.opsUrl}/`);
+    say('== drift: streaming darkened images (pixel values × 0.4)');
+    const shiftedAt = Date.now();
+    const before = drift.items.length;
+    const driftLabels = new Map<string, number>();
+    const timeout = Date.now() + Number(values['drift-timeout']) * 1000;
+    let found: DriftReportValue | undefined;
+    while (!found && Date.now() < timeout) {
+      await publishWithFeedback(h, requestsFor(dark, darkUris, 1_000, driftLabels), driftLabels, 'shifted', names);
+      await drift.waitFor((items) => items.slice(before).some((r) => r.value.severity === 'significant'), 20_000).catch(() => undefined);
+      found = drift.items.slice(before).find((r) => r.value.severity === 'significant')?.value;
     }
+    if (!found) throw new Error(`no significant drift reported within ${values['drift-timeout']} s; see the drift monitor log in .state/test-logs/${h.prefix}/`);
+    const worst = [...found.metrics].sort((a, b) => b.psi - a.psi).slice(0, 3).map((m) => `${m.name} PSI ${m.psi.toFixed(2)}`).join(', ');
+    say(`DRIFT DETECTED ${((Date.now() - shiftedAt) / 1000).toFixed(1)} s after the shift: ${found.model_version}/${found.variant} window ${found.window_index} is significant (${worst})`);
+    say(`dashboard: ${monitor.opsUrl}/`);
     keepAlive = values.keep;
     if (keepAlive) {
       say('services keep running (--keep); Ctrl-C stops them. The stack stays up: npm run stack -- down stops it.');
