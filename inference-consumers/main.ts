@@ -7,6 +7,7 @@ import { connectClients } from '../platform/clients.ts';
 import { DeadLetterPublisher } from '../platform/dead-letter.ts';
 import { decodeChunk } from '../platform/decode-batch.ts';
 import { HEADER, headersToStrings } from '../platform/headers.ts';
+import { ensureTopics } from '../platform/kafka.ts';
 import { createS3Client } from '../platform/s3.ts';
 import { runService } from '../platform/service.ts';
 import { childTraceparent, TRACEPARENT } from '../platform/trace.ts';
@@ -43,6 +44,8 @@ await runService({
 
     const clients = await connectClients(s, log);
     const { topics, serde, producer } = clients;
+    // The router creates version topics too; whichever starts first must not find the topic missing.
+    await ensureTopics(clients.admin, [{ topic: topics.requestsFor(label) }], s.kafka, log);
     const dlq = new DeadLetterPublisher(producer, serde, topics.dlq, `inference-${label}`);
     const tensors = new TensorPool(s.maxBatchSize);
     const aborter = new AbortController();
