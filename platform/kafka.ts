@@ -18,8 +18,8 @@ export function createKafka(settings: KafkaSettings, logger: Logger): Kafka {
     logLevel: logLevel.WARN,
     logCreator: () => ({ namespace, level, log }: LogEntry) => {
       const { message, ...extra } = log;
-      // A KRaft broker answers this for a moment after a topic is created; ensureTopics waits it out.
-      const expected = String(extra.error ?? '').includes('does not host this topic-partition');
+      // A KRaft broker answers these for a moment after a topic is created; kafkajs retries them.
+      const expected = /does not host this topic-partition|not the leader for that topic-partition/.test(String(extra.error ?? ''));
       kafkaLog[expected ? 'debug' : (LEVELS[level] ?? 'info')]({ namespace, ...extra }, message);
     },
   });

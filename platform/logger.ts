@@ -8,12 +8,13 @@ const REDACT = [
   'headers.authorization', 'sasl', '*.sasl',
 ];
 
-export function createLogger(service: string, level = process.env.LOG_LEVEL ?? 'info'): Logger {
+/** Services log to stdout; tools whose stdout is their result (benchmarks) pass `toStderr`. */
+export function createLogger(service: string, level = process.env.LOG_LEVEL ?? 'info', toStderr = false): Logger {
   return pino({
     name: service,
     level,
     base: { service, pid: process.pid },
     redact: { paths: REDACT, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
-  });
+  }, pino.destination(toStderr ? 2 : 1));
 }

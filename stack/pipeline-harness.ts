@@ -35,7 +35,7 @@ export class PipelineHarness {
     const common = readCommonSettings(env, 'e2e-test', 0);
     this.s3Settings = readS3Settings(env);
     env.done();
-    this.clients = await connectClients(common, createLogger('e2e-test', 'warn'));
+    this.clients = await connectClients(common, createLogger('pipeline-harness', 'warn', true));
     this.publisher = new RequestPublisher(this.clients.producer, this.clients.serde, this.clients.topics);
     return this;
   }
