@@ -13,36 +13,37 @@ import {
   toExportLines,
 } from './local-stack.ts';
 
+const say = (line: string): void => void process.stdout.write(`${line}\n`);
+
 const USAGE = `usage: npm run stack -- <up|down|status|env> [--purge] [${SERVER_NAMES.join('|')}...]`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const purge = rest.includes('--purge');
   const only = rest.filter((arg) => arg !== '--purge');
-  const log = (line: string) => console.log(line);
 
   switch (command) {
     case 'up': {
-      await startLocalStack({ log, only });
-      console.log(`\nEndpoints (eval "$(npm run -s stack -- env)" to export them):\n${toExportLines(LOCAL_STACK_ENV)}`);
+      await startLocalStack({ log: say, only });
+      say(`\nEndpoints (eval "$(npm run -s stack -- env)" to export them):\n${toExportLines(LOCAL_STACK_ENV)}`);
       return 0;
     }
     case 'down': {
-      const { stopped } = await stopLocalStack({ log, only, purge });
-      if (stopped.length === 0) console.log('Nothing of the local stack was running.');
+      const { stopped } = await stopLocalStack({ log: say, only, purge });
+      if (stopped.length === 0) say('Nothing of the local stack was running.');
       return 0;
     }
     case 'status': {
-      const statuses = await localStackStatus({ log, only });
+      const statuses = await localStackStatus({ log: say, only });
       for (const status of statuses) {
         const pid = status.pid === undefined ? '' : ` pid ${status.pid}`;
-        console.log(`${status.name.padEnd(16)} ${status.state.padEnd(8)}${pid}  ${status.title}`);
-        console.log(`${''.padEnd(16)} ${status.listens.join(', ')}; log ${status.logFile}`);
+        say(`${status.name.padEnd(16)} ${status.state.padEnd(8)}${pid}  ${status.title}`);
+        say(`${''.padEnd(16)} ${status.listens.join(', ')}; log ${status.logFile}`);
       }
       return statuses.every((status) => status.state === 'running') ? 0 : 3;
     }
     case 'env':
-      console.log(toExportLines(LOCAL_STACK_ENV));
+      say(toExportLines(LOCAL_STACK_ENV));
       return 0;
     default:
       console.error(USAGE);
