@@ -3,7 +3,7 @@
  * and uploads sample images, starts the router, one consumer group per model version and the drift monitor,
  * runs a 50/50 sticky A/B test of v1 against v2, then streams darkened images until drift is detected.
  *   npm run demo                 (add -- --keep to leave the services and dashboard running until Ctrl-C)
- *   npm run demo -- --count 5000
+ *   npm run demo -- --count 5000 --rate 150
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import type { ModelManifest } from '../models/manifest.ts';
 import type { DeadLetter } from '../platform/dead-letter.ts';
 import { createProgressBar } from '../platform/progress-bar.ts';
 import { newImageRequest, type ImageRequest } from '../producers/image-request.ts';
+import { Pacer } from '../producers/pacer.ts';
 import { startLocalStack } from '../stack/local-stack.ts';
 import { uploadSamples } from '../scripts/samples/upload-samples.ts';
 import { writeSamples, type SampleSet } from '../scripts/samples/write-samples.ts';
@@ -21,8 +22,17 @@ import { PipelineHarness, REPO_ROOT } from '../stack/pipeline-harness.ts';
 import type { TopicCollector } from '../stack/topic-collector.ts';
 import { formatSummary, summarise } from './summary.ts';
 
-const { values } = parseArgs({ options: { count: { type: 'string', default: '3000' }, keep: { type: 'boolean', default: false }, 'drift-timeout': { type: 'string', default: '180' } } });
+const { values } = parseArgs({
+  options: {
+    count: { type: 'string', default: '3000' },
+    // Offered load: about what two consumers sustain on a 2-core laptop next to Kafka, so latencies are not queueing.
+    rate: { type: 'string', default: '80' },
+    keep: { type: 'boolean', default: false },
+    'drift-timeout': { type: 'string', default: '180' },
+  },
+});
 const COUNT = Number(values.count);
+const RATE = Number(values.rate);
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
 interface DriftReportValue { model_version: string; variant: string; window_index: number; severity: string; metrics: { name: string; psi: number; severity: string }[]; accuracy: number | null }
@@ -40,8 +50,11 @@ function requestsFor(set: SampleSet, s3Uris: Map<string, string>, count: number,
 
 async function publishWithFeedback(h: PipelineHarness, requests: ImageRequest[], labels: Map<string, number>, label: string, names: string[]): Promise<void> {
   const bar = createProgressBar(label, requests.length, process.stdout);
-  for (let i = 0; i < requests.length; i += 100) {
-    const batch = requests.slice(i, i + 100);
+  const pacer = new Pacer(RATE);
+  const step = Math.max(1, Math.min(100, Math.round(RATE / 10)));
+  for (let i = 0; i < requests.length; i += step) {
+    const batch = requests.slice(i, i + step);
+    await pacer.next(batch.length);
     await h.publish(batch);
     await h.publisher.publishFeedback(batch.map((r) => ({
       request_id: r.request_id, true_index: labels.get(r.request_id) ?? null, true_label: names[labels.get(r.request_id) ?? 0] ?? '', observed_at: Date.now(), source: 'demo-labels',
@@ -89,7 +102,7 @@ async function main(): Promise<void> {
     say(`router, inference v1, inference v2 and the drift monitor (dashboard ${monitor.opsUrl}/) are ready`);
     say(`experiment ${experiment.id}: ${experiment.description}`);
 
-    say(`== A/B test: ${COUNT} requests with ground-truth feedback`);
+    say(`== A/B test: ${COUNT} requests at ${RATE}/s with ground-truth feedback`);
     const labels = new Map<string, number>();
     const started = Date.now();
     await publishWithFeedback(h, requestsFor(clean, cleanUris, COUNT, labels), labels, 'published', names);
