@@ -53,8 +53,10 @@ async function publishWithFeedback(h: PipelineHarness, requests: ImageRequest[],
   const pacer = new Pacer(RATE);
   const step = Math.max(1, Math.min(100, Math.round(RATE / 10)));
   for (let i = 0; i < requests.length; i += step) {
-    const batch = requests.slice(i, i + step);
-    await pacer.next(batch.length);
+    await pacer.next(Math.min(step, requests.length - i));
+    // Stamped when sent, so the latency printed is the pipeline's, not the time spent waiting for the pacer.
+    const now = Date.now();
+    const batch = requests.slice(i, i + step).map((r) => ({ ...r, submitted_at: now }));
     await h.publish(batch);
     await h.publisher.publishFeedback(batch.map((r) => ({
       request_id: r.request_id, true_index: labels.get(r.request_id) ?? null, true_label: names[labels.get(r.request_id) ?? 0] ?? '', observed_at: Date.now(), source: 'demo-labels',
