@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { parseS3Prefix } from '../platform/s3-uri.ts';
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.gif', '.tif', '.tiff', '.avif']);
 
@@ -14,15 +15,9 @@ export async function listFolder(dir: string): Promise<string[]> {
     .sort();
 }
 
-export function parseS3Uri(uri: string): { bucket: string; key: string } {
-  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
-  if (!match?.[1]) throw new Error(`"${uri}" is not an s3://bucket/prefix URI`);
-  return { bucket: match[1], key: match[2] ?? '' };
-}
-
 /** s3:// URIs of every object under a prefix, page by page. */
 export async function listS3Prefix(s3: S3Client, uri: string): Promise<string[]> {
-  const { bucket, key: prefix } = parseS3Uri(uri);
+  const { bucket, prefix } = parseS3Prefix(uri, 'fetch');
   const uris: string[] = [];
   let token: string | undefined;
   do {

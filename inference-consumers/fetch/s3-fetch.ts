@@ -4,7 +4,7 @@ import { PipelineError } from '../../platform/errors.ts';
 import type { Deadline } from './deadline.ts';
 import { readLimited, tooLarge } from './read-limited.ts';
 import { classifyS3Error } from './s3-errors.ts';
-import { parseS3Uri } from './s3-uri.ts';
+import { parseS3Uri } from '../../platform/s3-uri.ts';
 
 export interface S3FetchOptions {
   maxBytes: number;

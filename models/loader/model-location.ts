@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PipelineError } from '../../platform/errors.ts';
+import { parseS3Prefix } from '../../platform/s3-uri.ts';
 
 export type ModelLocation = { kind: 'local'; dir: string } | { kind: 's3'; bucket: string; prefix: string };
 
@@ -9,10 +10,8 @@ export const MANIFEST_FILE = 'manifest.json';
 
 export function parseModelLocation(uri: string, cwd: string = process.cwd()): ModelLocation {
   if (/^s3:\/\//i.test(uri)) {
-    const match = /^s3:\/\/([^/]+)\/?(.*)$/i.exec(uri);
-    if (!match?.[1]) throw new PipelineError('inference', 'UnsupportedUri', `Malformed model URI ${uri}: use s3://bucket/prefix.`);
-    const prefix = (match[2] ?? '').replace(/\/+$/, '');
-    return { kind: 's3', bucket: match[1], prefix };
+    const { bucket, prefix } = parseS3Prefix(uri, 'inference');
+    return { kind: 's3', bucket, prefix: prefix.replace(/\/+$/, '') };
   }
   if (/^file:/i.test(uri)) {
     try {
