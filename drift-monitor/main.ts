@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Batch } from 'kafkajs';
-import { runBatchLoop } from '../platform/batch-consumer.ts';
+import { groupMembership, runBatchLoop } from '../platform/batch-consumer.ts';
 import { connectClients } from '../platform/clients.ts';
 import { DeadLetterPublisher } from '../platform/dead-letter.ts';
 import { decodeChunk } from '../platform/decode-batch.ts';
@@ -130,9 +130,7 @@ await runService({
     const ticker = setInterval(() => void tick(), TICK_MS);
 
     const consumer = clients.kafka.consumer({ groupId: `${s.monitorId}-${randomUUID()}`, maxWaitTimeInMs: 250 });
-    let joined = false;
-    consumer.on(consumer.events.GROUP_JOIN, () => { joined = true; });
-    consumer.on(consumer.events.CRASH, () => { joined = false; });
+    const joined = groupMembership(consumer);
     await consumer.connect();
     await runBatchLoop({ consumer, topics: [topics.predictions, topics.feedback], logger: log, registry, maxBatchSize: s.maxBatchSize, handle });
     // Applied before the first fetch at these positions; a batch fetched before the seek is dropped by kafkajs,
@@ -142,7 +140,7 @@ await runService({
     }
 
     return {
-      ready: () => joined,
+      ready: joined,
       routes: await dashboardRoutes(() => buildDashboardState(processor.state, ctx, Date.now())),
       stopSteps: [
         { name: 'consumer', stop: () => consumer.disconnect() },

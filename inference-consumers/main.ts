@@ -2,7 +2,7 @@
 import type { Batch } from 'kafkajs';
 import { loadModel, type LoadedModel } from '../models/loader/load-model.ts';
 import { ModelRegistry } from '../models/loader/model-registry.ts';
-import { runBatchLoop } from '../platform/batch-consumer.ts';
+import { groupMembership, runBatchLoop } from '../platform/batch-consumer.ts';
 import { connectClients } from '../platform/clients.ts';
 import { DeadLetterPublisher } from '../platform/dead-letter.ts';
 import { decodeChunk } from '../platform/decode-batch.ts';
@@ -107,9 +107,7 @@ await runService({
       sessionTimeout: 30_000,
       heartbeatInterval: 3_000,
     });
-    let joined = false;
-    consumer.on(consumer.events.GROUP_JOIN, () => { joined = true; });
-    consumer.on(consumer.events.CRASH, () => { joined = false; });
+    const joined = groupMembership(consumer);
     await consumer.connect();
     await runBatchLoop({
       consumer, topics: [topics.requestsFor(label)], logger: log, registry, maxBatchSize: s.maxBatchSize, handle,
@@ -117,7 +115,7 @@ await runService({
     });
 
     return {
-      ready: () => joined && models.get(label) !== undefined,
+      ready: () => joined() && models.get(label) !== undefined,
       routes: {
         // Loads a new model file for this version without a restart: POST /admin/reload?uri=s3://models/fashion-mnist/v1
         '/admin/reload': async (req, res) => {

@@ -27,6 +27,14 @@ function keepAlive(heartbeat: () => Promise<void>, logger: Logger, everyMs = 2_0
   return () => clearInterval(timer);
 }
 
+/** Readiness of a service: true from joining its consumer group until the consumer crashes. */
+export function groupMembership(consumer: Consumer): () => boolean {
+  let joined = false;
+  consumer.on(consumer.events.GROUP_JOIN, () => { joined = true; });
+  consumer.on(consumer.events.CRASH, () => { joined = false; });
+  return () => joined;
+}
+
 /** The consume → process → produce → commit loop that the router, the inference consumers and the drift monitor share. */
 export async function runBatchLoop(opts: BatchLoopOptions): Promise<void> {
   const lag = new Gauge({

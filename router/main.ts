@@ -1,6 +1,6 @@
 /** The experiment router: images.requests → images.requests.<version>, per the live experiment. */
 import type { Batch } from 'kafkajs';
-import { runBatchLoop } from '../platform/batch-consumer.ts';
+import { groupMembership, runBatchLoop } from '../platform/batch-consumer.ts';
 import { connectClients } from '../platform/clients.ts';
 import { DeadLetterPublisher, type FailedRecord } from '../platform/dead-letter.ts';
 import { decodeChunk } from '../platform/decode-batch.ts';
@@ -47,9 +47,7 @@ await runService({
 
     const dlq = new DeadLetterPublisher(producer, serde, topics.dlq, 'router');
     const consumer = clients.kafka.consumer({ groupId: s.groupId, maxWaitTimeInMs: 100 });
-    let joined = false;
-    consumer.on(consumer.events.GROUP_JOIN, () => { joined = true; });
-    consumer.on(consumer.events.CRASH, () => { joined = false; });
+    const joined = groupMembership(consumer);
     await consumer.connect();
 
     const handle = async (chunk: Batch['messages'], batch: Batch): Promise<void> => {
@@ -90,7 +88,7 @@ await runService({
     await runBatchLoop({ consumer, topics: [topics.requests], logger, registry, maxBatchSize: s.maxBatchSize, handle });
 
     return {
-      ready: () => joined,
+      ready: joined,
       stopSteps: [
         { name: 'consumer', stop: () => consumer.disconnect() },
         { name: 'experiment-watcher', stop: () => watcher.stop() },

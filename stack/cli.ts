@@ -46,7 +46,7 @@ async function main(argv: string[]): Promise<number> {
       say(toExportLines(LOCAL_STACK_ENV));
       return 0;
     default:
-      console.error(USAGE);
+      process.stderr.write(`${USAGE}\n`);
       return 2;
   }
 }
@@ -54,7 +54,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(`\nstack: ${error instanceof Error ? error.message : String(error)}`);
+    process.stderr.write(`\nstack: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   },
 );
