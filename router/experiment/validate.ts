@@ -126,7 +126,7 @@ function checkField(value: unknown, path: string, problems: Problems): string | 
   return field;
 }
 
-function predicate(value: unknown, path: string, problems: Problems): Predicate | undefined {
+function predicate(value: unknown, path: string, ruleId: unknown, problems: Problems): Predicate | undefined {
   const fields = record(value, path, PREDICATE_FIELDS, problems);
   if (fields === undefined) return undefined;
   const field = checkField(fields.field, join(path, 'field'), problems);
@@ -137,20 +137,25 @@ function predicate(value: unknown, path: string, problems: Problems): Predicate 
   }
   const valuesPath = join(path, 'values');
   const values = optionalArray(fields.values, valuesPath, problems, (v, p) => string(v, p, problems));
-  if (op !== undefined && values !== undefined) checkValues(op, values, valuesPath, problems);
+  if (op !== undefined && values !== undefined) checkValues(op, values, valuesPath, ruleId, problems);
   if (field === undefined || op === undefined || values === undefined) return undefined;
   return { field, op, values };
 }
 
-function checkValues(op: PredicateOp, values: string[], path: string, problems: Problems): void {
+function checkValues(op: PredicateOp, values: string[], path: string, ruleId: unknown, problems: Problems): void {
   const problem = valuesProblem(op, values);
   if (problem !== null) problems.add(path, problem);
   if (op !== 'regex') return;
+  const rule = typeof ruleId === 'string' ? ` of rule "${ruleId}"` : '';
   values.forEach((pattern, i) => {
     try {
       compilePattern(pattern);
     } catch (err) {
-      problems.add(`${path}[${i}]`, `invalid regex: ${(err as Error).message}`);
+      problems.add(
+        `${path}[${i}]`,
+        `invalid regex${rule} ${JSON.stringify(pattern)}: ${(err as Error).message}. Patterns are RE2 syntax, matched in linear time: ` +
+          'no lookarounds ((?=, (?!, (?<=, (?<!) or backreferences (\\1)',
+      );
     }
   });
 }
@@ -186,7 +191,7 @@ function rule(value: unknown, path: string, versions: KnownVersions, problems: P
   const fields = record(value, path, RULE_FIELDS, problems);
   if (fields === undefined) return undefined;
   const id = nonEmptyString(fields.id, join(path, 'id'), problems);
-  const match = optionalArray(fields.match, join(path, 'match'), problems, (v, p) => predicate(v, p, problems));
+  const match = optionalArray(fields.match, join(path, 'match'), problems, (v, p) => predicate(v, p, fields.id, problems));
   const splitPath = join(path, 'split');
   const split = optionalArray(fields.split, splitPath, problems, (v, p) => weightedVersion(v, p, versions, problems));
   checkUnique(fields.split, splitPath, 'version (merge the weights into one entry)', problems, 'version');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compilePredicate } from '../../../router/experiment/predicates.ts';
+import { compilePattern, compilePredicate, MAX_REGEX_INPUT_LENGTH } from '../../../router/experiment/predicates.ts';
 import type { Predicate, RoutingInput } from '../../../router/experiment/types.ts';
 import { input } from './fixtures.ts';
 
@@ -60,6 +60,30 @@ describe('predicates', () => {
     const compiled = compilePredicate({ field: 'uri', op: 'regex', values: ['png'] });
     const routingInput = input({ uri: 'a.png' });
     expect([1, 2, 3].map(() => compiled(routingInput))).toEqual([true, true, true]);
+  });
+
+  it('regex: a catastrophic-backtracking pattern on a long producer value finishes in linear time', () => {
+    // With RegExp, /(a+)+$/ on 30 "a"s and a "!" already takes seconds, doubling with each extra "a".
+    const p: Predicate = { field: 'metadata.user', op: 'regex', values: ['(a+)+$', '^(a|aa)+$', '(x+x+)+y'] };
+    const compiled = compilePredicate(p);
+    const value = `${'a'.repeat(100_000)}!`;
+    const started = performance.now();
+    const results = Array.from({ length: 20 }, () => compiled(input({ metadata: { user: value } })));
+    const elapsedMs = performance.now() - started;
+    process.stdout.write(`${JSON.stringify({ test: 'regex-linear-time', patterns: p.values, value_length: value.length, calls: 20, elapsed_ms: Number(elapsedMs.toFixed(2)) })}\n`);
+    // The value is capped before matching: its first 1,024 characters are all "a", so "(a+)+$" matches that prefix.
+    expect(results.every((r) => r)).toBe(true);
+  });
+
+  it('regex: a value longer than the cap is matched as its first MAX_REGEX_INPUT_LENGTH characters', () => {
+    const head = 'h'.repeat(MAX_REGEX_INPUT_LENGTH - 4);
+    expect(compilePattern('^h+tail$').test(`${head}tail`)).toBe(true);
+    // The documented cost of prefix matching: "$" matches at the cut, so the "!" past the cap is not seen.
+    expect(compilePattern('^h+tail$').test(`${head}tail!`)).toBe(true);
+    expect(compilePattern('^h+tail$').test(`${head}tai!`)).toBe(false);
+    expect(compilePattern('tail2').test(`${head}tail2`)).toBe(false); // "2" is character 1,025
+    expect(compilePattern('^h+tail').test(`${head}tail${'x'.repeat(10_000)}`)).toBe(true);
+    expect(compilePattern('x$').test(`${head}tail${'x'.repeat(10_000)}`)).toBe(false);
   });
 
   it('exists: present (an empty string counts), or with ["false"] absent', () => {

@@ -151,10 +151,22 @@ describe('validateExperimentConfig', () => {
     ]);
   });
 
-  it('reports a regex that does not compile, with the pattern position', () => {
+  it('reports a regex that does not compile, naming the rule, the predicate and the pattern', () => {
     const errors = errorsOf(withRule({ id: 'r', match: [{ field: 'uri', op: 'regex', values: ['ok', '(unclosed'] }] }));
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/^rules\[1\]\.match\[0\]\.values\[1\]: invalid regex: .*unclosed/);
+    expect(errors[0]).toMatch(/^rules\[1\]\.match\[0\]\.values\[1\]: invalid regex of rule "r" "\(unclosed": .*missing closing \)/);
+  });
+
+  it('refuses patterns that cannot run in linear time (lookarounds, backreferences), saying why', () => {
+    const errors = errorsOf(withRule({
+      id: 'eu',
+      match: [{ field: 'uri', op: 'prefix', values: ['s3://'] }, { field: 'metadata.user', op: 'regex', values: ['^(?=admin)', '(a)\\1', '(?<!x)y'] }],
+    }));
+    expect(errors).toHaveLength(3);
+    for (const [i, error] of errors.entries()) {
+      expect(error).toMatch(new RegExp(`^rules\\[1\\]\\.match\\[1\\]\\.values\\[${i}\\]: invalid regex of rule "eu" `));
+      expect(error).toContain('RE2 syntax, matched in linear time: no lookarounds');
+    }
   });
 
   it('checks sticky_by and allow_pinned', () => {
