@@ -30,12 +30,14 @@ export function routeRecord(table: RoutingTable, request: ImageRequest, message:
     return { ok: false, requestId: request.request_id, error: new PipelineError('route', 'UnknownVersion', result.message) };
   }
   const experimentId = result.experimentId || null;
-  const key = result.primary.reason === 'sticky' && request.stickiness_key ? request.stickiness_key : request.request_id;
+  const reason = result.fallbackFrom?.reason ?? result.primary.reason;
+  const key = reason === 'sticky' && request.stickiness_key ? request.stickiness_key : request.request_id;
+  const fallback = result.fallbackFrom !== undefined;
   const copy = (version: string, shadow: boolean): RoutedOutput => ({
     version,
     key,
     decision: result,
-    value: { ...request, model_version: version, experiment_id: experimentId, rule_id: result.ruleId, shadow, routed_at: now },
+    value: { ...request, model_version: version, experiment_id: experimentId, rule_id: result.ruleId, shadow, routed_at: now, fallback: fallback && !shadow },
     headers: {
       [TRACEPARENT]: childTraceparent(headers[TRACEPARENT]),
       [HEADER.requestId]: request.request_id,

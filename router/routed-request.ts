@@ -7,4 +7,6 @@ export interface RoutedRequest extends ImageRequest {
   rule_id: string | null;
   shadow: boolean;
   routed_at: number;
+  /** Served by the rule's fallback because the chosen version was down; absent in records written before the field. */
+  fallback?: boolean;
 }

@@ -1,5 +1,13 @@
 import type { Logger } from '../platform/logger.ts';
-import { compileExperiment, validateExperimentConfig, type ExperimentConfig, type ExperimentRouter, type RoutingInput, type RoutingResult } from './experiment/index.ts';
+import {
+  compileExperiment,
+  validateExperimentConfig,
+  type ExperimentConfig,
+  type ExperimentRouter,
+  type RoutingInput,
+  type RoutingResult,
+  type VersionDown,
+} from './experiment/index.ts';
 
 export type ApplyOutcome = { applied: true; config: ExperimentConfig | null } | { applied: false; errors: string[] };
 
@@ -10,7 +18,12 @@ export type ApplyOutcome = { applied: true; config: ExperimentConfig | null } | 
 export class RoutingTable {
   private router: ExperimentRouter | null = null;
 
-  constructor(private readonly fallbackVersion: string, private readonly logger: Logger) {}
+  /** `versionDown` (router/version-health.ts) lets rules with a fallback route around a version that is down. */
+  constructor(
+    private readonly fallbackVersion: string,
+    private readonly logger: Logger,
+    private readonly versionDown: VersionDown = () => false,
+  ) {}
 
   get experiment(): ExperimentConfig | null {
     return this.router?.config ?? null;
@@ -38,8 +51,14 @@ export class RoutingTable {
     return { applied: true, config: result.config };
   }
 
+  /** Versions whose health matters: those of the active experiment when one of its rules names a fallback. */
+  get versionsWithFallback(): string[] {
+    const config = this.router?.config;
+    return config && config.rules.some((rule) => rule.fallback !== null) ? config.versions : [];
+  }
+
   route(input: RoutingInput): RoutingResult {
-    if (this.router) return this.router.route(input);
+    if (this.router) return this.router.route(input, this.versionDown);
     return { ok: true, experimentId: '', ruleId: null, primary: { version: this.fallbackVersion, reason: 'default' }, shadows: [] };
   }
 }

@@ -21,6 +21,8 @@ export interface Prediction {
   submitted_at: number;
   predicted_at: number;
   consumer_id: string | null;
+  /** Served by a rule's fallback version because the version it chose was down. */
+  fallback: boolean;
 }
 
 export interface ItemTimings {
@@ -66,5 +68,6 @@ export function buildPrediction(
     submitted_at: request.submitted_at,
     predicted_at: meta.now,
     consumer_id: meta.consumerId,
+    fallback: request.fallback === true,
   };
 }

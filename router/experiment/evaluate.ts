@@ -8,18 +8,23 @@
  * 2. split: the bucket of the `sticky_by` value (reason 'sticky') or, without sticky_by or when the request
  *    lacks that field, of request_id (reason 'split');
  * 3. the experiment's default_version when the rule has no split.
+ * Then, when the version so chosen is down (`isDown`) and the rule names a fallback that is not, the fallback
+ * serves instead (reason 'fallback', `fallbackFrom` says what it replaced).
  * No rule matching gives default_version with ruleId null. Shadows are the rule's shadow list minus the
  * primary version chosen for this request.
  */
 import { fieldReader, parseFieldName, type FieldReader } from './fields.ts';
 import { bucketOf, layoutSplit, versionForBucket, type BucketLayout } from './hash-bucket.ts';
 import { compilePredicate, type CompiledPredicate } from './predicates.ts';
-import type { ExperimentConfig, Rule, RoutingDecision, RoutingInput, RoutingReason, RoutingResult } from './types.ts';
+import type { ExperimentConfig, Rule, RoutingDecision, RoutingInput, RoutingReason, RoutingResult, VersionDown } from './types.ts';
 
 export interface ExperimentRouter {
   readonly config: ExperimentConfig;
-  route(input: RoutingInput): RoutingResult;
+  /** `isDown` (default: every version up) lets rules with a fallback route around a version that is down. */
+  route(input: RoutingInput, isDown?: VersionDown): RoutingResult;
 }
+
+const ALL_UP: VersionDown = () => false;
 
 interface CompiledRule {
   id: string;
@@ -27,6 +32,7 @@ interface CompiledRule {
   allowPinned: boolean;
   layout: BucketLayout | null;
   stickyKey: FieldReader | null;
+  fallback: string | null;
   /** Shadow list per possible primary version, built once so routing allocates no arrays. */
   shadowsByPrimary: Map<string, readonly string[]>;
 }
@@ -47,6 +53,7 @@ function compileRule(rule: Rule, versions: readonly string[]): CompiledRule {
     allowPinned: rule.allow_pinned,
     layout: rule.split.length === 0 ? null : layoutSplit(rule.split),
     stickyKey: stickyRef === null ? null : fieldReader(stickyRef),
+    fallback: rule.fallback,
     shadowsByPrimary,
   };
 }
@@ -61,10 +68,11 @@ function matches(rule: CompiledRule, input: RoutingInput): boolean {
 /** `config` must have passed `validateExperimentConfig`. */
 export function compileExperiment(config: ExperimentConfig): ExperimentRouter {
   const experimentId = config.id;
+  const bucketSeed = config.bucket_seed ?? experimentId;
   const known = new Set(config.versions);
   const rules = config.rules.map((rule) => compileRule(rule, config.versions));
 
-  function decide(rule: CompiledRule, input: RoutingInput): RoutingResult {
+  function decide(rule: CompiledRule, input: RoutingInput, isDown: VersionDown): RoutingResult {
     const pinned = input.request.pinned_version;
     if (rule.allowPinned && pinned !== null) {
       if (!known.has(pinned)) {
@@ -79,31 +87,37 @@ export function compileExperiment(config: ExperimentConfig): ExperimentRouter {
             `(versions: ${config.versions.join(', ')}); pin one of those, or add it to the experiment`,
         };
       }
-      return decision(rule, pinned, 'pinned');
+      return decision(rule, pinned, 'pinned', isDown);
     }
-    if (rule.layout === null) return decision(rule, config.default_version, 'default');
+    if (rule.layout === null) return decision(rule, config.default_version, 'default', isDown);
     const stickyValue = rule.stickyKey?.(input);
-    const bucket = bucketOf(experimentId, rule.id, stickyValue ?? input.request.request_id);
-    return decision(rule, versionForBucket(rule.layout, bucket), stickyValue === undefined ? 'split' : 'sticky', bucket);
+    const bucket = bucketOf(bucketSeed, rule.id, stickyValue ?? input.request.request_id);
+    return decision(rule, versionForBucket(rule.layout, bucket), stickyValue === undefined ? 'split' : 'sticky', isDown, bucket);
   }
 
   function decision(
     rule: CompiledRule,
-    version: string,
-    reason: RoutingReason,
+    chosen: string,
+    chosenReason: Exclude<RoutingReason, 'fallback'>,
+    isDown: VersionDown,
     bucket?: number,
   ): RoutingDecision {
+    const fallback = rule.fallback;
+    const useFallback = fallback !== null && fallback !== chosen && isDown(chosen) && !isDown(fallback);
+    const version = useFallback ? fallback : chosen;
     const shadows = rule.shadowsByPrimary.get(version) ?? NO_SHADOWS;
-    const result: RoutingDecision = { ok: true, experimentId, ruleId: rule.id, primary: { version, reason }, shadows };
+    const primary = { version, reason: useFallback ? 'fallback' : chosenReason } as const;
+    const result: RoutingDecision = { ok: true, experimentId, ruleId: rule.id, primary, shadows };
+    if (useFallback) result.fallbackFrom = { version: chosen, reason: chosenReason };
     if (bucket !== undefined) result.bucket = bucket;
     return result;
   }
 
   return {
     config,
-    route(input) {
+    route(input, isDown = ALL_UP) {
       for (const rule of rules) {
-        if (matches(rule, input)) return decide(rule, input);
+        if (matches(rule, input)) return decide(rule, input, isDown);
       }
       return {
         ok: true,

@@ -35,6 +35,11 @@ export interface Rule {
   /** Versions that also receive a copy marked shadow (never the request's own primary version). */
   shadow: string[];
   allow_pinned: boolean;
+  /**
+   * Takes the rule's traffic for a version that is down (see router/version-health.ts); null: traffic for a down
+   * version still goes to its topic and waits there.
+   */
+  fallback: string | null;
 }
 
 export interface ExperimentConfig {
@@ -48,6 +53,8 @@ export interface ExperimentConfig {
   /** Milliseconds since the epoch. */
   updated_at: number;
   updated_by: string | null;
+  /** Hashed into split buckets instead of `id` (null: the id), so a rollout's successive experiments keep each key's bucket. */
+  bucket_seed: string | null;
 }
 
 /** The ImageRequest fields routing reads; a decoded ImageRequest (schemas/image-request.avsc) is assignable. */
@@ -71,9 +78,13 @@ export interface RoutingInput {
  * - pinned: the request's pinned_version, allowed by the matching rule;
  * - sticky: weighted split on the rule's `sticky_by` value;
  * - split: weighted split on request_id (no `sticky_by`, or the `sticky_by` field missing on this request);
- * - default: the experiment's default_version (no rule matched, or the matching rule has no split).
+ * - default: the experiment's default_version (no rule matched, or the matching rule has no split);
+ * - fallback: the rule's fallback, because the version chosen for one of the reasons above was down.
  */
-export type RoutingReason = 'pinned' | 'split' | 'sticky' | 'default';
+export type RoutingReason = 'pinned' | 'split' | 'sticky' | 'default' | 'fallback';
+
+/** Whether a version is down; routing then sends a rule's traffic for it to the rule's fallback. */
+export type VersionDown = (version: string) => boolean;
 
 export interface RoutingDecision {
   ok: true;
@@ -83,8 +94,10 @@ export interface RoutingDecision {
   primary: { version: string; reason: RoutingReason };
   /** Shadow copies to produce; never contains the primary version. Shared between calls: do not mutate. */
   shadows: readonly string[];
-  /** The bucket in [0, BUCKET_COUNT) the split used; present for reasons 'split' and 'sticky'. */
+  /** The bucket in [0, BUCKET_COUNT) the split used; present for reasons 'split' and 'sticky' (and their fallbacks). */
   bucket?: number;
+  /** With reason 'fallback': the version chosen first, which was down, and why it was chosen. */
+  fallbackFrom?: { version: string; reason: Exclude<RoutingReason, 'fallback'> };
 }
 
 /** A pinned version that the experiment does not list; the router dead-letters the record with this class. */

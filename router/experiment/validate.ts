@@ -3,8 +3,8 @@
  * JSON file form, and returns the typed config or every problem found, each naming its path
  * (e.g. `rules[1].split[0].weight: must be > 0`).
  *
- * The JSON form may leave out what has an Avro default (description, updated_by, and per rule match, split,
- * sticky_by, shadow, allow_pinned; per predicate values); updated_at may come from the caller. Unknown fields
+ * The JSON form may leave out what has an Avro default (description, updated_by, bucket_seed, and per rule match,
+ * split, sticky_by, shadow, allow_pinned, fallback; per predicate values); updated_at may come from the caller. Unknown fields
  * are errors, so a misspelt `alow_pinned` cannot silently fall back to false.
  *
  * Shadows: a rule's shadow list may name a version the same rule can serve as primary (e.g. a 50/50 split of
@@ -26,8 +26,8 @@ export type ValidationResult = { ok: true; config: ExperimentConfig } | { ok: fa
 /** Versions become topic names `images.requests.<version>`, so they must be legal Kafka topic characters. */
 const VERSION_PATTERN = /^[a-zA-Z0-9._-]+$/;
 
-const CONFIG_FIELDS = ['id', 'description', 'versions', 'default_version', 'rules', 'updated_at', 'updated_by'];
-const RULE_FIELDS = ['id', 'match', 'split', 'sticky_by', 'shadow', 'allow_pinned'];
+const CONFIG_FIELDS = ['id', 'description', 'versions', 'default_version', 'rules', 'updated_at', 'updated_by', 'bucket_seed'];
+const RULE_FIELDS = ['id', 'match', 'split', 'sticky_by', 'shadow', 'allow_pinned', 'fallback'];
 const PREDICATE_FIELDS = ['field', 'op', 'values'];
 const WEIGHTED_VERSION_FIELDS = ['version', 'weight'];
 
@@ -209,10 +209,12 @@ function rule(value: unknown, path: string, versions: KnownVersions, problems: P
   checkUnique(fields.shadow, shadowPath, 'shadow version', problems);
   const allowPinned = fields.allow_pinned ?? false;
   if (typeof allowPinned !== 'boolean') problems.add(join(path, 'allow_pinned'), 'must be true or false');
+  const fallback = optionalString(fields.fallback, join(path, 'fallback'), problems);
+  if (fallback !== null) checkKnownVersion(fallback, versions, join(path, 'fallback'), problems);
   if (id === undefined || match === undefined || split === undefined || stickyBy === undefined || shadow === undefined) {
     return undefined;
   }
-  return { id, match, split, sticky_by: stickyBy, shadow, allow_pinned: allowPinned === true };
+  return { id, match, split, sticky_by: stickyBy, shadow, allow_pinned: allowPinned === true, fallback };
 }
 
 function versionList(value: unknown, problems: Problems): string[] | undefined {
@@ -262,6 +264,8 @@ export function validateExperimentConfig(input: unknown, options: ValidateOption
   }
   const updated = updatedAt(fields.updated_at, options.updatedAt, problems);
   const updatedBy = optionalString(fields.updated_by, 'updated_by', problems);
+  const bucketSeed = optionalString(fields.bucket_seed, 'bucket_seed', problems);
+  if (bucketSeed === '') problems.add('bucket_seed', 'must be a non-empty string or null (null hashes the experiment id)');
 
   if (
     problems.list.length > 0 ||
@@ -275,6 +279,6 @@ export function validateExperimentConfig(input: unknown, options: ValidateOption
   }
   return {
     ok: true,
-    config: { id, description, versions, default_version: defaultVersion, rules, updated_at: updated, updated_by: updatedBy },
+    config: { id, description, versions, default_version: defaultVersion, rules, updated_at: updated, updated_by: updatedBy, bucket_seed: bucketSeed },
   };
 }

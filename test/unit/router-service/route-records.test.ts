@@ -59,4 +59,19 @@ describe('routeRecord', () => {
     expect(out.ok).toBe(false);
     if (!out.ok) expect({ stage: out.error.stage, errorClass: out.error.errorClass }).toEqual({ stage: 'route', errorClass: 'UnknownVersion' });
   });
+
+  it('marks the served copy of a request routed around a down version as fallback, keeping the sticky key', () => {
+    const canary = { ...experiment, rules: [{ id: 'ab', split: [{ version: 'v2', weight: 1 }], sticky_by: 'stickiness_key', shadow: ['v1'], fallback: 'v1' }] };
+    const down = new Set<string>();
+    const health = new RoutingTable('v1', logger, (v) => down.has(v));
+    health.apply(canary);
+    expect(health.versionsWithFallback).toEqual(['v1', 'v2']);
+    const request = newImageRequest('s3://b/k.png', { stickinessKey: 'user-3' });
+    const before = routeRecord(health, request, message(), 1);
+    expect(before.ok && before.outputs.map((o) => [o.version, o.value.shadow, o.value.fallback])).toEqual([['v2', false, false], ['v1', true, false]]);
+    down.add('v2');
+    const after = routeRecord(health, request, message(), 2);
+    expect(after.ok && after.outputs.map((o) => [o.version, o.value.shadow, o.value.fallback, o.key])).toEqual([['v1', false, true, 'user-3']]);
+    expect(table.versionsWithFallback).toEqual([]);
+  });
 });

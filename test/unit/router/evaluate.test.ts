@@ -167,4 +167,58 @@ describe('route', () => {
     expect(route(config, input())).toEqual(route(config, input()));
     expect(compileExperiment(config).route(input())).toEqual(route(config, input()));
   });
+
+  describe('fallback', () => {
+    const canary = experiment({
+      ...base,
+      rules: [{ id: 'canary', split: [{ version: 'v1', weight: 50 }, { version: 'v2', weight: 50 }], sticky_by: 'stickiness_key', shadow: ['v3'], fallback: 'v1' }],
+    });
+    const router = compileExperiment(canary);
+    const users = Array.from({ length: 200 }, (_, i) => input({ request_id: `r${i}`, stickiness_key: `u${i}` }));
+    const down = (...versions: string[]) => (v: string) => versions.includes(v);
+
+    it('sends the traffic of a down version to the rule\'s fallback, saying what it replaced; the rest is untouched', () => {
+      const healthy = users.map((u) => router.route(u));
+      const degraded = users.map((u) => router.route(u, down('v2')));
+      healthy.forEach((before, i) => {
+        const after = degraded[i]!;
+        if (!before.ok || !after.ok) throw new Error('expected decisions');
+        if (before.primary.version === 'v1') {
+          expect(after).toEqual(before);
+        } else {
+          expect(after.primary).toEqual({ version: 'v1', reason: 'fallback' });
+          expect(after.fallbackFrom).toEqual({ version: 'v2', reason: 'sticky' });
+          expect(after.bucket).toBe(before.bucket);
+          expect(after.shadows).toEqual(['v3']);
+        }
+      });
+      expect(healthy.filter((r) => r.ok && r.primary.version === 'v2').length).toBeGreaterThan(50);
+      expect(degraded.every((r) => r.ok && r.primary.version === 'v1')).toBe(true);
+    });
+
+    it('keeps the chosen version when the fallback is down too, or the rule names no fallback', () => {
+      const both = users.map((u) => router.route(u, down('v1', 'v2')));
+      expect(both).toEqual(users.map((u) => router.route(u)));
+      const noFallback = compileExperiment(experiment({ ...base, rules: [{ id: 'canary', split: [{ version: 'v2', weight: 1 }] }] }));
+      expect(noFallback.route(users[0]!, down('v2'))).toMatchObject({ primary: { version: 'v2', reason: 'split' } });
+      expect(noFallback.route(users[0]!, down('v2'))).not.toHaveProperty('fallbackFrom');
+    });
+  });
+
+  it('bucket_seed replaces the experiment id in the bucket hash, so successive experiments keep each key\'s bucket', () => {
+    const step = (id: string, candidateWeight: number) => compileExperiment(experiment({
+      ...base, id, bucket_seed: 'rollout-1',
+      rules: [{ id: 'rollout', split: [{ version: 'v1', weight: 100 - candidateWeight }, { version: 'v2', weight: candidateWeight }], sticky_by: 'stickiness_key' }],
+    }));
+    const five = step('rollout-1.step-1', 5);
+    const quarter = step('rollout-1.step-2', 25);
+    const users = Array.from({ length: 2_000 }, (_, i) => input({ stickiness_key: `u${i}` }));
+    const onV2 = (router: ReturnType<typeof step>) => users.filter((u) => { const r = router.route(u); return r.ok && r.primary.version === 'v2'; });
+    const early = onV2(five);
+    expect(early.length).toBeGreaterThan(50);
+    expect(new Set(onV2(quarter)).size).toBeGreaterThan(400);
+    const later = new Set(onV2(quarter));
+    expect(early.every((u) => later.has(u))).toBe(true);
+    expect(five.route(users[0]!)).toMatchObject({ bucket: bucketOf('rollout-1', 'rollout', 'u0') });
+  });
 });

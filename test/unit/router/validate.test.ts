@@ -33,9 +33,10 @@ describe('validateExperimentConfig', () => {
         description: null,
         versions: ['v1', 'v2'],
         default_version: 'v1',
-        rules: [{ id: 'r', match: [], split: [], sticky_by: null, shadow: [], allow_pinned: false }],
+        rules: [{ id: 'r', match: [], split: [], sticky_by: null, shadow: [], allow_pinned: false, fallback: null }],
         updated_at: 42,
         updated_by: null,
+        bucket_seed: null,
       },
     });
   });
@@ -77,10 +78,10 @@ describe('validateExperimentConfig', () => {
 
   it('rejects unknown fields at every level, so typos do not silently become defaults', () => {
     expect(errorsOf({ ...valid, owner: 'me' })).toEqual([
-      'owner: unknown field; expected one of id, description, versions, default_version, rules, updated_at, updated_by',
+      'owner: unknown field; expected one of id, description, versions, default_version, rules, updated_at, updated_by, bucket_seed',
     ]);
     expect(errorsOf(withRule({ id: 'r', alow_pinned: true }))).toEqual([
-      'rules[1].alow_pinned: unknown field; expected one of id, match, split, sticky_by, shadow, allow_pinned',
+      'rules[1].alow_pinned: unknown field; expected one of id, match, split, sticky_by, shadow, allow_pinned, fallback',
     ]);
     expect(errorsOf(withRule({ id: 'r', match: [{ field: 'uri', op: 'eq', value: 'x' }] }))).toEqual([
       'rules[1].match[0].value: unknown field; expected one of field, op, values',
@@ -167,6 +168,15 @@ describe('validateExperimentConfig', () => {
       expect(error).toMatch(new RegExp(`^rules\\[1\\]\\.match\\[1\\]\\.values\\[${i}\\]: invalid regex of rule "eu" `));
       expect(error).toContain('RE2 syntax, matched in linear time: no lookarounds');
     }
+  });
+
+  it('checks a rule\'s fallback against versions, and bucket_seed', () => {
+    expect(errorsOf({ ...withRule({ id: 'r', fallback: 'v9' }), bucket_seed: '' })).toEqual([
+      'rules[1].fallback: "v9" is not in versions (v1, v2)',
+      'bucket_seed: must be a non-empty string or null (null hashes the experiment id)',
+    ]);
+    const result = validateExperimentConfig({ ...withRule({ id: 'r', fallback: 'v1' }), bucket_seed: 'rollout-7' }, { updatedAt: 1 });
+    expect(result.ok && [result.config.rules[1]?.fallback, result.config.bucket_seed]).toEqual(['v1', 'rollout-7']);
   });
 
   it('checks sticky_by and allow_pinned', () => {
