@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type { Logger } from '../platform/logger.ts';
+import { ReadPositions } from '../platform/read-positions.ts';
 import type { AvroSerde } from '../platform/schema-registry.ts';
 import type { ApplyOutcome, RoutingTable } from './routing-table.ts';
 
@@ -25,19 +26,19 @@ export interface WatcherOptions {
  */
 export class ExperimentWatcher {
   private consumer: Consumer | undefined;
-  private readonly seen = new Map<number, number>();
+  private positions: ReadPositions | undefined;
 
   constructor(private readonly o: WatcherOptions) {}
 
   async start(): Promise<void> {
     const consumer = this.o.kafka.consumer({ groupId: `router-experiments-${randomUUID()}`, maxWaitTimeInMs: 250 });
     this.consumer = consumer;
+    this.positions = new ReadPositions(consumer);
     await consumer.connect();
     await consumer.subscribe({ topic: this.o.topic, fromBeginning: true });
     await consumer.run({
       autoCommit: false,
-      eachMessage: async ({ partition, message }) => {
-        this.seen.set(partition, Number(message.offset));
+      eachMessage: async ({ message }) => {
         if (message.key?.toString() !== this.o.tableKey) return;
         await this.handle(message.value);
       },
@@ -67,8 +68,7 @@ export class ExperimentWatcher {
     const ends = await this.o.admin.fetchTopicOffsets(this.o.topic);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const behind = ends.filter((p) => Number(p.high) > 0 && (this.seen.get(p.partition) ?? -1) < Number(p.high) - 1);
-      if (behind.length === 0) return;
+      if (this.positions?.reached(this.o.topic, ends)) return;
       if (Date.now() > deadline) throw new Error(`experiments topic ${this.o.topic} not read to its end within ${timeoutMs} ms; is the broker reachable?`);
       await new Promise((r) => setTimeout(r, 100));
     }

@@ -12,6 +12,7 @@ import { createRouterMetrics } from './metrics.ts';
 import { routeRecord, type RoutedOutput } from './route-records.ts';
 import { RoutingTable } from './routing-table.ts';
 import { readRouterSettings } from './settings.ts';
+import { VersionHealthMonitor } from './version-health.ts';
 
 await runService({
   name: 'router',
@@ -21,7 +22,10 @@ await runService({
     const clients = await connectClients(s, logger);
     const { topics, serde, producer } = clients;
     const metrics = createRouterMetrics(registry);
-    const table = new RoutingTable(s.fallbackVersion, logger);
+    const health = new VersionHealthMonitor({
+      admin: clients.admin, settings: s.health, topicPrefix: s.kafka.topicPrefix, topicFor: topics.requestsFor, versions: (): string[] => table.versionsWithFallback, logger, registry,
+    });
+    const table: RoutingTable = new RoutingTable(s.fallbackVersion, logger, (version) => health.isDown(version));
     const ensured = new Set<string>();
     const ensureVersionTopics = async (versions: string[]): Promise<void> => {
       const missing = versions.filter((v) => !ensured.has(v));
@@ -44,6 +48,7 @@ await runService({
     await watcher.start();
     await watcher.caughtUp();
     logger.info({ experiment: table.experiment?.id ?? null, fallbackVersion: s.fallbackVersion }, 'routing table loaded');
+    health.start();
 
     const dlq = new DeadLetterPublisher(producer, serde, topics.dlq, 'router');
     const consumer = clients.kafka.consumer({ groupId: s.groupId, maxWaitTimeInMs: 100 });
@@ -92,6 +97,7 @@ await runService({
       stopSteps: [
         { name: 'consumer', stop: () => consumer.disconnect() },
         { name: 'experiment-watcher', stop: () => watcher.stop() },
+        { name: 'version-health', stop: () => health.stop() },
         { name: 'kafka-clients', stop: () => clients.close() },
       ],
     };
