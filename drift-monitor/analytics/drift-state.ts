@@ -23,6 +23,7 @@ import {
 import type { ReferenceLookup } from './reference.ts';
 import { streamKey } from './stream-id.ts';
 import {
+  addAgreement,
   addOutcome,
   addPrediction,
   closeDueWindows,
@@ -92,7 +93,10 @@ export function applyPrediction(state: DriftState, p: PredictionInput, ctx: Drif
   const joined = joinPrediction(state.join, p, ctx.config.join);
   if (joined.duplicate) return [];
   const correct = joined.outcomes[0]?.correct ?? null;
-  const closed = addPrediction(state.windows, p, { config: ctx.config.window, referenceFor: ctx.referenceFor }, correct);
+  // A shadow prediction completes one pair (its own window's); a served one may complete pairs of other shadow streams.
+  const own = p.shadow ? joined.agreements[0] : undefined;
+  const closed = addPrediction(state.windows, p, { config: ctx.config.window, referenceFor: ctx.referenceFor }, correct, own?.agreed ?? null);
+  for (const pair of joined.agreements) if (pair !== own) addAgreement(state.windows, pair.shadow, pair.agreed);
   return remember(state, closed, ctx);
 }
 

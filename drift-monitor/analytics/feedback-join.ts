@@ -95,10 +95,18 @@ export interface LabeledOutcome {
   correct: boolean;
 }
 
+/** A served/shadow pair of one request compared by this record: whether the shadow predicted the same class. */
+export interface AgreementOutcome {
+  shadow: StreamId;
+  agreed: boolean;
+}
+
 export interface JoinResult {
   /** The record had been seen before for this request; nothing was counted. */
   duplicate: boolean;
   outcomes: LabeledOutcome[];
+  /** Pairs this prediction completed (none for feedback). */
+  agreements: AgreementOutcome[];
 }
 
 export function createJoinState(): JoinState {
@@ -176,11 +184,13 @@ function recordOutcome(state: JoinState, requestId: string, p: PendingPrediction
   return { request_id: requestId, stream: p.stream, correct };
 }
 
-function recordAgreement(state: JoinState, served: PendingPrediction, shadow: PendingPrediction): void {
+function recordAgreement(state: JoinState, served: PendingPrediction, shadow: PendingPrediction): AgreementOutcome {
   const key = streamKey(served.stream) + streamKey(shadow.stream);
   const tally = (state.agreement[key] ??= { served: served.stream, shadow: shadow.stream, compared: 0, agreed: 0 });
+  const agreed = served.predicted_index === shadow.predicted_index;
   tally.compared += 1;
-  if (served.predicted_index === shadow.predicted_index) tally.agreed += 1;
+  if (agreed) tally.agreed += 1;
+  return { shadow: shadow.stream, agreed };
 }
 
 export function joinPrediction(state: JoinState, p: PredictionInput, config: JoinConfig): JoinResult {
@@ -195,15 +205,16 @@ export function joinPrediction(state: JoinState, p: PredictionInput, config: Joi
   };
   if (request.predictions.some((other) => sameTarget(other.stream, prediction.stream))) {
     state.counters.duplicates += 1;
-    return { duplicate: true, outcomes: [] };
+    return { duplicate: true, outcomes: [], agreements: [] };
   }
+  const agreements: AgreementOutcome[] = [];
   for (const other of request.predictions) {
-    if (other.stream.variant === 'served' && prediction.stream.variant === 'shadow') recordAgreement(state, other, prediction);
-    if (other.stream.variant === 'shadow' && prediction.stream.variant === 'served') recordAgreement(state, prediction, other);
+    if (other.stream.variant === 'served' && prediction.stream.variant === 'shadow') agreements.push(recordAgreement(state, other, prediction));
+    if (other.stream.variant === 'shadow' && prediction.stream.variant === 'served') agreements.push(recordAgreement(state, prediction, other));
   }
   request.predictions.push(prediction);
   const outcomes = request.feedback ? [recordOutcome(state, p.request_id, prediction, request.feedback)] : [];
-  return { duplicate: false, outcomes };
+  return { duplicate: false, outcomes, agreements };
 }
 
 export function joinFeedback(state: JoinState, f: FeedbackInput, config: JoinConfig): JoinResult {
@@ -214,11 +225,11 @@ export function joinFeedback(state: JoinState, f: FeedbackInput, config: JoinCon
   if (request.feedback) {
     // The first label wins; a second one is a redelivery (or a correction this pipeline does not support).
     state.counters.duplicates += 1;
-    return { duplicate: true, outcomes: [] };
+    return { duplicate: true, outcomes: [], agreements: [] };
   }
   const feedback = { true_label: f.true_label, true_index: f.true_index };
   request.feedback = feedback;
-  return { duplicate: false, outcomes: request.predictions.map((p) => recordOutcome(state, f.request_id, p, feedback)) };
+  return { duplicate: false, outcomes: request.predictions.map((p) => recordOutcome(state, f.request_id, p, feedback)), agreements: [] };
 }
 
 /** Forgets requests past the horizon at event time `now` (e.g. while both topics are idle). */

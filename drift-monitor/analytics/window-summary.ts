@@ -42,6 +42,9 @@ export interface WindowSummary {
   latency_p95_ms: number;
   latency_p99_ms: number;
   emitted_at: number;
+  /** Shadow windows: requests whose served prediction was paired with this window's shadow prediction, and how many had the same class. */
+  agreement_compared: number;
+  agreement_agreed: number;
 }
 
 /** A tumbling window's accumulated state while it is open. */
@@ -57,6 +60,9 @@ export interface OpenWindow extends DistributionCounts {
   /** Feedback joined while this window was open. */
   labeled: number;
   correct: number;
+  /** Shadow streams: served/shadow pairs completed while this window was open (absent in older snapshots). */
+  agreementCompared?: number;
+  agreementAgreed?: number;
 }
 
 export interface SummaryOptions {
@@ -140,5 +146,7 @@ export function summariseWindow(
     latency_p95_ms: latency.p95,
     latency_p99_ms: latency.p99,
     emitted_at: emittedAt,
+    agreement_compared: window.agreementCompared ?? 0,
+    agreement_agreed: window.agreementAgreed ?? 0,
   };
 }

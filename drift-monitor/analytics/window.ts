@@ -125,6 +125,8 @@ function openWindow(state: WindowState, stream: StreamWindows, at: number, ctx: 
     latency: createReservoir(ctx.config.latencyReservoirSize),
     labeled: 0,
     correct: 0,
+    agreementCompared: 0,
+    agreementAgreed: 0,
   };
   stream.nextIndex += 1;
   return window;
@@ -163,15 +165,16 @@ function rememberLabel(state: WindowState, p: PredictionInput): void {
  * Counts a prediction into its stream's open window and returns the windows it closed (none, or one; in time
  * mode a prediction at or past the open window's end closes it first and opens the window of its own time).
  * A prediction older than the open window's start (out of order across partitions) counts into the open window:
- * closed windows are never reopened. `correct` is known when the prediction's feedback arrived first; it is
- * counted with the prediction, before a count window can close. Throws InvalidEventError, changing nothing,
- * for a record it cannot count.
+ * closed windows are never reopened. `correct` is known when the prediction's feedback arrived first, and
+ * `agreed` when it is a shadow prediction whose served one arrived first; both are counted with the prediction,
+ * before a count window can close. Throws InvalidEventError, changing nothing, for a record it cannot count.
  */
 export function addPrediction(
   state: WindowState,
   p: PredictionInput,
   ctx: WindowContext,
   correct: boolean | null = null,
+  agreed: boolean | null = null,
 ): WindowSummary[] {
   const problem = predictionProblem(p);
   if (problem) throw new InvalidEventError(`prediction ${p.request_id} cannot be counted: ${problem}`);
@@ -189,6 +192,7 @@ export function addPrediction(
     window.labeled += 1;
     if (correct) window.correct += 1;
   }
+  if (agreed !== null) countAgreement(window, agreed);
   if (policy.kind === 'count') {
     window.start = Math.min(window.start, t);
     window.end = Math.max(window.end, t);
@@ -204,6 +208,19 @@ export function addOutcome(state: WindowState, id: StreamId, correct: boolean): 
   if (!window) return false;
   window.labeled += 1;
   if (correct) window.correct += 1;
+  return true;
+}
+
+function countAgreement(window: OpenWindow, agreed: boolean): void {
+  window.agreementCompared = (window.agreementCompared ?? 0) + 1;
+  window.agreementAgreed = (window.agreementAgreed ?? 0) + (agreed ? 1 : 0);
+}
+
+/** Counts a served/shadow pair into the shadow stream's open window; false when it has none open. */
+export function addAgreement(state: WindowState, shadow: StreamId, agreed: boolean): boolean {
+  const window = state.streams[streamKey(shadow)]?.open;
+  if (!window) return false;
+  countAgreement(window, agreed);
   return true;
 }
 

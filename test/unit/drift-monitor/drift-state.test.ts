@@ -122,4 +122,22 @@ describe('drift state reducers', () => {
     for (let i = 0; i < 9; i++) applyPrediction(state, prediction(), ctx);
     expect(Object.values(state.recent)[0]!.map((s) => s.window_index)).toEqual([1, 2]);
   });
+
+  it('counts served/shadow agreement into the shadow stream\'s window, whichever prediction came first', () => {
+    const ctx: DriftContext = { config: driftConfig({ window: { policy: { kind: 'count', size: 4 } } }), referenceFor: withReference };
+    const state = createDriftState();
+    const closed: WindowSummary[] = [];
+    // 8 requests; even ones served first, odd ones shadow first; the shadow agrees on requests 0, 1, 2, 4 and 5.
+    for (let i = 0; i < 8; i++) {
+      const served = prediction({ request_id: `p${i}`, experiment_id: 'e', predicted_index: i % 4 });
+      const shadow = prediction({ request_id: `p${i}`, experiment_id: 'e', model_version: '2', shadow: true, predicted_index: [0, 1, 2, 0, 0, 1, 3, 0][i]! });
+      for (const p of i % 2 === 0 ? [served, shadow] : [shadow, served]) closed.push(...applyPrediction(state, p, ctx));
+    }
+    const shadowWindows = closed.filter((s) => s.variant === 'shadow');
+    const servedWindows = closed.filter((s) => s.variant === 'served');
+    // The shadows of requests 3 and 7 closed their windows before the served predictions arrived: those pairs had no open window.
+    expect(shadowWindows.map((s) => [s.agreement_compared, s.agreement_agreed])).toEqual([[3, 3], [3, 2]]);
+    expect(servedWindows.every((s) => s.agreement_compared === 0)).toBe(true);
+    expect(Object.values(state.join.agreement).map((t) => [t.compared, t.agreed])).toEqual([[8, 5]]);
+  });
 });

@@ -26,7 +26,7 @@ describe('joining feedback to predictions', () => {
     const state = createJoinState();
     expect(joinPrediction(state, prediction({ request_id: 'a', predicted_index: 3 }), config).outcomes).toEqual([]);
     const result = joinFeedback(state, feedback('a', 3, T0 + 500), config);
-    expect(result).toEqual({ duplicate: false, outcomes: [{ request_id: 'a', stream: served1, correct: true }] });
+    expect(result).toEqual({ duplicate: false, outcomes: [{ request_id: 'a', stream: served1, correct: true }], agreements: [] });
     expect(tally(state, served1)).toEqual([1, 1]);
   });
 
@@ -61,9 +61,9 @@ describe('joining feedback to predictions', () => {
     const state = createJoinState();
     const p = prediction({ request_id: 'a' });
     joinPrediction(state, p, config);
-    expect(joinPrediction(state, p, config)).toEqual({ duplicate: true, outcomes: [] });
+    expect(joinPrediction(state, p, config)).toEqual({ duplicate: true, outcomes: [], agreements: [] });
     joinFeedback(state, feedback('a', 0), config);
-    expect(joinFeedback(state, feedback('a', 0), config)).toEqual({ duplicate: true, outcomes: [] });
+    expect(joinFeedback(state, feedback('a', 0), config)).toEqual({ duplicate: true, outcomes: [], agreements: [] });
     expect(tally(state, served1)).toEqual([1, 1]);
     expect(state.counters.duplicates).toBe(2);
   });
