@@ -11,6 +11,7 @@
  * v1/v2 shadowed to v2). For each request the primary is removed from the shadows, so a version never gets
  * the same request twice; see `route`.
  */
+import { join, nonEmptyString, optionalArray, optionalString, Problems, record, string, type Fields } from './field-checks.ts';
 import { FIELD_GRAMMAR, parseFieldName } from './fields.ts';
 import { BUCKET_COUNT, layoutSplit } from './hash-bucket.ts';
 import { compilePattern, valuesProblem } from './predicates.ts';
@@ -24,77 +25,14 @@ export interface ValidateOptions {
 export type ValidationResult = { ok: true; config: ExperimentConfig } | { ok: false; errors: string[] };
 
 /** Versions become topic names `images.requests.<version>`, so they must be legal Kafka topic characters. */
-const VERSION_PATTERN = /^[a-zA-Z0-9._-]+$/;
+export const VERSION_PATTERN = /^[a-zA-Z0-9._-]+$/;
 
 const CONFIG_FIELDS = ['id', 'description', 'versions', 'default_version', 'rules', 'updated_at', 'updated_by', 'bucket_seed'];
 const RULE_FIELDS = ['id', 'match', 'split', 'sticky_by', 'shadow', 'allow_pinned', 'fallback'];
 const PREDICATE_FIELDS = ['field', 'op', 'values'];
 const WEIGHTED_VERSION_FIELDS = ['version', 'weight'];
 
-type Fields = Record<string, unknown>;
 type KnownVersions = ReadonlySet<string> | null;
-
-class Problems {
-  readonly list: string[] = [];
-  add(path: string, message: string): void {
-    this.list.push(`${path}: ${message}`);
-  }
-}
-
-function join(path: string, key: string): string {
-  return path === '' ? key : `${path}.${key}`;
-}
-
-/** The object's fields (keys outside `allowed` are reported), or undefined when `value` is not an object. */
-function record(value: unknown, path: string, allowed: readonly string[], problems: Problems): Fields | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    problems.add(path === '' ? '(config)' : path, 'must be an object');
-    return undefined;
-  }
-  const fields = value as Fields;
-  for (const key of Object.keys(fields)) {
-    if (!allowed.includes(key)) problems.add(join(path, key), `unknown field; expected one of ${allowed.join(', ')}`);
-  }
-  return fields;
-}
-
-function nonEmptyString(value: unknown, path: string, problems: Problems): string | undefined {
-  if (typeof value !== 'string' || value.trim() === '') {
-    problems.add(path, 'must be a non-empty string');
-    return undefined;
-  }
-  return value;
-}
-
-/** undefined (absent) and null both mean null, the Avro default. */
-function optionalString(value: unknown, path: string, problems: Problems): string | null {
-  if (value === undefined || value === null) return null;
-  if (typeof value === 'string') return value;
-  problems.add(path, 'must be a string or null');
-  return null;
-}
-
-/** Absent means [] (the Avro default); each item is checked by `item`, which may return undefined on error. */
-function optionalArray<T>(
-  value: unknown,
-  path: string,
-  problems: Problems,
-  item: (value: unknown, path: string) => T | undefined,
-): T[] | undefined {
-  if (value === undefined) return [];
-  if (!Array.isArray(value)) {
-    problems.add(path, 'must be an array');
-    return undefined;
-  }
-  const items = value.map((entry, i) => item(entry, `${path}[${i}]`));
-  return items.every((entry) => entry !== undefined) ? (items as T[]) : undefined;
-}
-
-function string(value: unknown, path: string, problems: Problems): string | undefined {
-  if (typeof value === 'string') return value;
-  problems.add(path, 'must be a string');
-  return undefined;
-}
 
 /**
  * Flags the later occurrence of each repeated string in the raw array `value` (or of each item's `key`), so
