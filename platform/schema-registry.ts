@@ -13,6 +13,8 @@ export const SCHEMA_FILES = {
   ExperimentConfig: 'experiment-config.avsc',
   Feedback: 'feedback.avsc',
   DriftReport: 'drift-report.avsc',
+  RolloutDecision: 'rollout-decision.avsc',
+  RolloutCommand: 'rollout-command.avsc',
 } as const;
 
 export type SchemaName = keyof typeof SCHEMA_FILES;

@@ -237,8 +237,10 @@ export function evaluate(state: ControllerState, clock: Clock): Decision[] {
  * sequence number (rejections change nothing). The current step's evidence is rebuilt by reading the inputs
  * again from the offsets committed with that decision.
  */
-export function restoreState(decisions: Iterable<Decision>): ControllerState {
-  const latest = new Map<string, Decision>();
+export type RestorableDecision = Pick<Decision, 'rollout_id' | 'seq' | 'decision' | 'status' | 'spec' | 'step_index' | 'step_started_at' | 'started_at'>;
+
+export function restoreState(decisions: Iterable<RestorableDecision>): ControllerState {
+  const latest = new Map<string, RestorableDecision>();
   for (const d of decisions) {
     if (d.decision === 'rejected' || d.spec === null || d.status === 'none') continue;
     const seen = latest.get(d.rollout_id);

@@ -12,9 +12,14 @@ export function checkExperiment(input: unknown, updatedBy: string | null = null)
   return result.config;
 }
 
+/** The record of `config` for the compacted topic (key: the table), e.g. to send inside a transaction. */
+export async function experimentMessage(serde: AvroSerde, topic: string, tableKey: string, config: ExperimentConfig): Promise<{ key: string; value: Buffer }> {
+  return { key: tableKey, value: await serde.encode(topic, 'ExperimentConfig', config) };
+}
+
 /** Writes the experiment to the compacted topic under `tableKey`; routers pick it up without a restart. */
 export async function publishExperiment(producer: Producer, serde: AvroSerde, topic: string, tableKey: string, config: ExperimentConfig): Promise<void> {
-  await producer.send({ topic, acks: -1, messages: [{ key: tableKey, value: await serde.encode(topic, 'ExperimentConfig', config) }] });
+  await producer.send({ topic, acks: -1, messages: [await experimentMessage(serde, topic, tableKey, config)] });
 }
 
 /** A tombstone: routers return to their default version. */

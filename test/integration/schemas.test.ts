@@ -16,14 +16,14 @@ const request = { request_id: 'r-1', uri: 's3://images/a.png', submitted_at: now
 
 const SAMPLES: Record<SchemaName, unknown> = {
   ImageRequest: request,
-  RoutedRequest: { ...request, model_version: 'v2', experiment_id: 'ab', rule_id: 'r', shadow: true, routed_at: now + 1 },
+  RoutedRequest: { ...request, model_version: 'v2', experiment_id: 'ab', rule_id: 'r', shadow: true, routed_at: now + 1, fallback: false },
   Prediction: {
     request_id: 'r-1', model_name: 'fashion-mnist', model_version: 'v1', experiment_id: null, rule_id: null, shadow: false,
     stickiness_key: null, predicted_index: 3, predicted_label: 'Dress', confidence: 0.75,
     top_k: [{ index: 3, label: 'Dress', score: 0.75 }, { index: 0, label: 'T-shirt/top', score: 0.25 }],
     timings: { queue_wait_ms: 1.5, fetch_ms: 2, preprocess_ms: 0.5, inference_ms: 4, total_ms: 9 },
     input_stats: { width: 28, height: 28, channels: 1, bytes: 300, brightness: 0.28, contrast: 0.35 },
-    batch_size: 32, submitted_at: now, predicted_at: now + 9, consumer_id: 'c-1',
+    batch_size: 32, submitted_at: now, predicted_at: now + 9, consumer_id: 'c-1', fallback: true,
   },
   DeadLetter: {
     original_topic: 'images.requests', original_partition: 2, original_offset: 42, original_key: Buffer.from('k'),
@@ -32,17 +32,50 @@ const SAMPLES: Record<SchemaName, unknown> = {
   },
   ExperimentConfig: {
     id: 'ab', description: null, versions: ['v1', 'v2'], default_version: 'v1',
-    rules: [{ id: 'r', match: [{ field: 'metadata.region', op: 'in', values: ['eu'] }], split: [{ version: 'v1', weight: 50 }, { version: 'v2', weight: 50 }], sticky_by: 'stickiness_key', shadow: [], allow_pinned: true }],
-    updated_at: now, updated_by: 'me',
+    rules: [{ id: 'r', match: [{ field: 'metadata.region', op: 'in', values: ['eu'] }], split: [{ version: 'v1', weight: 50 }, { version: 'v2', weight: 50 }], sticky_by: 'stickiness_key', shadow: [], allow_pinned: true, fallback: 'v1' }],
+    updated_at: now, updated_by: 'me', bucket_seed: 'rollout-1',
   },
   Feedback: { request_id: 'r-1', true_label: 'Dress', true_index: 3, observed_at: now, source: null },
   DriftReport: {
     model_name: 'fashion-mnist', model_version: 'v1', variant: 'served', experiment_id: 'ab', window_index: 7, window_start: now, window_end: now + 60_000,
     count: 500, metrics: [{ name: 'predicted_class', psi: 0.03, severity: 'stable', reference: 'manifest' }], severity: 'stable',
     mean_confidence: 0.9, class_shares: { Dress: 0.1 }, labeled_count: 10, accuracy: 0.9, accuracy_ci_low: 0.6, accuracy_ci_high: 0.98,
-    latency_p50_ms: 10, latency_p95_ms: 20, latency_p99_ms: 30, emitted_at: now,
+    latency_p50_ms: 10, latency_p95_ms: 20, latency_p99_ms: 30, emitted_at: now, agreement_compared: 0, agreement_agreed: 0,
   },
+  RolloutDecision: {
+    rollout_id: 'r1', seq: 1, decision: 'promoted', reason: 'guards held', command_id: null, status: 'running', step_index: 1, step_name: '5%', step_count: 3,
+    previous_step_index: 0, step_started_at: now, started_at: now - 60_000, baseline: 'v1', candidate: 'v2', experiment_id: 'r1.step-2', elapsed_ms: 60_000,
+    guards: [{ name: 'accuracy', outcome: 'pass', observed: -0.02, limit: 0.03, message: 'ok', statistics: { z: -1.5, p_value: 0.93 } }],
+    candidate_stats: { version: 'v2', variant: 'shadow', windows: 3, predictions: 300, labelled: 290, correct: 270, dead_letters: 1, latency_p95_ms: 120.5, worst_severity: 'stable', agreement_compared: 280, agreement_agreed: 250 },
+    baseline_stats: null, spec_json: '{"id":"r1"}', controller_id: 'controller', decided_at: now,
+  },
+  RolloutCommand: { command_id: 'c1', rollout_id: 'r1', action: 'start', spec_json: '{"id":"r1"}', issued_by: 'me', issued_at: now },
 };
+
+/** Fields added to existing contracts, each with a default: a registry holding the schema without them accepts the new one. */
+const ADDED_FIELDS: Partial<Record<SchemaName, { record?: string; fields: string[] }[]>> = {
+  RoutedRequest: [{ fields: ['fallback'] }],
+  Prediction: [{ fields: ['fallback'] }],
+  ExperimentConfig: [{ fields: ['bucket_seed'] }, { record: 'Rule', fields: ['fallback'] }],
+  DriftReport: [{ fields: ['agreement_compared', 'agreement_agreed'] }],
+};
+
+type AvroRecord = { name: string; fields: { name: string; type: unknown }[] };
+
+/** The schema as it was before `removed` fields were added (nested records found by name). */
+function without(schema: AvroRecord, removed: { record?: string; fields: string[] }[]): AvroRecord {
+  const strip = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(strip);
+    if (typeof node !== 'object' || node === null) return node;
+    const copy = Object.fromEntries(Object.entries(node).map(([k, v]) => [k, strip(v)])) as Partial<AvroRecord> & Record<string, unknown>;
+    if (copy.fields && copy.name) {
+      const gone = removed.filter((r) => (r.record ?? schema.name) === copy.name).flatMap((r) => r.fields);
+      copy.fields = copy.fields.filter((f) => !gone.includes(f.name));
+    }
+    return copy;
+  };
+  return strip(schema) as AvroRecord;
+}
 
 let clients: Clients;
 const prefix = `schema-${randomUUID().slice(0, 8)}`;
@@ -89,6 +122,22 @@ describe('Avro contracts through the registry and the broker', () => {
     expect(compatible.status).toBe(200);
     const incompatible = await post({ ...base, fields: [...base.fields, { name: 'tenant', type: 'string' }] });
     expect(incompatible.status).toBe(409);
+  });
+
+  it.each(Object.keys(ADDED_FIELDS) as SchemaName[])('accepts %s with its added fields over the version without them (BACKWARD)', async (name) => {
+    const subject = `${prefix}.evolution.${name}-value`;
+    const post = (schema: unknown) => fetch(`${process.env.SCHEMA_REGISTRY_URL}/subjects/${subject}/versions`, {
+      method: 'POST', headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' }, body: JSON.stringify({ schema: JSON.stringify(schema) }),
+    });
+    await fetch(`${process.env.SCHEMA_REGISTRY_URL}/config/${subject}`, {
+      method: 'PUT', headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' }, body: JSON.stringify({ compatibility: 'BACKWARD' }),
+    });
+    const current = JSON.parse(loadSchema(name)) as AvroRecord;
+    const before = without(current, ADDED_FIELDS[name]!);
+    expect(JSON.stringify(before)).not.toBe(JSON.stringify(current));
+    expect((await post(before)).status).toBe(200);
+    const evolved = await post(current);
+    expect(evolved.status, await evolved.clone().text()).toBe(200);
   });
 
   it('refuses bytes that are not registry-framed Avro with a SchemaError', async () => {
