@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import type { Admin, Consumer, Kafka } from 'kafkajs';
+import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from '../platform/logger.ts';
-import { ReadPositions } from '../platform/read-positions.ts';
+import { TopicFollower } from '../platform/read-positions.ts';
 import type { AvroSerde } from '../platform/schema-registry.ts';
 import { decisionKey, fromDecisionRecord, type RolloutDecisionRecord, type StoredDecision } from './records.ts';
 
@@ -20,47 +19,37 @@ export interface DecisionLogOptions {
  */
 export class DecisionLog {
   private readonly byKey = new Map<string, StoredDecision>();
-  private consumer: Consumer | undefined;
-  private positions: ReadPositions | undefined;
+  private readonly follower: TopicFollower;
   private readonly listeners = new Set<(d: StoredDecision) => void>();
 
-  constructor(private readonly o: DecisionLogOptions) {}
+  constructor(private readonly o: DecisionLogOptions) {
+    this.follower = new TopicFollower({ kafka: o.kafka, admin: o.admin, topic: o.topic, groupPrefix: 'rollouts-reader', onMessage: (m) => this.handle(m) });
+  }
 
   get decisions(): StoredDecision[] {
     return [...this.byKey.values()];
   }
 
   async start(): Promise<this> {
-    const consumer = this.o.kafka.consumer({ groupId: `rollouts-reader-${randomUUID()}`, maxWaitTimeInMs: 100 });
-    this.consumer = consumer;
-    this.positions = new ReadPositions(consumer);
-    await consumer.connect();
-    await consumer.subscribe({ topic: this.o.topic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachMessage: async ({ message }) => {
-        let decision: StoredDecision;
-        try {
-          decision = fromDecisionRecord(await this.o.serde.decode<RolloutDecisionRecord>(message.value));
-        } catch (err) {
-          this.o.logger.warn({ err, offset: message.offset }, 'a record on the rollouts topic is not a readable decision; skipped');
-          return;
-        }
-        this.byKey.set(decisionKey(decision), decision);
-        for (const listener of this.listeners) listener(decision);
-      },
-    });
+    await this.follower.start();
     return this;
   }
 
-  /** Resolves once every decision on the topic when called has been read. */
-  async caughtUp(timeoutMs = 30_000): Promise<void> {
-    const ends = await this.o.admin.fetchTopicOffsets(this.o.topic);
-    const deadline = Date.now() + timeoutMs;
-    while (!this.positions?.reached(this.o.topic, ends)) {
-      if (Date.now() > deadline) throw new Error(`the rollouts topic ${this.o.topic} was not read to its end within ${timeoutMs} ms; is the broker reachable?`);
-      await new Promise((r) => setTimeout(r, 100));
+  private async handle(message: KafkaMessage): Promise<void> {
+    let decision: StoredDecision;
+    try {
+      decision = fromDecisionRecord(await this.o.serde.decode<RolloutDecisionRecord>(message.value));
+    } catch (err) {
+      this.o.logger.warn({ err, offset: message.offset }, 'a record on the rollouts topic is not a readable decision; skipped');
+      return;
     }
+    this.byKey.set(decisionKey(decision), decision);
+    for (const listener of this.listeners) listener(decision);
+  }
+
+  /** Resolves once every decision on the topic when called has been read. */
+  caughtUp(timeoutMs = 30_000): Promise<void> {
+    return this.follower.caughtUp(timeoutMs);
   }
 
   /** The first decision (already read or still to come) that `match` accepts, or null after `timeoutMs`. */
@@ -69,8 +58,7 @@ export class DecisionLog {
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve) => {
       const listener = (d: StoredDecision): void => {
-        if (!match(d)) return;
-        done(d);
+        if (match(d)) done(d);
       };
       const timer = setTimeout(() => done(null), timeoutMs);
       const done = (d: StoredDecision | null): void => {
@@ -82,7 +70,7 @@ export class DecisionLog {
     });
   }
 
-  async stop(): Promise<void> {
-    await this.consumer?.disconnect();
+  stop(): Promise<void> {
+    return this.follower.stop();
   }
 }

@@ -7,30 +7,16 @@ import type { Decision, DecisionKind, RolloutStatus } from './machine.ts';
 import { checkRolloutSpec } from './spec.ts';
 import type { StreamSummary } from './evidence.ts';
 
-/** schemas/rollout-decision.avsc */
-export interface RolloutDecisionRecord {
-  rollout_id: string;
-  seq: number;
+/** schemas/rollout-decision.avsc: a Decision with its experiment as an id and its declaration as JSON. */
+export interface RolloutDecisionRecord extends Omit<Decision, 'experiment' | 'spec' | 'decision' | 'status' | 'guards' | 'candidate_stats' | 'baseline_stats'> {
   decision: string;
-  reason: string;
-  command_id: string | null;
   status: string;
-  step_index: number;
-  step_name: string;
-  step_count: number;
-  previous_step_index: number | null;
-  step_started_at: number;
-  started_at: number;
-  baseline: string;
-  candidate: string;
   experiment_id: string | null;
-  elapsed_ms: number;
   guards: { name: string; outcome: string; observed: number | null; limit: number | null; message: string; statistics: Record<string, number> }[];
   candidate_stats: StreamSummary | null;
   baseline_stats: StreamSummary | null;
   spec_json: string | null;
   controller_id: string;
-  decided_at: number;
 }
 
 /**

@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import type { Admin, Consumer, Kafka } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import type { Logger } from '../platform/logger.ts';
-import { ReadPositions } from '../platform/read-positions.ts';
+import { TopicFollower } from '../platform/read-positions.ts';
 import type { AvroSerde } from '../platform/schema-registry.ts';
 import type { ApplyOutcome, RoutingTable } from './routing-table.ts';
 
@@ -25,24 +24,19 @@ export interface WatcherOptions {
  * it, and nothing is committed.
  */
 export class ExperimentWatcher {
-  private consumer: Consumer | undefined;
-  private positions: ReadPositions | undefined;
+  private readonly follower: TopicFollower;
 
-  constructor(private readonly o: WatcherOptions) {}
-
-  async start(): Promise<void> {
-    const consumer = this.o.kafka.consumer({ groupId: `router-experiments-${randomUUID()}`, maxWaitTimeInMs: 250 });
-    this.consumer = consumer;
-    this.positions = new ReadPositions(consumer);
-    await consumer.connect();
-    await consumer.subscribe({ topic: this.o.topic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachMessage: async ({ message }) => {
-        if (message.key?.toString() !== this.o.tableKey) return;
-        await this.handle(message.value);
+  constructor(private readonly o: WatcherOptions) {
+    this.follower = new TopicFollower({
+      kafka: o.kafka, admin: o.admin, topic: o.topic, groupPrefix: 'router-experiments',
+      onMessage: async (message) => {
+        if (message.key?.toString() === o.tableKey) await this.handle(message.value);
       },
     });
+  }
+
+  start(): Promise<void> {
+    return this.follower.start();
   }
 
   private async handle(value: Buffer | null): Promise<void> {
@@ -64,17 +58,11 @@ export class ExperimentWatcher {
   }
 
   /** Resolves once every record present at call time has been applied (the table is complete). */
-  async caughtUp(timeoutMs = 30_000): Promise<void> {
-    const ends = await this.o.admin.fetchTopicOffsets(this.o.topic);
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (this.positions?.reached(this.o.topic, ends)) return;
-      if (Date.now() > deadline) throw new Error(`experiments topic ${this.o.topic} not read to its end within ${timeoutMs} ms; is the broker reachable?`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  caughtUp(timeoutMs = 30_000): Promise<void> {
+    return this.follower.caughtUp(timeoutMs);
   }
 
-  async stop(): Promise<void> {
-    await this.consumer?.disconnect();
+  stop(): Promise<void> {
+    return this.follower.stop();
   }
 }
