@@ -7,6 +7,7 @@
  * Exit codes: 0 done, 1 refused by the controller or failed, 2 invalid command line or rollout file, 3 no answer.
  */
 import { readFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { connectClients, type Clients } from '../platform/clients.ts';
 import { EnvReader } from '../platform/config.ts';
@@ -85,7 +86,7 @@ function status(decisions: StoredDecision[], id: string | undefined): void {
 }
 
 async function command(clients: Clients, topics: RolloutTopics, log: DecisionLog, action: CommandAction, id: string, spec?: RolloutSpec): Promise<void> {
-  const cmd = newCommand(action, id, process.env.USER ?? null, spec);
+  const cmd = newCommand(action, id, process.env.USER ?? userInfo().username, spec);
   await sendCommand(clients.producer, clients.serde, topics.commands, cmd);
   const waitMs = Number(values.wait) * 1000;
   const answer = await log.waitFor((d) => d.command_id === cmd.command_id, waitMs);

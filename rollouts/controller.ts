@@ -128,7 +128,8 @@ export class RolloutController {
     this.producer = createProducer(kafka, { transactionalId: settings.transactionalId, maxInFlightRequests: 1 });
     await this.producer.connect();
 
-    const consumer = kafka.consumer({ groupId: settings.groupId, maxWaitTimeInMs: 250 });
+    // One member per group: a short session lets a restarted controller take over from a killed one in seconds.
+    const consumer = kafka.consumer({ groupId: settings.groupId, maxWaitTimeInMs: 250, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
     this.consumer = consumer;
     this.readPositions = new ReadPositions(consumer);
     consumer.on(consumer.events.GROUP_JOIN, () => { this.joined = true; });

@@ -112,7 +112,8 @@ function step(value: unknown, path: string, problems: Problems): RolloutStep | u
   if (typeof shadow !== 'boolean') problems.add(join(path, 'shadow'), 'must be true or false');
   let weight: number | undefined = 0;
   if (shadow === true) {
-    if (fields.weight !== undefined) problems.add(join(path, 'weight'), 'a shadow step serves no traffic from the candidate: leave weight out');
+    // 0 is what validation fills in, so a validated spec validates again as it is.
+    if (fields.weight !== undefined && fields.weight !== 0) problems.add(join(path, 'weight'), 'a shadow step serves no traffic from the candidate: leave weight out');
   } else if (fields.weight === undefined) {
     problems.add(join(path, 'weight'), 'required: the candidate\'s share of traffic in percent (or "shadow": true)');
     weight = undefined;

@@ -1,5 +1,5 @@
 /**
- * Runs the pipeline's own services (router, inference consumers, drift monitor) as child processes on this
+ * Runs the pipeline's own services (router, inference consumers, drift monitor, rollout controller) as child processes on this
  * machine, each with its environment, a log file and a free ops port; used by the demo, the end-to-end tests
  * and the benchmarks. Real processes, so a test can SIGKILL one mid-run.
  */
@@ -15,6 +15,7 @@ export const SERVICE_ENTRIES = {
   router: 'router/main.ts',
   inference: 'inference-consumers/main.ts',
   'drift-monitor': 'drift-monitor/main.ts',
+  rollouts: 'rollouts/main.ts',
 } as const;
 
 export type ServiceKind = keyof typeof SERVICE_ENTRIES;

@@ -25,6 +25,11 @@ describe('validateRolloutSpec', () => {
     });
   });
 
+  it('accepts its own output (a validated spec is stored and validated again after a restart)', () => {
+    const result = validateRolloutSpec(declaration);
+    expect(result.ok && validateRolloutSpec(JSON.parse(JSON.stringify(result.spec)))).toEqual(result);
+  });
+
   it('turns a guard off with false and merges partial guard settings with the defaults', () => {
     const result = validateRolloutSpec({ ...declaration, guards: { latency: false, accuracy: { alpha: 0.01 } } });
     expect(result.ok && result.spec.guards).toEqual({ ...DEFAULT_GUARDS, latency: null, accuracy: { ...DEFAULT_GUARDS.accuracy, alpha: 0.01 } });
