@@ -21,8 +21,9 @@ import type { AvroSerde } from '../platform/schema-registry.ts';
 import { PipelineError } from '../platform/errors.ts';
 import { experimentMessage } from '../router/experiment-publisher.ts';
 import { DecisionLog } from './decision-log.ts';
-import { summariseStream, type DeadLetterInput, type DriftReportInput } from './evidence.ts';
+import { summariseStream, type DeadLetterInput, type DriftReportInput, type StreamSummary } from './evidence.ts';
 import { formatDecision } from './format.ts';
+import type { GuardResult } from './guards.ts';
 import {
   applyCommand,
   applyDeadLetter,
@@ -39,6 +40,7 @@ import {
 import { recordRollout, type RolloutMetrics } from './metrics.ts';
 import { decisionKey, toDecisionRecord, type StoredDecision } from './records.ts';
 import type { ControllerSettings } from './settings.ts';
+import type { RolloutSpec } from './spec.ts';
 
 export interface ControllerTopics {
   decisions: string;
@@ -75,11 +77,11 @@ export interface RolloutView {
   step_count: number;
   step_started_at: number;
   started_at: number;
-  spec: unknown;
+  spec: RolloutSpec;
   /** Evaluated now for an active rollout; those of its last decision otherwise. */
-  guards: unknown[];
-  candidate_stats: unknown;
-  baseline_stats: unknown;
+  guards: GuardResult[];
+  candidate_stats: StreamSummary | null;
+  baseline_stats: StreamSummary | null;
   decisions: Omit<StoredDecision, 'spec'>[];
 }
 

@@ -16,6 +16,7 @@ const FILES: Record<string, [name: string, contentType: string]> = {
   '/index.html': ['index.html', 'text/html; charset=utf-8'],
   '/dashboard.js': ['dashboard.js', 'text/javascript; charset=utf-8'],
   '/render.js': ['render.js', 'text/javascript; charset=utf-8'],
+  '/rollouts.js': ['rollouts.js', 'text/javascript; charset=utf-8'],
   '/dashboard.css': ['dashboard.css', 'text/css; charset=utf-8'],
 };
 

@@ -1,5 +1,7 @@
-// Polls GET /api/state every 2 s and redraws the sections whose HTML changed.
+// Polls GET /api/state every 2 s and redraws the sections whose HTML changed; polls the rollout controller's
+// GET /api/rollouts for the rollout panel (?rollouts=URL of its ops server; port 9104 of this host by default).
 import { renderDashboard } from './render.js';
+import { renderRollouts } from './rollouts.js';
 
 const POLL_MS = 2000;
 let lastState = null;
@@ -38,3 +40,28 @@ async function poll() {
 }
 
 poll();
+
+const ROLLOUTS = new URLSearchParams(location.search).get('rollouts') ?? `${location.protocol}//${location.hostname}:9104`;
+let lastRollouts = null;
+
+async function pollRollouts() {
+  const source = `${ROLLOUTS.replace(/\/+$/, '')}/api/rollouts`;
+  let status;
+  try {
+    const response = await fetch(source, { cache: 'no-store' });
+    if (!response.ok) throw new Error(`answered ${response.status} ${response.statusText}`);
+    lastRollouts = await response.json();
+    status = { ok: true, text: 'live', source };
+  } catch (error) {
+    status = { ok: false, text: `cannot reach the rollout controller (${error.message}); open this page with ?rollouts=URL of its ops server`, source };
+  }
+  const html = renderRollouts(lastRollouts, status);
+  const element = document.getElementById('rollouts');
+  if (element && drawn.get('rollouts') !== html) {
+    element.innerHTML = html;
+    drawn.set('rollouts', html);
+  }
+  setTimeout(pollRollouts, POLL_MS);
+}
+
+pollRollouts();

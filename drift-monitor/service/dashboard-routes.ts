@@ -6,8 +6,8 @@ import { DASHBOARD_PATHS, dashboardAsset } from '../dashboard/assets.ts';
 
 const COMMON_HEADERS = {
   'x-content-type-options': 'nosniff',
-  // The page loads only its own files and fetches only its own API.
-  'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'",
+  // The page loads only its own files; it fetches its own API and the rollout controller's (another port).
+  'content-security-policy': "default-src 'self'; connect-src 'self' http: https:; img-src 'self' data:; style-src 'self' 'unsafe-inline'",
 };
 
 function readOnly(handler: RouteHandler): RouteHandler {
