@@ -81,7 +81,8 @@ export interface RolloutSpec {
 }
 
 export const DEFAULT_GUARDS: { [K in GuardName]: NonNullable<Guards[K]> } = {
-  accuracy: { alpha: 0.05, min_detectable_difference: 0.03, min_samples: 30 },
+  // α applies per look, and the test is repeated as windows arrive: 1 % keeps false rollbacks rare over a rollout.
+  accuracy: { alpha: 0.01, min_detectable_difference: 0.03, min_samples: 30 },
   psi: { consecutive_windows: 1, min_window_predictions: 50 },
   errors: { margin: 0.01, min_samples: 50 },
   latency: { p95_ratio: 1.5, min_windows: 1 },

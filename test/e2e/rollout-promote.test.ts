@@ -34,7 +34,7 @@ const rollout = {
     { weight: 100, min_duration_seconds: 10, min_labelled: 150 },
   ],
   guards: {
-    accuracy: { alpha: 0.05, min_detectable_difference: 0.1, min_samples: 50 },
+    accuracy: { alpha: 0.01, min_detectable_difference: 0.1, min_samples: 50 },
     // Windows of 100 predictions: one significant PSI in a run of windows can be noise, two in a row is not.
     psi: { consecutive_windows: 2, min_window_predictions: 50 },
     errors: { margin: 0.05, min_samples: 50 },

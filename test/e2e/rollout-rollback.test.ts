@@ -22,7 +22,7 @@ let clean: SampleSet;
 let dark: SampleSet;
 
 const guards = {
-  accuracy: { alpha: 0.05, min_detectable_difference: 0.1, min_samples: 30 },
+  accuracy: { alpha: 0.01, min_detectable_difference: 0.1, min_samples: 30 },
   // Windows of 50: one significant PSI (usually predicted_class) can be sampling noise, two in a row are not.
   psi: { consecutive_windows: 2, min_window_predictions: 30 },
   errors: { margin: 0.05, min_samples: 50 },
@@ -77,7 +77,7 @@ it('rolls v3-broken back at its first traffic step on the accuracy guard, within
     expect(accuracy.outcome).toBe('fail');
     expect(accuracy.statistics.candidate_accuracy).toBeLessThan(0.1);
     expect(accuracy.statistics.baseline_accuracy).toBeGreaterThan(0.8);
-    expect(accuracy.statistics.p_value).toBeLessThan(0.05);
+    expect(accuracy.statistics.p_value).toBeLessThan(0.01);
     expect(rolledBack.reason).toMatch(/^guard accuracy failed: candidate \d+\.\d% \(\d+\/\d+\) vs baseline/);
     await expectBaselineServes('v3-broken-e2e.rolled-back');
   } finally {
