@@ -1,5 +1,5 @@
-// Polls GET /api/state every 2 s and redraws the sections whose HTML changed; polls the rollout controller's
-// GET /api/rollouts for the rollout panel (?rollouts=URL of its ops server; port 9104 of this host by default).
+// Polls GET /api/state every 2 s and redraws the sections whose HTML changed; with ?rollouts=URL of the rollout
+// controller's ops server, also polls its GET /api/rollouts for the rollout panel.
 import { renderDashboard } from './render.js';
 import { renderRollouts } from './rollouts.js';
 
@@ -41,8 +41,16 @@ async function poll() {
 
 poll();
 
-const ROLLOUTS = new URLSearchParams(location.search).get('rollouts') ?? `${location.protocol}//${location.hostname}:9104`;
+const ROLLOUTS = new URLSearchParams(location.search).get('rollouts');
 let lastRollouts = null;
+
+function drawRollouts(html) {
+  const element = document.getElementById('rollouts');
+  if (element && drawn.get('rollouts') !== html) {
+    element.innerHTML = html;
+    drawn.set('rollouts', html);
+  }
+}
 
 async function pollRollouts() {
   const source = `${ROLLOUTS.replace(/\/+$/, '')}/api/rollouts`;
@@ -53,15 +61,11 @@ async function pollRollouts() {
     lastRollouts = await response.json();
     status = { ok: true, text: 'live', source };
   } catch (error) {
-    status = { ok: false, text: `cannot reach the rollout controller (${error.message}); open this page with ?rollouts=URL of its ops server`, source };
+    status = { ok: false, text: `cannot reach the rollout controller (${error.message}); retrying every ${POLL_MS / 1000} s`, source };
   }
-  const html = renderRollouts(lastRollouts, status);
-  const element = document.getElementById('rollouts');
-  if (element && drawn.get('rollouts') !== html) {
-    element.innerHTML = html;
-    drawn.set('rollouts', html);
-  }
+  drawRollouts(renderRollouts(lastRollouts, status));
   setTimeout(pollRollouts, POLL_MS);
 }
 
-pollRollouts();
+if (ROLLOUTS) pollRollouts();
+else drawRollouts(renderRollouts(null, { ok: true, text: 'open this page with ?rollouts=http://HOST:PORT of the rollout controller (port 9104 by default) to see its rollouts', source: 'none' }));
