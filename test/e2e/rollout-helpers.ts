@@ -61,12 +61,28 @@ export class Traffic {
         const request = newImageRequest(pathToFileURL(join(this.set.dir, sample.file)).href, { stickinessKey: `user-${(i + k) % 200}`, source: 'e2e-rollout' });
         return { request, sample };
       });
-      await this.h.publish(batch.map((b) => b.request));
+      await this.retrying(() => this.h.publish(batch.map((b) => b.request)));
       this.published.push(...batch.map((b) => b.request));
       if (this.o.feedback) {
-        await this.h.publisher.publishFeedback(batch.map(({ request, sample }) => ({
+        await this.retrying(() => this.h.publisher.publishFeedback(batch.map(({ request, sample }) => ({
           request_id: request.request_id, true_label: FASHION_MNIST_LABELS[sample.labelIndex]!, true_index: sample.labelIndex, observed_at: Date.now(), source: 'e2e',
-        })));
+        }))));
+      }
+    }
+  }
+
+  /**
+   * A failed publish is tried again (the same records: a duplicate is harmless here) rather than ending the traffic:
+   * the shared registry sometimes answers a first registration of a subject with a spurious 409.
+   */
+  private async retrying(publish: () => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await publish();
+      } catch (err) {
+        if (attempt >= 5 || !this.running) throw err;
+        process.stderr.write(`traffic: publish failed (${(err as Error).message.slice(0, 200)}); retrying\n`);
+        await new Promise((r) => setTimeout(r, 500 * attempt));
       }
     }
   }
