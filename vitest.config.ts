@@ -27,6 +27,10 @@ export default defineConfig({
       {
         test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], ...withStack },
       },
+      {
+        // Restarts the broker, the registry and the object store: runs alone, after every other project.
+        test: { name: 'faults', include: ['test/faults/**/*.test.ts'], ...withStack, testTimeout: 900_000, sequence: { groupOrder: 1 } },
+      },
     ],
   },
 });

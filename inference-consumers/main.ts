@@ -61,12 +61,7 @@ await runService({
     const loop = await startStreamLoop({
       service: `inference-${label}`, kafka: clients.kafka, admin: clients.admin, producer, serde, dlqTopic: topics.dlq,
       groupId: s.groupId, topics: [topics.requestsFor(label)],
-      consumerConfig: {
-        maxWaitTimeInMs: s.maxWaitMs,
-        // Long batches (a slow fetch) must not look like a dead member; heartbeats also run during a batch.
-        sessionTimeout: 30_000,
-        heartbeatInterval: 3_000,
-      },
+      consumerConfig: { maxWaitTimeInMs: s.maxWaitMs },
       process: inferChunkProcessor({
         serde, models, label, predictionsTopic: topics.predictions, metrics,
         batch: {

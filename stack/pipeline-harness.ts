@@ -74,6 +74,22 @@ export class PipelineHarness {
   async close(): Promise<void> {
     await Promise.all(this.processes.map((p) => p.stop()));
     await Promise.all(this.collectors.map((c) => c.stop()));
-    await this.clients?.close();
+    if (this.clients) {
+      await this.removeTopicsAndGroups().catch(() => undefined);
+      await this.clients.close();
+    }
+  }
+
+  /**
+   * Deletes this pipeline's topics and consumer groups: a broker holding thousands of partitions from earlier
+   * tests is slow to list and, after a crash, slow to recover.
+   */
+  private async removeTopicsAndGroups(): Promise<void> {
+    const { admin } = this.clients;
+    const mine = (name: string): boolean => name.startsWith(`${this.prefix}.`);
+    const topics = (await admin.listTopics()).filter(mine);
+    if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 10_000 });
+    const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter(mine);
+    if (groups.length > 0) await admin.deleteGroups(groups);
   }
 }

@@ -15,6 +15,8 @@ export interface StreamSettings {
   lagIntervalMs: number;
   /** A transaction left open by a crashed writer is aborted by the broker after this long. */
   transactionTimeoutMs: number;
+  /** A member silent this long is dropped from its group and its partitions reassigned. */
+  sessionTimeoutMs: number;
 }
 
 export function readStreamSettings(env: EnvReader): StreamSettings {
@@ -32,5 +34,7 @@ export function readStreamSettings(env: EnvReader): StreamSettings {
     lagIntervalMs: env.int('LAG_INTERVAL_MS', 10_000, { min: 100, max: 3_600_000 }),
     // Readers wait behind an open transaction; a new owner aborts it at once, the broker after this time.
     transactionTimeoutMs: env.int('TRANSACTION_TIMEOUT_MS', 15_000, { min: 1_000, max: 900_000 }),
+    // Heartbeats also run during long chunks, so this bounds failover time, not processing time.
+    sessionTimeoutMs: env.int('KAFKA_SESSION_TIMEOUT_MS', 30_000, { min: 6_000, max: 300_000 }),
   };
 }

@@ -108,7 +108,12 @@ export function fitOutputs(chunk: ProcessedChunk, o: { topic: string; partition:
 export async function startStreamLoop(o: StreamLoopOptions): Promise<StreamLoop> {
   const log = o.logger.child({ group: o.groupId });
   const metrics = createStreamMetrics(o.registry);
-  const consumer = o.kafka.consumer({ ...o.consumerConfig, groupId: o.groupId });
+  const consumer = o.kafka.consumer({
+    sessionTimeout: o.settings.sessionTimeoutMs,
+    heartbeatInterval: Math.min(3_000, Math.floor(o.settings.sessionTimeoutMs / 3)),
+    ...o.consumerConfig,
+    groupId: o.groupId,
+  });
   const tracker = new GroupTracker(consumer, o.groupId, log, o.fatal);
   const pauses = new PartitionPauses(o.settings.pause, {
     pause: (topic, partition) => consumer.pause([{ topic, partitions: [partition] }]),
