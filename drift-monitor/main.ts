@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { type ChunkProcessor, EMPTY_CHUNK } from '../platform/consumer/chunk-isolation.ts';
 import { ReadProgress } from '../platform/consumer/read-progress.ts';
-import { startStreamLoop } from '../platform/consumer/stream-loop.ts';
+import { fittingDeadLetterLimits, startStreamLoop } from '../platform/consumer/stream-loop.ts';
 import { connectClients } from '../platform/clients.ts';
 import { deadLetterRecords, type FailedRecord } from '../platform/dead-letter.ts';
 import { decodeChunk } from '../platform/decode-batch.ts';
@@ -50,6 +50,7 @@ await runService({
     const stateId = groupIdFor(prefix, s.monitorId);
     const budgetBytes = await produceBudget(clients.admin, [topics.drift, topics.dlq, topics.driftState], s.stream.produceMaxBytes);
     const writerOptions = { kafka: clients.kafka, admin: clients.admin, producer, id: stateId, budgetBytes, transactionTimeoutMs: s.stream.transactionTimeoutMs };
+    const deadLetterLimits = fittingDeadLetterLimits(s.stream.dlqMaxValueBytes, budgetBytes, log);
     const exactlyOnce = s.stream.delivery === 'exactly-once';
     const transactional = exactlyOnce ? new TransactionalStateWriter(writerOptions) : undefined;
     const plain = new AtLeastOnceStateWriter(writerOptions);
@@ -99,7 +100,7 @@ await runService({
 
     const outputRecords = async (reports: readonly WindowSummary[], deadLetters: readonly FailedRecord[]) => [
       ...await reportRecords(serde, topics.drift, reports),
-      ...await deadLetterRecords(deadLetters, { serde, topic: topics.dlq, service: 'drift-monitor', limits: { maxValueBytes: s.stream.dlqMaxValueBytes } }),
+      ...await deadLetterRecords(deadLetters, { serde, topic: topics.dlq, service: 'drift-monitor', limits: deadLetterLimits }),
     ];
     const published = (reports: readonly WindowSummary[], deadLetters: readonly FailedRecord[]): void => {
       metrics.reports.inc(reports.length);

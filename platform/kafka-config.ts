@@ -52,14 +52,23 @@ export function readKafkaSettings(env: EnvReader, defaultClientId: string): Kafk
 /** An integer from 1 to 10, or `auto`/unset for undefined. */
 function optionalCount(env: EnvReader, name: string): number | undefined {
   const value = env.optionalString(name);
-  if (value === undefined || value === 'auto') return undefined;
-  return env.int(name, 1, { min: 1, max: 10 });
+  if (value === undefined || value.toLowerCase() === 'auto') return undefined;
+  const n = Number(value);
+  env.check(/^\d+$/.test(value) && n >= 1 && n <= 10, name, value, 'an integer from 1 to 10, or auto');
+  return /^\d+$/.test(value) && n >= 1 && n <= 10 ? n : undefined;
 }
 
-/** Replicas and min.insync.replicas for new topics on a cluster of `brokers` brokers. */
+/**
+ * Replicas and min.insync.replicas for new topics on a cluster of `brokers` brokers. Throws when the configured
+ * min.insync.replicas exceeds the replica count, since no acks=all write would then ever succeed.
+ */
 export function durability(settings: Pick<KafkaSettings, 'replicationFactor' | 'minInsyncReplicas'>, brokers: number): { replicationFactor: number; minInsyncReplicas: number } {
   const replicationFactor = settings.replicationFactor ?? Math.max(1, Math.min(3, brokers));
-  return { replicationFactor, minInsyncReplicas: settings.minInsyncReplicas ?? Math.max(1, replicationFactor - 1) };
+  const minInsyncReplicas = settings.minInsyncReplicas ?? Math.max(1, replicationFactor - 1);
+  if (minInsyncReplicas > replicationFactor) {
+    throw new Error(`TOPIC_MIN_INSYNC_REPLICAS=${minInsyncReplicas} exceeds the ${replicationFactor} replica(s) topics get${settings.replicationFactor === undefined ? ` on this ${brokers}-broker cluster` : ''}: no write would ever be acknowledged. Lower it or raise TOPIC_REPLICATION_FACTOR.`);
+  }
+  return { replicationFactor, minInsyncReplicas };
 }
 
 /** A consumer group or transactional id under the deployment's prefix, so deployments sharing a cluster never meet. */

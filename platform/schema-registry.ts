@@ -59,7 +59,8 @@ export function classifyRegistryFailure(err: unknown, what: string): PipelineErr
   if (status === 404) {
     return new PipelineError('decode', 'SchemaError', `${what}: the registry has no such schema (404); the record was not written through this registry.`, false, { cause: err });
   }
-  const why = status === undefined || status === NO_RESPONSE_STATUS ? 'the registry did not answer'
+  const why = status === undefined || status === NO_RESPONSE_STATUS ? 'the registry did not answer; check SCHEMA_REGISTRY_URL and that the registry is up'
+    : status === 400 ? 'the registry could not be reached or refused the request (400); check SCHEMA_REGISTRY_URL and that the registry is up'
     : status === 401 || status === 403 ? `the registry refused our credentials (${status}); check SCHEMA_REGISTRY_USERNAME/PASSWORD`
       : status === 409 || status === 422 ? `the registry refused the schema (${status}); the change is not BACKWARD compatible with the subject`
         : `the registry answered ${status}`;

@@ -133,11 +133,11 @@ async function isolateStall(records: KafkaMessage[], processor: ChunkProcessor, 
     // Every record did its own part and the chunk still hung: the shared step (the model call, the produce) did.
     throw new SystemicError('watchdog', `chunk of ${records.length} records stalled after every record made progress: ${stall.message}`);
   }
+  if (suspects.length === records.length && !o.isolateTotalStalls) {
+    throw new SystemicError('watchdog', `chunk of ${records.length} record${records.length === 1 ? '' : 's'} stalled: ${stall.message}`);
+  }
   if (records.length === 1) {
     return { outputs: [], failed: [failedRecord(o, records[0] as KafkaMessage, new PipelineError(o.stage, 'Timeout', `record ${stall.message}`))] };
-  }
-  if (suspects.length === records.length && !o.isolateTotalStalls) {
-    throw new SystemicError('watchdog', `chunk of ${records.length} records stalled: ${stall.message}`);
   }
   o.onIsolation?.('stall');
   if (suspects.length === records.length) {
@@ -147,8 +147,9 @@ async function isolateStall(records: KafkaMessage[], processor: ChunkProcessor, 
       await processIsolated(records.slice(middle), processor, o),
     ]);
   }
-  // The records that progressed are redone together; each one that did not is retried alone.
+  // The records that progressed are redone together; each one that did not is retried alone, and since the others
+  // got through, one that stalls again alone is that record's own fault.
   const parts = [await processIsolated(records.filter((r) => stall.progressed.has(r)), processor, o)];
-  for (const suspect of suspects) parts.push(await processIsolated([suspect], processor, o));
+  for (const suspect of suspects) parts.push(await processIsolated([suspect], processor, { ...o, isolateTotalStalls: true }));
   return mergeChunks(parts);
 }

@@ -12,6 +12,8 @@ export type Assignment = ReadonlyMap<string, ReadonlySet<number>>;
 export class GroupTracker {
   generation = 0;
   private joined = false;
+  /** Set by a fatal condition: the member never counts as joined again. */
+  private failed = false;
   private assignment: Assignment = new Map();
   private readonly listeners: ((assignment: Assignment) => void)[] = [];
 
@@ -25,12 +27,14 @@ export class GroupTracker {
     // kafkajs drops such topics from the assignment and goes on with the rest: a member that then reports ready
     // while consuming nothing of its own.
     consumer.on(consumer.events.RECEIVED_UNSUBSCRIBED_TOPICS, ({ payload }) => {
+      this.failed = true;
       this.joined = false;
       this.fatal(`consumer group "${groupId}" assigned this member topics it does not subscribe to (${payload.topicsNotSubscribed.join(', ')}): another deployment uses the same group id. Give each deployment its own TOPIC_PREFIX or group id.`);
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       this.joined = false;
       if (!payload.restart) {
+        this.failed = true;
         this.fatal(`consumer of group ${groupId} stopped after an error kafkajs does not restart: ${payload.error.message}`, payload.error);
       }
     });
@@ -41,7 +45,7 @@ export class GroupTracker {
 
   private onJoin(memberAssignment: Record<string, number[]>): void {
     this.generation += 1;
-    this.joined = true;
+    this.joined = !this.failed;
     this.assignment = new Map(Object.entries(memberAssignment).map(([topic, partitions]) => [topic, new Set(partitions)]));
     this.logger.info({ group: this.groupId, generation: this.generation, assignment: memberAssignment }, 'joined consumer group');
     for (const listener of this.listeners) listener(this.assignment);

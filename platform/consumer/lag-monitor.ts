@@ -29,6 +29,7 @@ export class LagMonitor {
   private timer: NodeJS.Timeout | undefined;
   private readonly shown = new Map<string, { group: string; topic: string; partition: string }>();
   private running: Promise<void> | undefined;
+  private stopped = false;
 
   constructor(private readonly o: LagMonitorOptions) {}
 
@@ -58,6 +59,7 @@ export class LagMonitor {
       for (const end of ends) {
         if (!partitions.has(end.partition)) continue;
         const labels = { group: this.o.groupId, topic, partition: String(end.partition) };
+        if (this.stopped || !this.o.assignment().get(topic)?.has(end.partition)) continue;
         this.o.gauge.set(labels, lagOf(end, committed?.partitions.find((p) => p.partition === end.partition)?.offset));
         this.shown.set(`${topic}/${end.partition}`, labels);
       }
@@ -74,6 +76,7 @@ export class LagMonitor {
   }
 
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
     this.forget(() => false);
   }

@@ -90,7 +90,7 @@ export class PartitionPauses {
   }
 
   healthy(): boolean {
-    return this.longestMs() < this.settings.notReadyAfterMs;
+    return this.state.size === 0 || this.longestMs() < this.settings.notReadyAfterMs;
   }
 
   /** Forgets partitions this member no longer owns (unpaused, so that a later owner-again fetches them). */

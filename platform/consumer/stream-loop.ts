@@ -12,7 +12,7 @@
  */
 import type { Admin, Batch, Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
-import { deadLetterRecords, type FailedRecord } from '../dead-letter.ts';
+import { DEAD_LETTER_OVERHEAD_BYTES, deadLetterRecords, type DeadLetterLimits, type FailedRecord } from '../dead-letter.ts';
 import { PipelineError, SystemicError, type Stage } from '../errors.ts';
 import { HEADER, headersToStrings } from '../headers.ts';
 import type { Logger } from '../logger.ts';
@@ -105,8 +105,20 @@ export function fitOutputs(chunk: ProcessedChunk, o: { topic: string; partition:
   return { records: chunk.outputs.filter((out) => !oversized.has(out.source)).map((out) => out.record), failed, dropped: new Set(oversized.keys()) };
 }
 
+/**
+ * The dead-letter value limit, lowered where DLQ_MAX_VALUE_BYTES and the rest of a dead letter would not fit the
+ * produce budget: a dead letter that does not fit could never be written and would hold its partition.
+ */
+export function fittingDeadLetterLimits(maxValueBytes: number, budgetBytes: number, log?: Logger): DeadLetterLimits {
+  const fitting = Math.max(0, maxRecordBytes(budgetBytes) - DEAD_LETTER_OVERHEAD_BYTES);
+  if (maxValueBytes <= fitting) return { maxValueBytes };
+  log?.warn({ DLQ_MAX_VALUE_BYTES: maxValueBytes, budgetBytes, used: fitting }, 'DLQ_MAX_VALUE_BYTES does not fit the produce budget; dead letters keep less of the original value');
+  return { maxValueBytes: fitting };
+}
+
 export async function startStreamLoop(o: StreamLoopOptions): Promise<StreamLoop> {
   const log = o.logger.child({ group: o.groupId });
+  const deadLetterLimits = fittingDeadLetterLimits(o.settings.dlqMaxValueBytes, o.budgetBytes, log);
   const metrics = createStreamMetrics(o.registry);
   const consumer = o.kafka.consumer({
     sessionTimeout: o.settings.sessionTimeoutMs,
@@ -164,9 +176,7 @@ export async function startStreamLoop(o: StreamLoopOptions): Promise<StreamLoop>
       onIsolation: (reason) => metrics.isolations.inc({ group: o.groupId, reason }),
     });
     const { records, failed, dropped } = fitOutputs(processed, { topic, partition, stage: o.stage, budgetBytes: o.budgetBytes });
-    const dead = await deadLetterRecords(failed, {
-      serde: o.serde, topic: o.dlqTopic, service: o.service, limits: { maxValueBytes: o.settings.dlqMaxValueBytes },
-    });
+    const dead = await deadLetterRecords(failed, { serde: o.serde, topic: o.dlqTopic, service: o.service, limits: deadLetterLimits });
     return { records: [...records, ...dead], processed, failed, dropped };
   };
 

@@ -346,7 +346,7 @@ describe('processIsolated: watchdog', () => {
   // The module comment: "When every record of a chunk stalls, the cause is more likely shared (a hung server)
   // than the records: the chunk is reported as systemic and retried later." A chunk of one record (a quiet
   // partition, or the tail of a poll) is dead-lettered at its first stall instead.
-  it.fails('reports a one-record chunk that stalls at its first attempt as systemic, like a larger chunk', async () => {
+  it('reports a one-record chunk that stalls at its first attempt as systemic, like a larger chunk', async () => {
     const processor: ChunkProcessor = (_chunk, ctx) => hangUntilAborted(ctx);
     const outcome = settle(processIsolated(kafkaMessages(1), processor, options({ isolateTotalStalls: false })));
     await vi.runAllTimersAsync();

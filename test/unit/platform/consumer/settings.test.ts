@@ -16,6 +16,7 @@ describe('readStreamSettings', () => {
         dlqMaxValueBytes: 262_144,
         lagIntervalMs: 10_000,
         transactionTimeoutMs: 15_000,
+        sessionTimeoutMs: 30_000,
       },
     });
   });
@@ -23,7 +24,7 @@ describe('readStreamSettings', () => {
   it('reads every variable', () => {
     const { settings, problems } = read({
       DELIVERY: 'at-least-once', CHUNK_TIMEOUT_MS: '5000', PAUSE_BASE_MS: '100', PAUSE_MAX_MS: '2000', PAUSED_NOT_READY_MS: '9000',
-      PRODUCE_MAX_BYTES: '500000', DLQ_MAX_VALUE_BYTES: '0', LAG_INTERVAL_MS: '250', TRANSACTION_TIMEOUT_MS: '60000',
+      PRODUCE_MAX_BYTES: '500000', DLQ_MAX_VALUE_BYTES: '0', LAG_INTERVAL_MS: '250', TRANSACTION_TIMEOUT_MS: '60000', KAFKA_SESSION_TIMEOUT_MS: '10000',
     });
     expect(problems).toEqual([]);
     expect(settings).toEqual({
@@ -34,6 +35,7 @@ describe('readStreamSettings', () => {
       dlqMaxValueBytes: 0,
       lagIntervalMs: 250,
       transactionTimeoutMs: 60_000,
+      sessionTimeoutMs: 10_000,
     });
   });
 
@@ -45,10 +47,11 @@ describe('readStreamSettings', () => {
   it('reports every bad value at once, each with its variable and range', () => {
     const { problems } = read({
       CHUNK_TIMEOUT_MS: '50', PAUSE_BASE_MS: 'soon', PAUSE_MAX_MS: '0', PAUSED_NOT_READY_MS: '-1',
-      PRODUCE_MAX_BYTES: '1000', DLQ_MAX_VALUE_BYTES: '1e6', LAG_INTERVAL_MS: '10', TRANSACTION_TIMEOUT_MS: '999',
+      PRODUCE_MAX_BYTES: '1000', DLQ_MAX_VALUE_BYTES: '1e6', LAG_INTERVAL_MS: '10', TRANSACTION_TIMEOUT_MS: '999', KAFKA_SESSION_TIMEOUT_MS: '100',
     });
     expect(problems.map((p) => p.split('=')[0])).toEqual([
       'CHUNK_TIMEOUT_MS', 'PAUSE_BASE_MS', 'PAUSE_MAX_MS', 'PAUSED_NOT_READY_MS', 'PRODUCE_MAX_BYTES', 'DLQ_MAX_VALUE_BYTES', 'LAG_INTERVAL_MS', 'TRANSACTION_TIMEOUT_MS',
+      'KAFKA_SESSION_TIMEOUT_MS',
     ]);
     expect(problems[0]).toBe('CHUNK_TIMEOUT_MS="50": expected an integer from 100 to 3600000');
     expect(problems[4]).toBe('PRODUCE_MAX_BYTES="1000": expected an integer from 65536 to 100000000');
