@@ -30,7 +30,7 @@ export function parseDockerfile(text: string): Stage[] {
     const line = raw.trim();
     if (pending === '' && (line === '' || line.startsWith('#'))) continue;
     if (line.startsWith('#')) continue; // A comment inside a continued instruction.
-    if (line.endsWith('\\')) pending += `${line.slice(0, -1)} `;
+    if (line.endsWith('\\')) pending += `${line.slice(0, -1).trim()} `;
     else {
       logical.push(pending + line);
       pending = '';
