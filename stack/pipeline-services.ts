@@ -24,7 +24,7 @@ export type ServiceKind = keyof typeof SERVICE_ENTRIES;
  * How a service process starts. IMGPIPE_SERVICE_RUNTIME=dist runs the compiled output of `npm run build` with
  * plain node from dist/, the way the image runs it; otherwise (`tsx`, the default) the sources through tsx.
  */
-export function serviceCommand(kind: ServiceKind, runtime = process.env.IMGPIPE_SERVICE_RUNTIME || 'tsx'): { args: string[]; cwd: string } {
+function serviceCommand(kind: ServiceKind, runtime = process.env.IMGPIPE_SERVICE_RUNTIME || 'tsx'): { args: string[]; cwd: string } {
   if (runtime === 'tsx') return { args: ['--import', 'tsx', join(ROOT, SERVICE_ENTRIES[kind])], cwd: ROOT };
   if (runtime !== 'dist') throw new Error(`IMGPIPE_SERVICE_RUNTIME=${runtime} is not a runtime: use tsx (the sources) or dist (the compiled output)`);
   const dist = join(ROOT, DIST_DIR);

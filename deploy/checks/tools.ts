@@ -37,7 +37,7 @@ export interface DeployTools {
   promtool: string;
 }
 
-export function toolsDir(): string {
+function toolsDir(): string {
   return join(cacheDir(), 'deploy-tools');
 }
 

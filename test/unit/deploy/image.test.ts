@@ -109,7 +109,7 @@ describe('the CUDA image (Dockerfile.cuda)', () => {
     expect(cuda.some((s) => instructions(s, 'RUN').includes('npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12'))).toBe(true);
     expect(env(final).ORT_EXECUTION_PROVIDERS).toBe('cuda,cpu');
     const shipped = copies(final);
-    expect(shipped).toContainEqual({ from: 'node', sources: ['/usr/local/bin/node'], destination: '/usr/local/bin/node' });
+    expect(shipped).toContainEqual({ from: 'node-runtime', sources: ['/usr/local/bin/node'], destination: '/usr/local/bin/node' });
     expect(shipped).toContainEqual({ from: 'app', sources: [`/app/${DIST_DIR}`], destination: DIST_DIR });
     expect(shipped.find((c) => c.destination === 'node_modules')?.from).toBe('cuda-provider');
   });
