@@ -32,20 +32,8 @@ export interface RegistrySettings {
 
 const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
 
-/**
- * The status given to a registry call that got no HTTP answer at all (refused, reset, timed out). mappersmith,
- * under the registry client, reports those as status 400, which is also what a registry answers to a bad
- * request; a distinct status lets errors be classified by status alone.
- */
+/** The status our own registry calls report when no HTTP answer came at all (refused, reset, timed out). */
 export const NO_RESPONSE_STATUS = 599;
-
-/** A mappersmith middleware: transport failures (which carry the underlying error) get NO_RESPONSE_STATUS. */
-type Middleware = NonNullable<ConstructorParameters<typeof SchemaRegistry>[0]['middlewares']>[number];
-const transportFailuresAsStatus: Middleware = () => ({
-  response: (next) => next().catch((response: Awaited<ReturnType<typeof next>>) => {
-    throw response.errors.length > 0 ? response.enhance({ status: NO_RESPONSE_STATUS }) : response;
-  }),
-});
 
 /** The HTTP status of a failed registry call, from the client library's ResponseError or our own RegistryHttpError. */
 export function registryStatus(err: unknown): number | undefined {
@@ -61,8 +49,9 @@ class RegistryHttpError extends Error {
 
 /**
  * What a failed registry call means, by HTTP status: a schema id the registry does not know (404) is the record's
- * fault; everything else (no answer, 5xx, throttling, refused credentials, a refused schema change) is the
- * registry's or our configuration's, so records wait instead of being dead-lettered.
+ * fault; everything else (no answer, 5xx, throttling, refused credentials, a refused schema change, and the 400
+ * that the client library reports for a connection it could not make) is the registry's or our configuration's,
+ * so records wait instead of being dead-lettered.
  */
 export function classifyRegistryFailure(err: unknown, what: string): PipelineError | SystemicError {
   const status = registryStatus(err);
@@ -95,7 +84,7 @@ export class AvroSerde {
 
   constructor(private readonly settings: RegistrySettings, private readonly logger: Logger) {
     const auth = settings.username ? { username: settings.username, password: settings.password ?? '' } : undefined;
-    this.registry = new SchemaRegistry({ host: settings.url, ...(auth ? { auth } : {}), middlewares: [transportFailuresAsStatus] });
+    this.registry = new SchemaRegistry({ host: settings.url, ...(auth ? { auth } : {}) });
   }
 
   /** Registers `name` under `<topic>-value` once per process; returns the schema id. */

@@ -18,11 +18,16 @@ export class GroupTracker {
   constructor(
     consumer: Consumer,
     private readonly groupId: string,
-    private readonly subscribed: readonly string[],
     private readonly logger: Logger,
     private readonly fatal: (message: string, err?: unknown) => void,
   ) {
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => this.onJoin(payload.memberAssignment));
+    // kafkajs drops such topics from the assignment and goes on with the rest: a member that then reports ready
+    // while consuming nothing of its own.
+    consumer.on(consumer.events.RECEIVED_UNSUBSCRIBED_TOPICS, ({ payload }) => {
+      this.joined = false;
+      this.fatal(`consumer group "${groupId}" assigned this member topics it does not subscribe to (${payload.topicsNotSubscribed.join(', ')}): another deployment uses the same group id. Give each deployment its own TOPIC_PREFIX or group id.`);
+    });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       this.joined = false;
       if (!payload.restart) {
@@ -36,11 +41,6 @@ export class GroupTracker {
 
   private onJoin(memberAssignment: Record<string, number[]>): void {
     this.generation += 1;
-    const foreign = Object.keys(memberAssignment).filter((t) => !this.subscribed.includes(t));
-    if (foreign.length > 0) {
-      this.fatal(`consumer group "${this.groupId}" assigned this member topics it does not subscribe to (${foreign.join(', ')}): another deployment uses the same group id. Give each deployment its own TOPIC_PREFIX or group id.`);
-      return;
-    }
     this.joined = true;
     this.assignment = new Map(Object.entries(memberAssignment).map(([topic, partitions]) => [topic, new Set(partitions)]));
     this.logger.info({ group: this.groupId, generation: this.generation, assignment: memberAssignment }, 'joined consumer group');

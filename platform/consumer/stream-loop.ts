@@ -109,7 +109,7 @@ export async function startStreamLoop(o: StreamLoopOptions): Promise<StreamLoop>
   const log = o.logger.child({ group: o.groupId });
   const metrics = createStreamMetrics(o.registry);
   const consumer = o.kafka.consumer({ ...o.consumerConfig, groupId: o.groupId });
-  const tracker = new GroupTracker(consumer, o.groupId, o.topics, log, o.fatal);
+  const tracker = new GroupTracker(consumer, o.groupId, log, o.fatal);
   const pauses = new PartitionPauses(o.settings.pause, {
     pause: (topic, partition) => consumer.pause([{ topic, partitions: [partition] }]),
     resume: (topic, partition) => consumer.resume([{ topic, partitions: [partition] }]),
