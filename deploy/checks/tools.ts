@@ -47,7 +47,9 @@ export async function runTool(command: string, args: string[], env: Record<strin
     return stdout;
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string };
-    if (e.code === 'ENOENT') throw new Error(`${command} is not installed; the deploy checks need it (npm run setup:system installs the Debian packages)`, { cause: err });
+    if (e.code === 'ENOENT') {
+      throw new Error(`${command} is not installed: the deploy checks need Go, Python 3 with pip, and promtool (npm run setup:system installs the Debian packages)`, { cause: err });
+    }
     throw new Error(`\`${command} ${args.join(' ')}\` failed: ${(e.stderr ?? e.message).trim().slice(-2000)}`, { cause: err });
   }
 }
