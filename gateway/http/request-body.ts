@@ -34,10 +34,15 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   checkDeclaredLength(req.headers['content-length'], limit);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw tooLarge(limit);
-    chunks.push(chunk as Buffer);
+  try {
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > limit) throw tooLarge(limit);
+      chunks.push(chunk as Buffer);
+    }
+  } catch (err) {
+    if (err instanceof HttpError) throw err;
+    throw new HttpError(400, `the request body was cut off after ${size} bytes (${(err as Error).message})`);
   }
   return decompress(Buffer.concat(chunks), req.headers['content-encoding'], limit);
 }
