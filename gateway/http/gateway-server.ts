@@ -1,6 +1,6 @@
 /**
- * The Open Inference Protocol v2 HTTP front door. Every answer, success or not, is JSON in the protocol's
- * shapes (errors as `{"error": "..."}`), counted by route template and status, and timed.
+ * The Open Inference Protocol v2 HTTP front door. Every answer is in the protocol's shapes (JSON, or a JSON
+ * header and binary tensors; errors as `{"error": "..."}`), counted by route template and status, and timed.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
