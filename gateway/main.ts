@@ -39,6 +39,8 @@ await runService({
     // A request waits on its publish: a broker that stays away answers 503 within seconds instead of hanging.
     // Not idempotent: kafkajs warns that bounded retries void its guarantees; a duplicate only yields a prediction the tracker ignores.
     const clients = await connectClients(s, logger, { idempotent: false, retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 1_000 } });
+    // Registered now, so the first request does not pay for it and a registry that is away stops the start.
+    await clients.serde.schemaIdFor(clients.topics.requests, 'ImageRequest');
     const tracker = new RequestTracker<Prediction, ResponseMeta>({ maxTracked: s.maxTracked, ttlMs: s.resultTtlMs });
     const metrics = createGatewayMetrics(registry, () => ({ tracked: tracker.tracked, waiting: tracker.waiting }));
     const listener = new ResultListener({
