@@ -3,7 +3,6 @@
  * (uploaded images stored in S3 first), and the prediction that comes back on images.predictions (or the dead
  * letter on images.dlq) becomes the HTTP answer.
  */
-import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import type { Prediction } from '../inference-consumers/service/prediction.ts';
@@ -19,9 +18,8 @@ import { loadCatalog } from './model-catalog.ts';
 import { RequestTracker } from './pipeline/request-tracker.ts';
 import { ResultListener } from './pipeline/result-listener.ts';
 import { Submitter } from './pipeline/submitter.ts';
+import { serverVersion } from './server-version.ts';
 import { readGatewaySettings } from './settings.ts';
-
-const PACKAGE = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
 await runService({
   name: 'gateway',
@@ -65,7 +63,7 @@ await runService({
       limiter: new RateLimiter(s.rate.perSecond, s.rate.burst),
       ready: () => listener.ready,
       limits: { maxBatch: s.maxBatch, uriSchemes: s.uriSchemes, maxBodyBytes: s.maxBodyBytes, timeoutMs: s.timeoutMs, resultTtlMs: s.resultTtlMs },
-      server: { name: 'kafka-image-inference-gateway', version: PACKAGE.version },
+      server: { name: 'kafka-image-inference-gateway', version: serverVersion() },
     });
     const server: Server = await gateway.listen(s.http.host, s.http.port);
 

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, EnvReader } from '../../../platform/config.ts';
 import { HttpError } from '../../../gateway/http/http-error.ts';
 import { loadCatalog } from '../../../gateway/model-catalog.ts';
+import { serverVersion } from '../../../gateway/server-version.ts';
 import { readGatewaySettings } from '../../../gateway/settings.ts';
 import { REPO_ROOT } from '../../../stack/pipeline-harness.ts';
 
@@ -108,5 +109,15 @@ describe('model catalog', () => {
     writeFileSync(join(dir, 'fashion-mnist', 'v3', 'manifest.json'), '{"name": "fashion-mnist"');
     await expect(loadCatalog(dir)).rejects.toThrow(/v3\/manifest.json is not valid JSON/);
     await expect(loadCatalog(join(dir, 'missing'))).rejects.toThrow(/cannot read GATEWAY_MODELS_DIR/);
+  });
+});
+
+describe('server version', () => {
+  it('is the nearest package.json above the module: the repository\'s from source, the image\'s above dist/', () => {
+    expect(serverVersion()).toBe(JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).version);
+    const app = mkdtempSync(join(tmpdir(), 'gateway-app-'));
+    mkdirSync(join(app, 'dist', 'gateway'), { recursive: true });
+    writeFileSync(join(app, 'package.json'), '{"version": "9.8.7"}');
+    expect(serverVersion(join(app, 'dist', 'gateway'))).toBe('9.8.7');
   });
 });
