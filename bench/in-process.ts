@@ -29,6 +29,8 @@ export async function inProcessThroughput(model: LoadedModel, uris: string[], ba
   const deps = {
     model, tensors: new TensorPool(batchSize), limits: { maxPixels: 25_000_000 }, fetchConcurrency: 16, topK: 5, consumerId: 'bench',
     fetch: (uri: string) => fetchWithRetry(uri, BENCH_FETCH, { attempts: 1, baseMs: 1, capMs: 1 }),
+    signal: new AbortController().signal,
+    progress: () => undefined,
   };
   // Warm-up: first calls pay for allocation and graph preparation.
   await processBatch(items.slice(0, batchSize), deps);

@@ -45,9 +45,15 @@ export class PipelineHarness {
   }
 
   async start(name: string, kind: ServiceKind, env: Record<string, string> = {}): Promise<RunningProcess> {
+    const p = await this.spawn(name, kind, env);
+    await p.ready();
+    return p;
+  }
+
+  /** Starts a service without waiting for it to be ready (for one that is expected to fail). */
+  async spawn(name: string, kind: ServiceKind, env: Record<string, string> = {}): Promise<RunningProcess> {
     const p = await startProcess({ name, kind, env: { ...this.env, ...env }, logDir: join(REPO_ROOT, '.state', 'test-logs', this.prefix) });
     this.processes.push(p);
-    await p.ready();
     return p;
   }
 

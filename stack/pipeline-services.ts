@@ -33,6 +33,8 @@ export interface RunningProcess {
   stop(graceMs?: number): Promise<number | null>;
   /** SIGKILL right away: the crash of a fault test. */
   kill(): Promise<void>;
+  /** Resolves with the exit code once the process exits by itself; rejects after `timeoutMs`. */
+  exited(timeoutMs: number): Promise<number | null>;
 }
 
 export async function freePort(): Promise<number> {
@@ -99,6 +101,13 @@ export async function startProcess(o: StartOptions): Promise<RunningProcess> {
     async kill() {
       child.kill('SIGKILL');
       await done;
+    },
+    exited(timeoutMs) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${o.name} still running after ${timeoutMs} ms; see ${logFile}`)), timeoutMs);
+      });
+      return Promise.race([done, timeout]).finally(() => clearTimeout(timer));
     },
   };
 }

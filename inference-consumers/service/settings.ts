@@ -1,6 +1,7 @@
 import { hostname, homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { EnvReader } from '../../platform/config.ts';
+import { groupIdFor } from '../../platform/kafka-config.ts';
 import type { RetryPolicy } from '../../platform/retry.ts';
 import { readS3Settings, type S3Settings } from '../../platform/s3.ts';
 import { readCommonSettings, type CommonSettings } from '../../platform/service-config.ts';
@@ -23,6 +24,12 @@ export interface InferenceSettings extends CommonSettings {
   maxPixels: number;
   topK: number;
   session: SessionConfig;
+  admin: {
+    /** Bearer token for POST /admin/reload; undefined: the endpoint is off. */
+    token: string | undefined;
+    /** Model locations a reload may load from. */
+    allowedPrefixes: string[];
+  };
 }
 
 const VERSION = /^[a-zA-Z0-9._-]+$/;
@@ -31,13 +38,17 @@ export function readInferenceSettings(env: EnvReader): InferenceSettings {
   const modelVersion = env.string('MODEL_VERSION', 'v1');
   env.check(VERSION.test(modelVersion), 'MODEL_VERSION', modelVersion, 'a version name of letters, digits, ".", "_" or "-" (e.g. v1)');
   const providers = env.list('ORT_EXECUTION_PROVIDERS', ['cpu'], { regex: /^(cpu|cuda)$/, expected: 'cpu or cuda (e.g. cuda,cpu)' });
+  const common = readCommonSettings(env, `inference-${modelVersion}`, 9102);
+  const modelUri = env.string('MODEL_URI', `models/fashion-mnist/${modelVersion}`);
+  const adminToken = env.optionalString('ADMIN_TOKEN');
+  env.check(adminToken === undefined || adminToken.length >= 16, 'ADMIN_TOKEN', '(hidden)', 'at least 16 characters, or unset to turn POST /admin/reload off');
   return {
-    ...readCommonSettings(env, `inference-${modelVersion}`, 9102),
+    ...common,
     s3: readS3Settings(env),
     modelVersion,
-    modelUri: env.string('MODEL_URI', `models/fashion-mnist/${modelVersion}`),
+    modelUri,
     modelCacheDir: env.string('MODEL_CACHE_DIR', join(homedir(), '.cache', 'imgpipe', 'models')),
-    groupId: env.string('CONSUMER_GROUP_ID', `inference-${modelVersion}`),
+    groupId: env.string('CONSUMER_GROUP_ID', groupIdFor(common.kafka.topicPrefix, `inference-${modelVersion}`)),
     consumerId: env.string('CONSUMER_ID', `${hostname()}-${process.pid}`),
     maxBatchSize: env.int('MAX_BATCH_SIZE', 32, { min: 1, max: 4_096 }),
     maxWaitMs: env.int('MAX_WAIT_MS', 50, { min: 0, max: 60_000 }),
@@ -62,6 +73,11 @@ export function readInferenceSettings(env: EnvReader): InferenceSettings {
       interOpThreads: env.int('ORT_INTER_OP_THREADS', 1, { min: 0, max: 256 }),
       graphOptimizationLevel: env.oneOf('ORT_GRAPH_OPTIMIZATION', ['disabled', 'basic', 'extended', 'all'] as const, 'all'),
       executionProviders: providers as ExecutionProvider[],
+    },
+    admin: {
+      token: adminToken,
+      // Reloads re-read the configured location by default (a new file uploaded there); widen it explicitly.
+      allowedPrefixes: env.list('MODEL_URI_ALLOWED_PREFIXES', [modelUri]),
     },
   };
 }
