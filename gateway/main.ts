@@ -32,7 +32,7 @@ await runService({
 
     const s3 = createS3Client(s.s3);
     await s3.send(new HeadBucketCommand({ Bucket: s.s3.bucket })).catch((err: unknown) => {
-      throw new Error(`bucket ${s.s3.bucket} is not reachable at ${s.s3.endpoint ?? 'AWS S3'} (${(err as Error).name}); create it or fix S3_BUCKET / S3_ENDPOINT`, { cause: err });
+      throw new Error(`bucket ${s.s3.bucket} is not reachable at ${s.s3.endpoint ?? 'AWS S3'} (${(err as Error).name}: ${(err as Error).message}); create it or fix S3_BUCKET / S3_ENDPOINT`, { cause: err });
     });
     // A request waits on its publish: a broker that stays away answers 503 within seconds instead of hanging.
     // Not idempotent: kafkajs warns that bounded retries void its guarantees; a duplicate only yields a prediction the tracker ignores.
