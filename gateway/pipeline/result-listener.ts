@@ -10,6 +10,7 @@ import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Prediction } from '../../inference-consumers/service/prediction.ts';
 import type { DeadLetter } from '../../platform/dead-letter.ts';
 import { HEADER, headersToStrings } from '../../platform/headers.ts';
+import { groupIdFor } from '../../platform/kafka-config.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { AvroSerde } from '../../platform/schema-registry.ts';
 import type { RequestTracker } from './request-tracker.ts';
@@ -26,7 +27,7 @@ export interface ResultListenerOptions {
 
 /** `${prefix}.gateway-<host>-<pid>-<random>`: unique per process, so each instance reads every partition. */
 export function listenerGroupId(prefix: string): string {
-  return `${prefix}.gateway-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  return groupIdFor(prefix, `gateway-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`);
 }
 
 export class ResultListener {
