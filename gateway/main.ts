@@ -25,7 +25,7 @@ await runService({
   name: 'gateway',
   readSettings: readGatewaySettings,
   opsEndpoint: (s) => s.ops,
-  async start(s, { logger, registry }) {
+  async start(s, { logger, registry, fatal }) {
     const catalog = await loadCatalog(s.modelsDir);
     logger.info({ models: catalog.names.map((n) => `${n}: ${catalog.versions(n).join(', ')}`) }, 'model manifests loaded');
     if (s.anonymous) logger.warn('GATEWAY_ANONYMOUS=true: requests without a token are accepted; do not expose this gateway beyond this machine');
@@ -42,7 +42,7 @@ await runService({
     const tracker = new RequestTracker<Prediction, ResponseMeta>({ maxTracked: s.maxTracked, ttlMs: s.resultTtlMs });
     const metrics = createGatewayMetrics(registry, () => ({ tracked: tracker.tracked, waiting: tracker.waiting }));
     const listener = new ResultListener({
-      kafka: clients.kafka, serde: clients.serde, topics: clients.topics, topicPrefix: s.kafka.topicPrefix, tracker, logger,
+      kafka: clients.kafka, serde: clients.serde, topics: clients.topics, topicPrefix: s.kafka.topicPrefix, tracker, logger, fatal,
       onSettled: (kind, d) => {
         metrics.settled.inc({ result: kind });
         if (d) metrics.deadLetters.inc({ stage: d.stage, error_class: d.errorClass });

@@ -11,6 +11,7 @@ import type { Prediction } from '../../inference-consumers/service/prediction.ts
 import type { DeadLetter } from '../../platform/dead-letter.ts';
 import { HEADER, headersToStrings } from '../../platform/headers.ts';
 import { groupIdFor } from '../../platform/kafka-config.ts';
+import { GroupTracker } from '../../platform/consumer/group-tracker.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { AvroSerde } from '../../platform/schema-registry.ts';
 import type { RequestTracker } from './request-tracker.ts';
@@ -22,6 +23,8 @@ export interface ResultListenerOptions {
   topicPrefix: string;
   tracker: RequestTracker<Prediction, unknown>;
   logger: Logger;
+  /** Stops the process (for its supervisor to restart it) when the consumer stops for good. */
+  fatal: (message: string, err?: unknown) => void;
   onSettled: (kind: 'prediction' | 'dead_letter', d?: { stage: string; errorClass: string }) => void;
 }
 
@@ -32,21 +35,20 @@ export function listenerGroupId(prefix: string): string {
 
 export class ResultListener {
   private readonly consumer: Consumer;
-  private joined = false;
+  private readonly group: GroupTracker;
   private fetched = false;
 
   constructor(private readonly o: ResultListenerOptions) {
-    this.consumer = o.kafka.consumer({ groupId: listenerGroupId(o.topicPrefix), maxWaitTimeInMs: 500, sessionTimeout: 30_000 });
-    const { GROUP_JOIN, FETCH, CRASH } = this.consumer.events;
-    this.consumer.on(GROUP_JOIN, () => { this.joined = true; });
+    const groupId = listenerGroupId(o.topicPrefix);
+    this.consumer = o.kafka.consumer({ groupId, maxWaitTimeInMs: 500, sessionTimeout: 30_000 });
+    this.group = new GroupTracker(this.consumer, groupId, o.logger, o.fatal);
     // Offsets of a new group resolve to "latest" on its first fetch; answers produced before then would be missed.
-    this.consumer.on(FETCH, () => { if (this.joined) this.fetched = true; });
-    this.consumer.on(CRASH, () => { this.joined = false; this.fetched = false; });
+    this.consumer.on(this.consumer.events.FETCH, () => { if (this.group.isMember) this.fetched = true; });
   }
 
-  /** True from the first fetch after joining until the consumer crashes. */
+  /** True from the first fetch after joining while the consumer is a member of its group. */
   get ready(): boolean {
-    return this.joined && this.fetched;
+    return this.group.isMember && this.fetched;
   }
 
   async start(): Promise<void> {
