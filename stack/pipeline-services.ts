@@ -16,6 +16,7 @@ export const SERVICE_ENTRIES = {
   router: 'router/main.ts',
   inference: 'inference-consumers/main.ts',
   'drift-monitor': 'drift-monitor/main.ts',
+  gateway: 'gateway/main.ts',
 } as const;
 
 export type ServiceKind = keyof typeof SERVICE_ENTRIES;
