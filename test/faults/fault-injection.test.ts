@@ -18,6 +18,7 @@ import type { DashboardState } from '../../drift-monitor/analytics/dashboard-sta
 import type { Prediction } from '../../inference-consumers/service/prediction.ts';
 import type { DeadLetter } from '../../platform/dead-letter.ts';
 import { HEADER } from '../../platform/headers.ts';
+import { retry } from '../../platform/retry.ts';
 import { newImageRequest, type ImageRequest } from '../../producers/image-request.ts';
 import type { RoutedRequest } from '../../router/routed-request.ts';
 import { uploadSamples } from '../../scripts/samples/upload-samples.ts';
@@ -128,9 +129,9 @@ class Scenario {
       this.poisons.set(requestId, kind);
       return requestId;
     };
-    const raw = async (requestId: string, value: Buffer): Promise<void> => {
+    const raw = (requestId: string, value: Buffer): Promise<void> => publishThroughOutages(async () => {
       await clients.producer.send({ topic, acks: -1, messages: [{ key: requestId, value, headers: { [HEADER.requestId]: requestId } }] });
-    };
+    });
     const request = (requestId: string, uri: string, extra: Partial<ImageRequest> = {}): ImageRequest => ({ ...newImageRequest(uri, { requestId, source: 'faults' }), ...extra });
     const foreign = id('foreign-schema');
     await raw(foreign, await clients.serde.encode(clients.topics.feedback, 'Feedback', { request_id: foreign, true_label: 'Bag', true_index: 8, observed_at: Date.now(), source: null }));
@@ -181,6 +182,14 @@ async function rawPositions(s: Scenario, topic: string): Promise<{ items: { part
     },
   });
   return { items, stop: () => consumer.disconnect() };
+}
+
+/**
+ * The test's own publishing waits out the broker's restart like an upstream service would: kafkajs gives up on a
+ * connection after its retries, so the send is tried again (the idempotent producer drops a repeated batch).
+ */
+async function publishThroughOutages(send: () => Promise<void>): Promise<void> {
+  await retry(send, { attempts: 60, baseMs: 500, capMs: 5_000, isRetryable: (err) => (err as { retriable?: boolean }).retriable !== false || /ECONNREFUSED|Connection error/.test(String(err)) });
 }
 
 async function driftCounted(monitor: RunningProcess): Promise<number> {
@@ -261,7 +270,7 @@ async function run(s: Scenario, count: number, infrastructure: boolean): Promise
       s.good.add(r.request_id);
       return r;
     });
-    await h.publish(requests);
+    await publishThroughOutages(() => h.publish(requests));
     const due = started + ((sent + slice) / RATE_PER_SECOND) * 1000;
     if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
   }
