@@ -17,6 +17,10 @@ export interface StreamSettings {
   transactionTimeoutMs: number;
   /** A member silent this long is dropped from its group and its partitions reassigned. */
   sessionTimeoutMs: number;
+  /** Chunks of one poll committed together at most (one transaction under exactly-once). */
+  commitMaxChunks: number;
+  /** A commit waits at most this long for further chunks of the same poll. */
+  commitIntervalMs: number;
 }
 
 export function readStreamSettings(env: EnvReader): StreamSettings {
@@ -36,5 +40,8 @@ export function readStreamSettings(env: EnvReader): StreamSettings {
     transactionTimeoutMs: env.int('TRANSACTION_TIMEOUT_MS', 15_000, { min: 1_000, max: 900_000 }),
     // Heartbeats also run during long chunks, so this bounds failover time, not processing time.
     sessionTimeoutMs: env.int('KAFKA_SESSION_TIMEOUT_MS', 30_000, { min: 6_000, max: 300_000 }),
+    // Only a backlog gives a poll several chunks, so latency at low load is untouched.
+    commitMaxChunks: env.int('COMMIT_MAX_CHUNKS', 4, { min: 1, max: 1_000 }),
+    commitIntervalMs: env.int('COMMIT_INTERVAL_MS', 1_000, { min: 0, max: 60_000 }),
   };
 }

@@ -68,6 +68,16 @@ export interface StreamLoop {
   stop(): Promise<void>;
 }
 
+/** Processed chunks of one partition waiting for their common commit. */
+interface PendingCommit {
+  records: OutgoingRecord[];
+  chunks: { processed: ProcessedChunk; failed: FailedRecord[]; dropped: ReadonlySet<KafkaMessage> }[];
+  since: number;
+  /** The offset to commit: past the last chunk's records. */
+  offset: string;
+  last: KafkaMessage;
+}
+
 /** Heartbeats while a long chunk runs, so slow fetches or inference never cost the group a rebalance. */
 function keepAlive(heartbeat: () => Promise<void>, logger: Logger, everyMs = 2_000): () => void {
   const timer = setInterval(() => {
@@ -196,21 +206,43 @@ export async function startStreamLoop(o: StreamLoopOptions): Promise<StreamLoop>
             messages = messages.slice(done.length);
           }
         }
-        for (let i = 0; i < messages.length; i += o.maxBatchSize) {
-          // After a rebalance, a seek or on shutdown, leave the rest for whoever owns the partition next.
-          if (!isRunning() || isStale() || tracker.generation !== generation) break;
-          const chunk = messages.slice(i, i + o.maxBatchSize);
-          const { records, processed, failed, dropped } = await processChunk(chunk, topic, partition);
-          const offset = nextOffsetAfter(chunk, batch, i + o.maxBatchSize >= messages.length);
-          await delivery?.deliver(records, { topic, partition, offset }, commitOffsetsIfNecessary);
-          resolveOffset((chunk[chunk.length - 1] as KafkaMessage).offset);
+        // Chunks of a backlog share a commit (up to COMMIT_MAX_CHUNKS or COMMIT_INTERVAL_MS): one transaction's
+        // round trips and markers are paid for several chunks; a batch's last chunk always commits at once.
+        let pending: PendingCommit | undefined;
+        const commit = async (): Promise<void> => {
+          if (!pending) return;
+          const done = pending;
+          pending = undefined;
+          await delivery?.deliver(done.records, { topic, partition, offset: done.offset }, commitOffsetsIfNecessary);
+          resolveOffset(done.last.offset);
           pauses.succeeded(topic, partition);
           stalls.delete(`${topic}/${partition}`);
           metrics.paused.set({ group: o.groupId }, pauses.paused);
-          processed.onDelivered?.(dropped);
-          if (failed.length > 0) o.onDeadLetters?.(failed);
+          for (const c of done.chunks) {
+            c.processed.onDelivered?.(c.dropped);
+            if (c.failed.length > 0) o.onDeadLetters?.(c.failed);
+          }
+        };
+        for (let i = 0; i < messages.length; i += o.maxBatchSize) {
+          // On shutdown, commit what is processed; after a rebalance or a seek, leave everything uncommitted to
+          // whoever owns the partition next.
+          if (!isRunning()) break;
+          if (isStale() || tracker.generation !== generation) {
+            pending = undefined;
+            break;
+          }
+          const chunk = messages.slice(i, i + o.maxBatchSize);
+          const lastOfBatch = i + o.maxBatchSize >= messages.length;
+          const { records, processed, failed, dropped } = await processChunk(chunk, topic, partition);
+          pending ??= { records: [], chunks: [], since: Date.now(), offset: '', last: chunk[0] as KafkaMessage };
+          pending.records.push(...records);
+          pending.chunks.push({ processed, failed, dropped });
+          pending.offset = nextOffsetAfter(chunk, batch, lastOfBatch);
+          pending.last = chunk[chunk.length - 1] as KafkaMessage;
+          if (lastOfBatch || pending.chunks.length >= o.settings.commitMaxChunks || Date.now() - pending.since >= o.settings.commitIntervalMs) await commit();
           await heartbeat();
         }
+        await commit();
       } catch (err) {
         if (!(err instanceof SystemicError)) throw err;
         onSystemic(err, topic, partition);

@@ -17,6 +17,8 @@ describe('readStreamSettings', () => {
         lagIntervalMs: 10_000,
         transactionTimeoutMs: 15_000,
         sessionTimeoutMs: 30_000,
+        commitMaxChunks: 4,
+        commitIntervalMs: 1_000,
       },
     });
   });
@@ -25,6 +27,7 @@ describe('readStreamSettings', () => {
     const { settings, problems } = read({
       DELIVERY: 'at-least-once', CHUNK_TIMEOUT_MS: '5000', PAUSE_BASE_MS: '100', PAUSE_MAX_MS: '2000', PAUSED_NOT_READY_MS: '9000',
       PRODUCE_MAX_BYTES: '500000', DLQ_MAX_VALUE_BYTES: '0', LAG_INTERVAL_MS: '250', TRANSACTION_TIMEOUT_MS: '60000', KAFKA_SESSION_TIMEOUT_MS: '10000',
+      COMMIT_MAX_CHUNKS: '1', COMMIT_INTERVAL_MS: '0',
     });
     expect(problems).toEqual([]);
     expect(settings).toEqual({
@@ -36,6 +39,8 @@ describe('readStreamSettings', () => {
       lagIntervalMs: 250,
       transactionTimeoutMs: 60_000,
       sessionTimeoutMs: 10_000,
+      commitMaxChunks: 1,
+      commitIntervalMs: 0,
     });
   });
 
