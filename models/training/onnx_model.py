@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,8 @@ def export(model: nn.Module, path: Path, channels: int, height: int, width: int)
     path.parent.mkdir(parents=True, exist_ok=True)
     model.eval()
     example = torch.zeros(1, channels, height, width, dtype=torch.float32)
+    # torch >= 2.5 defaults to the dynamo exporter; Debian's torch 1.13 has only the TorchScript one (no such flag).
+    legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
     torch.onnx.export(
         model,
         (example,),
@@ -28,7 +31,7 @@ def export(model: nn.Module, path: Path, channels: int, height: int, width: int)
         dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
         opset_version=OPSET,
         do_constant_folding=True,
-        dynamo=False,
+        **legacy,
     )
     onnx.checker.check_model(onnx.load(str(path)), full_check=True)
 
