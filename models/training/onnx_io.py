@@ -1,4 +1,8 @@
-"""ONNX export with a dynamic batch dimension, and inference on the exported file with ONNX Runtime."""
+"""ONNX export with a dynamic batch dimension, and inference on the exported file with ONNX Runtime.
+
+Not named onnx_model.py: onnxruntime.quantization loads onnxruntime.transformers, which imports a top-level
+module of that name.
+"""
 
 from __future__ import annotations
 
