@@ -16,6 +16,8 @@ export interface PipelineOptions {
   latencyLoad: number;
   latencySeconds: number;
   log: (line: string) => void;
+  /** Extra environment for the services (e.g. DELIVERY). */
+  env?: Record<string, string>;
 }
 
 export interface PipelineResult {
@@ -43,9 +45,9 @@ export async function pipelineRun(o: PipelineOptions): Promise<PipelineResult> {
     await h.publish(requestsFor(o.uris, warmup + o.count, 0));
     await h.start('inference', 'inference', {
       MODEL_VERSION: o.version, MODEL_URI: o.modelDir, MAX_BATCH_SIZE: String(o.batchSize),
-      FETCH_FILE_ROOTS: [join(REPO_ROOT, 'data'), join(REPO_ROOT, 'bench')].join(','), LOG_LEVEL: 'warn',
+      FETCH_FILE_ROOTS: [join(REPO_ROOT, 'data'), join(REPO_ROOT, 'bench')].join(','), LOG_LEVEL: 'warn', ...o.env,
     });
-    await h.start('router', 'router', { LOG_LEVEL: 'warn' });
+    await h.start('router', 'router', { LOG_LEVEL: 'warn', ...o.env });
     await waitCount(predictions, warmup + o.count, 1_200_000);
     const times = predictions.items.map((p) => p.value.predicted_at).sort((a, b) => a - b);
     const measured = times.slice(warmup);
