@@ -17,6 +17,7 @@ import { newTraceparent, TRACEPARENT } from '../platform/trace.ts';
 import { newImageRequest } from '../producers/image-request.ts';
 import type { RoutedRequest } from '../router/routed-request.ts';
 import { PipelineHarness, REPO_ROOT } from '../stack/pipeline-harness.ts';
+import { CpuSampler, cpuBetween, type CpuSample } from './cpu-sampler.ts';
 import { steadyRate } from './steady-rate.ts';
 
 export type Delivery = 'exactly-once' | 'at-least-once';
@@ -27,6 +28,8 @@ export interface ConsumerRun {
   ips: number;
   /** Images the rate was taken over (between warm-up and tail). */
   measured: number;
+  /** CPU of the consumer process per image over the same images (all its threads); undefined off Linux. */
+  cpuMsPerImage: number | undefined;
 }
 
 const FILE_ROOTS = [join(REPO_ROOT, 'data'), join(REPO_ROOT, 'bench')].join(',');
@@ -65,12 +68,14 @@ export class PrefilledTopic {
       MODEL_VERSION: this.version, MODEL_URI: o.modelDir, MAX_BATCH_SIZE: String(o.batch), FETCH_FILE_ROOTS: FILE_ROOTS,
       LOG_LEVEL: 'warn', CONSUMER_GROUP_ID: group, CONSUMER_ID: label, DELIVERY: o.delivery, ...o.env,
     });
+    const cpu = new CpuSampler(p.child.pid as number);
     try {
       await this.waitConsumed(group);
     } finally {
+      cpu.stop();
       await p.stop();
     }
-    return this.measure(label, o.batch);
+    return this.measure(label, o.batch, cpu.samples);
   }
 
   /** bench/reference/consumer.py over the whole topic, in its own group; it exits once it has read it all. */
@@ -87,11 +92,13 @@ export class PrefilledTopic {
     ], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.pipe(log);
     child.stderr.pipe(log);
+    const cpu = new CpuSampler(child.pid as number);
     const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     clearTimeout(timer);
+    cpu.stop();
     if (code !== 0) throw new Error(`the Python reference consumer exited with ${code}; see ${logFile}`);
-    return this.measure(label, o.batch);
+    return this.measure(label, o.batch, cpu.samples);
   }
 
   /**
@@ -111,7 +118,7 @@ export class PrefilledTopic {
     }
   }
 
-  private async measure(label: string, batch: number): Promise<ConsumerRun> {
+  private async measure(label: string, batch: number, cpu: CpuSample[]): Promise<ConsumerRun> {
     const collector = await this.h.collect<Prediction>(this.h.clients.topics.predictions);
     const mine = () => collector.items.filter((p) => p.value.consumer_id === label);
     try {
@@ -119,8 +126,9 @@ export class PrefilledTopic {
     } finally {
       await collector.stop();
     }
-    const { ips, measured } = steadyRate(mine().map((p) => p.value.predicted_at), batch);
-    return { label, ips, measured };
+    const { ips, measured, from, to } = steadyRate(mine().map((p) => p.value.predicted_at), batch);
+    const cpuMs = cpuBetween(cpu, from, to);
+    return { label, ips, measured, cpuMsPerImage: cpuMs === undefined ? undefined : cpuMs / measured };
   }
 
   async close(): Promise<void> {

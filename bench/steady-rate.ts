@@ -3,7 +3,7 @@
  * the group join) and the end (a last partial batch waits on the poll timeout: one second in the Python
  * reference, 50 ms in ours).
  */
-export function steadyRate(stampsMs: number[], batch: number): { ips: number; measured: number } {
+export function steadyRate(stampsMs: number[], batch: number): { ips: number; measured: number; from: number; to: number } {
   const times = [...stampsMs].sort((a, b) => a - b);
   const warmup = Math.max(64, 4 * batch);
   const tail = 2 * batch;
@@ -14,5 +14,5 @@ export function steadyRate(stampsMs: number[], batch: number): { ips: number; me
   const measured = last - first;
   // Millisecond stamps: a run shorter than a tick cannot be measured.
   if (seconds <= 0) throw new Error(`${measured} completions within one millisecond: give the run more images`);
-  return { ips: measured / seconds, measured };
+  return { ips: measured / seconds, measured, from: times[first] as number, to: times[last] as number };
 }

@@ -102,7 +102,7 @@ await runService({
 
     const consumer = clients.kafka.consumer({
       groupId: s.groupId,
-      maxWaitTimeInMs: s.maxWaitMs,
+      ...s.consumerFetch,
       // Long batches (a slow fetch) must not look like a dead member; heartbeats also run during a batch.
       sessionTimeout: 30_000,
       heartbeatInterval: 3_000,

@@ -9,7 +9,7 @@ describe('steadyRate', () => {
       ...Array.from({ length: 500 }, (_, i) => 6_300 + 2 * (i + 1)),
       ...Array.from({ length: 32 }, () => 9_000),
     ];
-    expect(steadyRate(stamps, 16)).toEqual({ ips: 500, measured: 500 });
+    expect(steadyRate(stamps, 16)).toEqual({ ips: 500, measured: 500, from: 6_300, to: 7_300 });
   });
 
   it('does not depend on the order the stamps arrive in', () => {
