@@ -48,11 +48,14 @@ if (values.rounds) plan.rounds = Math.max(1, Number(values.rounds));
 
 /** Settings changed one at a time with --levers (ours, at-least-once, batch 32). */
 const LEVERS: Record<string, Record<string, string>> = {
+  'ort-allow-spinning': { ORT_ALLOW_SPINNING: 'true' },
   'ort-intra-op-1': { ORT_INTRA_OP_THREADS: '1' },
   'partitions-concurrently-1': { PARTITIONS_CONSUMED_CONCURRENTLY: '1' },
   'partitions-concurrently-4': { PARTITIONS_CONSUMED_CONCURRENTLY: '4' },
   'uv-threadpool-2': { UV_THREADPOOL_SIZE: '2' },
   'fetch-concurrency-4': { FETCH_CONCURRENCY: '4' },
+  'fetch-min-bytes-64k': { CONSUMER_FETCH_MIN_BYTES: '65536' },
+  'fetch-max-bytes-per-partition-64k': { CONSUMER_FETCH_MAX_BYTES_PER_PARTITION: '65536' },
 };
 
 const median = (xs: number[]): number => {
@@ -75,32 +78,43 @@ interface ModelResult {
   ours_exactly_once_ips: number;
   exactly_once_over_at_least_once: number;
   ours_exactly_once_over_reference: number;
+  /** CPU of the consumer process (all threads) per image: steadier than rates while others use the machine. */
+  ours_cpu_ms_per_image: number | undefined;
+  reference_cpu_ms_per_image: number | undefined;
+  /** Reference CPU per image ÷ ours: how many times less CPU ours needs for an image. */
+  ours_over_reference_cpu: number | undefined;
   model_only_ips: number;
   decode_only_ips: number;
   combined_bound_ips: number;
   pipeline_share_of_bound: number;
+  /** Decoding alone with sharp for every image (no PNG fast path), same images. */
+  decode_only_sharp_ips: number;
   in_process_ips?: number;
-  runs: { round: number; order: string[]; ours: number; reference: number; ours_exactly_once: number }[];
-  levers?: Record<string, { ips: number; over_default: number }>;
+  runs: RoundResult[];
+  levers?: Record<string, { ips: number; cpu_ms_per_image: number | undefined; over_default: number }>;
   load_average_before: number[];
   load_average_after: number[];
 }
 
-async function runInOrder(topic: PrefilledTopic, spec: ModelSpec, python: string, round: number) {
-  const runs: Record<string, () => Promise<ConsumerRun>> = {
+type RunName = 'ours' | 'reference' | 'ours_exactly_once';
+interface RoundResult { round: number; order: RunName[]; ips: Record<RunName, number>; cpu_ms_per_image: Record<RunName, number | undefined> }
+
+async function runInOrder(topic: PrefilledTopic, spec: ModelSpec, python: string, round: number): Promise<RoundResult> {
+  const runs: Record<RunName, () => Promise<ConsumerRun>> = {
     ours: () => topic.runOurs(`ours-r${round}`, { modelDir: spec.modelDir, batch: BATCH, delivery: 'at-least-once' }),
     reference: () => topic.runReference(`reference-r${round}`, { python, modelDir: spec.modelDir, batch: BATCH }),
     ours_exactly_once: () => topic.runOurs(`ours-eos-r${round}`, { modelDir: spec.modelDir, batch: BATCH, delivery: 'exactly-once' }),
   };
   // Alternate who goes first: a machine that gets busier during a round must not favour one side every time.
-  const order = round % 2 === 1 ? ['ours', 'reference', 'ours_exactly_once'] : ['reference', 'ours', 'ours_exactly_once'];
-  const ips: Record<string, number> = {};
+  const order: RunName[] = round % 2 === 1 ? ['ours', 'reference', 'ours_exactly_once'] : ['reference', 'ours', 'ours_exactly_once'];
+  const result: RoundResult = { round, order, ips: { ours: 0, reference: 0, ours_exactly_once: 0 }, cpu_ms_per_image: { ours: undefined, reference: undefined, ours_exactly_once: undefined } };
   for (const name of order) {
-    const r = await (runs[name] as () => Promise<ConsumerRun>)();
-    ips[name] = r.ips;
-    log(`  round ${round} ${name}: ${r.ips.toFixed(1)} images/s over ${r.measured} images`);
+    const r = await runs[name]();
+    result.ips[name] = r.ips;
+    result.cpu_ms_per_image[name] = r.cpuMsPerImage;
+    log(`  round ${round} ${name}: ${r.ips.toFixed(1)} images/s over ${r.measured} images, ${r.cpuMsPerImage?.toFixed(3) ?? '?'} ms of CPU per image`);
   }
-  return { round, order, ours: ips.ours as number, reference: ips.reference as number, ours_exactly_once: ips.ours_exactly_once as number };
+  return result;
 }
 
 async function benchModel(spec: ModelSpec, python: string): Promise<ModelResult> {
@@ -108,41 +122,54 @@ async function benchModel(spec: ModelSpec, python: string): Promise<ModelResult>
   const before = load();
   const model = await loadBenchModel(spec.modelDir);
   const modelOnly = await modelOnlyThroughput(model, BATCH, plan.boundSeconds);
-  const decodeOnly = await decodeOnlyThroughput(model, await readImages(spec.uris.slice(0, spec.decodeSample)), BATCH);
+  const images = await readImages(spec.uris.slice(0, spec.decodeSample));
+  const decodeOnly = await decodeOnlyThroughput(model, images, BATCH);
+  const decodeSharp = await decodeOnlyThroughput(model, images, BATCH, 'sharp-only');
   const inProcess = plan.extras ? await inProcessThroughput(model, spec.uris.slice(0, spec.decodeSample), BATCH) : undefined;
   await model.session.release();
   const bound = combinedBound(modelOnly, decodeOnly);
-  log(`  bounds: model alone ${modelOnly.toFixed(1)}, decoding alone ${decodeOnly.toFixed(1)}, combined ${bound.toFixed(1)} images/s` +
+  log(`  bounds: model alone ${modelOnly.toFixed(1)}, decoding alone ${decodeOnly.toFixed(1)} (sharp for all: ${decodeSharp.toFixed(1)}), combined ${bound.toFixed(1)} images/s` +
     (inProcess ? `; fetch+decode+model without Kafka ${inProcess.toFixed(1)}` : ''));
 
   const runs: ModelResult['runs'] = [];
-  const levers: Record<string, number> = {};
+  const levers: Record<string, ConsumerRun> = {};
   for (let round = 1; round <= plan.rounds; round++) {
     const topic = await PrefilledTopic.create(spec.version, spec.uris, spec.images);
     try {
       runs.push(await runInOrder(topic, spec, python, round));
       if (values.levers && round === 1) {
         for (const [name, env] of Object.entries(LEVERS)) {
-          levers[name] = (await topic.runOurs(`lever-${name}`, { modelDir: spec.modelDir, batch: BATCH, delivery: 'at-least-once', env })).ips;
-          log(`  lever ${name}: ${levers[name]?.toFixed(1)} images/s`);
+          const r = await topic.runOurs(`lever-${name}`, { modelDir: spec.modelDir, batch: BATCH, delivery: 'at-least-once', env });
+          levers[name] = r;
+          log(`  lever ${name}: ${r.ips.toFixed(1)} images/s, ${r.cpuMsPerImage?.toFixed(3) ?? '?'} ms of CPU per image`);
         }
       }
     } finally {
       await topic.close();
     }
   }
-  const ours = median(runs.map((r) => r.ours));
-  const reference = median(runs.map((r) => r.reference));
-  const exactlyOnce = median(runs.map((r) => r.ours_exactly_once));
+  const ours = median(runs.map((r) => r.ips.ours));
+  const reference = median(runs.map((r) => r.ips.reference));
+  const exactlyOnce = median(runs.map((r) => r.ips.ours_exactly_once));
+  const cpu = (name: RunName) => {
+    const xs = runs.map((r) => r.cpu_ms_per_image[name]).filter((x): x is number => x !== undefined);
+    return xs.length > 0 ? median(xs) : undefined;
+  };
+  const oursCpu = cpu('ours');
+  const referenceCpu = cpu('reference');
   return {
     model: spec.name, batch: BATCH, images_per_run: spec.images,
     ours_ips: ours, reference_ips: reference, ours_over_reference: round3(ours / reference),
     ours_exactly_once_ips: exactlyOnce, exactly_once_over_at_least_once: round3(exactlyOnce / ours),
     ours_exactly_once_over_reference: round3(exactlyOnce / reference),
-    model_only_ips: modelOnly, decode_only_ips: decodeOnly, combined_bound_ips: bound, pipeline_share_of_bound: round3(ours / bound),
+    ours_cpu_ms_per_image: oursCpu, reference_cpu_ms_per_image: referenceCpu,
+    ours_over_reference_cpu: oursCpu && referenceCpu ? round3(referenceCpu / oursCpu) : undefined,
+    model_only_ips: modelOnly, decode_only_ips: decodeOnly, decode_only_sharp_ips: decodeSharp, combined_bound_ips: bound, pipeline_share_of_bound: round3(ours / bound),
     ...(inProcess ? { in_process_ips: inProcess } : {}),
     runs,
-    ...(values.levers ? { levers: Object.fromEntries(Object.entries(levers).map(([k, v]) => [k, { ips: v, over_default: round3(v / runs[0]!.ours) }])) } : {}),
+    ...(values.levers
+      ? { levers: Object.fromEntries(Object.entries(levers).map(([k, r]) => [k, { ips: r.ips, cpu_ms_per_image: r.cpuMsPerImage, over_default: round3(r.ips / (runs[0]?.ips.ours ?? Number.NaN)) }])) }
+      : {}),
     load_average_before: before, load_average_after: load(),
   };
 }
@@ -162,7 +189,8 @@ async function batchOne(modelDir: string, uris: string[], images: number): Promi
 const manifestAccuracy = (dir: string): number =>
   (JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { metrics: { test_accuracy: number } }).metrics.test_accuracy;
 
-async function int8Figures(mobilenet: { fp32: string; int8: string }, photoUris: string[], fp32ModelOnly: number, fp32Pipeline: number) {
+/** FP32 and INT8 measured side by side (adjacent in time, so a machine getting busier favours neither). */
+async function int8Figures(mobilenet: { fp32: string; int8: string }, photoUris: string[]) {
   const v2 = join(REPO_ROOT, 'models/fashion-mnist/v2');
   const v2int8 = join(REPO_ROOT, 'models/fashion-mnist/v2-int8');
   const modelOnly = async (dir: string) => {
@@ -173,25 +201,32 @@ async function int8Figures(mobilenet: { fp32: string; int8: string }, photoUris:
       await m.session.release();
     }
   };
-  const [v2Ips, v2int8Ips, mobilenetInt8Ips] = [await modelOnly(v2), await modelOnly(v2int8), await modelOnly(mobilenet.int8)];
-  const topic = await PrefilledTopic.create('bench-int8', photoUris, plan.photoImages);
-  let pipelineInt8: number;
-  try {
-    pipelineInt8 = (await topic.runOurs('ours-int8', { modelDir: mobilenet.int8, batch: BATCH, delivery: 'at-least-once' })).ips;
-  } finally {
-    await topic.close();
-  }
+  const pipeline = async (dir: string, version: string) => {
+    const topic = await PrefilledTopic.create(version, photoUris, plan.photoImages);
+    try {
+      return (await topic.runOurs(`ours-${version}`, { modelDir: dir, batch: BATCH, delivery: 'at-least-once' })).ips;
+    } finally {
+      await topic.close();
+    }
+  };
+  const v2Ips = await modelOnly(v2);
+  const v2int8Ips = await modelOnly(v2int8);
+  const mobilenetFp32 = await modelOnly(mobilenet.fp32);
+  const mobilenetInt8 = await modelOnly(mobilenet.int8);
+  const pipelineFp32 = await pipeline(mobilenet.fp32, 'bench');
+  const pipelineInt8 = await pipeline(mobilenet.int8, 'bench-int8');
   const figures = {
     fashion_v2_test_accuracy: manifestAccuracy(v2),
     fashion_v2_int8_test_accuracy: manifestAccuracy(v2int8),
     fashion_v2_int8_accuracy_delta_points: round3((manifestAccuracy(v2int8) - manifestAccuracy(v2)) * 100),
     fashion_v2_model_only_ips: v2Ips,
     fashion_v2_int8_model_only_ips: v2int8Ips,
-    mobilenet_fp32_model_only_ips: fp32ModelOnly,
-    mobilenet_int8_model_only_ips: mobilenetInt8Ips,
-    mobilenet_int8_over_fp32_model_only: round3(mobilenetInt8Ips / fp32ModelOnly),
+    mobilenet_fp32_model_only_ips: mobilenetFp32,
+    mobilenet_int8_model_only_ips: mobilenetInt8,
+    mobilenet_int8_over_fp32_model_only: round3(mobilenetInt8 / mobilenetFp32),
+    mobilenet_fp32_pipeline_ips: pipelineFp32,
     mobilenet_int8_pipeline_ips: pipelineInt8,
-    mobilenet_int8_over_fp32_pipeline: round3(pipelineInt8 / fp32Pipeline),
+    mobilenet_int8_over_fp32_pipeline: round3(pipelineInt8 / pipelineFp32),
   };
   log(`  INT8: MobileNetV2 model alone ${figures.mobilenet_int8_over_fp32_model_only}× FP32, pipeline ${figures.mobilenet_int8_over_fp32_pipeline}×; ` +
     `v2-int8 accuracy ${figures.fashion_v2_int8_accuracy_delta_points} points from v2`);
@@ -223,7 +258,7 @@ async function main(): Promise<void> {
     const photo = await benchModel({ name: 'mobilenetv2-224', modelDir: mobilenet.fp32, version: 'bench', uris: photoUris, images: plan.photoImages, decodeSample: 256 }, python);
 
     const b1 = plan.extras ? await batchOne(fashionDir, fashionUris, Math.round(plan.fashionImages / 8)) : undefined;
-    const int8 = plan.extras ? await int8Figures(mobilenet, photoUris, photo.model_only_ips, photo.ours_ips) : undefined;
+    const int8 = plan.extras ? await int8Figures(mobilenet, photoUris) : undefined;
     const latencies = plan.latency
       ? { 'fashion-mnist-v1': await latency('fashion-mnist-v1', fashionDir, 'v1', fashionUris, 3_000), 'mobilenetv2-224': await latency('mobilenetv2-224', mobilenet.fp32, 'bench', photoUris, 600) }
       : undefined;
@@ -231,6 +266,8 @@ async function main(): Promise<void> {
     const gateValues = {
       'fashion-mnist-v1.ours_over_reference': fashion.ours_over_reference,
       'mobilenetv2-224.ours_over_reference': photo.ours_over_reference,
+      'fashion-mnist-v1.ours_over_reference_cpu': fashion.ours_over_reference_cpu,
+      'mobilenetv2-224.ours_over_reference_cpu': photo.ours_over_reference_cpu,
       'fashion-mnist-v1.pipeline_share_of_bound': fashion.pipeline_share_of_bound,
       'mobilenetv2-224.pipeline_share_of_bound': photo.pipeline_share_of_bound,
     };
