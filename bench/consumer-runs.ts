@@ -33,7 +33,8 @@ export interface ConsumerRun {
 }
 
 const FILE_ROOTS = [join(REPO_ROOT, 'data'), join(REPO_ROOT, 'bench')].join(',');
-const RUN_TIMEOUT_MS = 900_000;
+/** A run slower than 10 images/s after a minute of start-up has gone wrong (the slowest here does about 30). */
+const runTimeoutMs = (images: number) => 60_000 + images * 100;
 
 /** A fresh topic prefix with `images.requests.<version>` filled with `count` requests cycling over `uris`. */
 export class PrefilledTopic {
@@ -70,7 +71,7 @@ export class PrefilledTopic {
     });
     const cpu = new CpuSampler(p.child.pid as number);
     try {
-      await this.waitConsumed(group);
+      await this.waitConsumed(group, () => p.child.exitCode === null && p.child.signalCode === null, p.logFile);
     } finally {
       cpu.stop();
       await p.stop();
@@ -93,7 +94,7 @@ export class PrefilledTopic {
     child.stdout.pipe(log);
     child.stderr.pipe(log);
     const cpu = new CpuSampler(child.pid as number);
-    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
+    const timer = setTimeout(() => child.kill('SIGKILL'), runTimeoutMs(this.count));
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     clearTimeout(timer);
     cpu.stop();
@@ -105,15 +106,17 @@ export class PrefilledTopic {
    * Until the group's committed offsets reach the end of every partition. The input was written without
    * transactions, so its offsets are contiguous whichever delivery mode the consumer commits with.
    */
-  private async waitConsumed(group: string): Promise<void> {
+  private async waitConsumed(group: string, alive: () => boolean, logFile: string): Promise<void> {
     const admin = this.h.clients.admin;
     const ends = new Map((await admin.fetchTopicOffsets(this.topic)).map((p) => [p.partition, Number(p.high)]));
-    const deadline = Date.now() + RUN_TIMEOUT_MS;
+    const timeoutMs = runTimeoutMs(this.count);
+    const deadline = Date.now() + timeoutMs;
     for (;;) {
       const [committed] = await admin.fetchOffsets({ groupId: group, topics: [this.topic] });
       const done = committed?.partitions.every((p) => Number(p.offset) >= (ends.get(p.partition) ?? 0));
       if (done) return;
-      if (Date.now() > deadline) throw new Error(`${group} did not read ${this.topic} within ${RUN_TIMEOUT_MS} ms`);
+      if (!alive()) throw new Error(`${group}'s consumer exited before reading ${this.topic}; see ${logFile}`);
+      if (Date.now() > deadline) throw new Error(`${group} did not read ${this.topic} within ${timeoutMs} ms; see ${logFile}`);
       await new Promise((r) => setTimeout(r, 250));
     }
   }
