@@ -61,7 +61,7 @@ await runService({
     const loop = await startStreamLoop({
       service: `inference-${label}`, kafka: clients.kafka, admin: clients.admin, producer, serde, dlqTopic: topics.dlq,
       groupId: s.groupId, topics: [topics.requestsFor(label)],
-      consumerConfig: { maxWaitTimeInMs: s.maxWaitMs },
+      consumerConfig: s.consumerFetch,
       process: inferChunkProcessor({
         serde, models, label, predictionsTopic: topics.predictions, metrics,
         batch: {

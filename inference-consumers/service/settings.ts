@@ -17,6 +17,8 @@ export interface InferenceSettings extends CommonSettings {
   consumerId: string;
   maxBatchSize: number;
   maxWaitMs: number;
+  /** kafkajs fetch sizing, spread into the consumer's config (MAX_WAIT_MS included). */
+  consumerFetch: { minBytes: number; maxBytes: number; maxBytesPerPartition: number; maxWaitTimeInMs: number };
   partitionsConcurrently: number;
   fetchConcurrency: number;
   fetch: FetchPolicy;
@@ -37,6 +39,7 @@ const VERSION = /^[a-zA-Z0-9._-]+$/;
 export function readInferenceSettings(env: EnvReader): InferenceSettings {
   const modelVersion = env.string('MODEL_VERSION', 'v1');
   env.check(VERSION.test(modelVersion), 'MODEL_VERSION', modelVersion, 'a version name of letters, digits, ".", "_" or "-" (e.g. v1)');
+  const maxWaitMs = env.int('MAX_WAIT_MS', 50, { min: 0, max: 60_000 });
   const providers = env.list('ORT_EXECUTION_PROVIDERS', ['cpu'], { regex: /^(cpu|cuda)$/, expected: 'cpu or cuda (e.g. cuda,cpu)' });
   const common = readCommonSettings(env, `inference-${modelVersion}`, 9102);
   const modelUri = env.string('MODEL_URI', `models/fashion-mnist/${modelVersion}`);
@@ -51,7 +54,14 @@ export function readInferenceSettings(env: EnvReader): InferenceSettings {
     groupId: env.string('CONSUMER_GROUP_ID', groupIdFor(common.kafka.topicPrefix, `inference-${modelVersion}`)),
     consumerId: env.string('CONSUMER_ID', `${hostname()}-${process.pid}`),
     maxBatchSize: env.int('MAX_BATCH_SIZE', 32, { min: 1, max: 4_096 }),
-    maxWaitMs: env.int('MAX_WAIT_MS', 50, { min: 0, max: 60_000 }),
+    maxWaitMs,
+    // kafkajs' defaults; a larger minBytes trades latency for fuller batches under light load.
+    consumerFetch: {
+      minBytes: env.int('CONSUMER_FETCH_MIN_BYTES', 1, { min: 1 }),
+      maxBytes: env.int('CONSUMER_FETCH_MAX_BYTES', 10 * 1024 * 1024, { min: 1_024 }),
+      maxBytesPerPartition: env.int('CONSUMER_FETCH_MAX_BYTES_PER_PARTITION', 1024 * 1024, { min: 1_024 }),
+      maxWaitTimeInMs: maxWaitMs,
+    },
     partitionsConcurrently: env.int('PARTITIONS_CONSUMED_CONCURRENTLY', 2, { min: 1, max: 64 }),
     fetchConcurrency: env.int('FETCH_CONCURRENCY', 16, { min: 1, max: 1_024 }),
     fetch: {
@@ -71,6 +81,7 @@ export function readInferenceSettings(env: EnvReader): InferenceSettings {
     session: {
       intraOpThreads: env.int('ORT_INTRA_OP_THREADS', 0, { min: 0, max: 256 }),
       interOpThreads: env.int('ORT_INTER_OP_THREADS', 1, { min: 0, max: 256 }),
+      allowSpinning: env.bool('ORT_ALLOW_SPINNING', false),
       graphOptimizationLevel: env.oneOf('ORT_GRAPH_OPTIMIZATION', ['disabled', 'basic', 'extended', 'all'] as const, 'all'),
       executionProviders: providers as ExecutionProvider[],
     },
