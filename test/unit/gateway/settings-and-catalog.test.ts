@@ -62,9 +62,19 @@ describe('gateway settings', () => {
   });
 });
 
+/** The repository's v1 and v2 manifests in a folder of their own: models added to the repository leave this test alone. */
+function twoVersions(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'catalog-'));
+  for (const version of ['v1', 'v2']) {
+    mkdirSync(join(dir, 'fashion-mnist', version), { recursive: true });
+    cpSync(join(REPO_ROOT, 'models', 'fashion-mnist', version, 'manifest.json'), join(dir, 'fashion-mnist', version, 'manifest.json'));
+  }
+  return dir;
+}
+
 describe('model catalog', () => {
   it('knows the repository\'s models and describes them in the protocol\'s metadata shape', async () => {
-    const catalog = await loadCatalog(join(REPO_ROOT, 'models'));
+    const catalog = await loadCatalog(twoVersions());
     expect(catalog.names).toEqual(['fashion-mnist']);
     expect(catalog.versions('fashion-mnist')).toEqual(['v1', 'v2']);
     expect(catalog.metadata('fashion-mnist', null)).toEqual({
@@ -83,7 +93,7 @@ describe('model catalog', () => {
   });
 
   it('answers 404 naming what exists for an unknown model or version', async () => {
-    const catalog = await loadCatalog(join(REPO_ROOT, 'models'));
+    const catalog = await loadCatalog(twoVersions());
     const status = (name: string, version: string | null): [number, string] => {
       try {
         catalog.require(name, version);
