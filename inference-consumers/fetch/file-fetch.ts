@@ -22,7 +22,7 @@ export async function fetchFile(uri: string, options: FileFetchOptions): Promise
   const real = await realpath(requested).catch((err: unknown) => {
     throw fileError(err, requested);
   });
-  const roots = await Promise.all(options.allowedRoots.map((root) => realpath(root).catch(() => undefined)));
+  const roots = await Promise.all(options.allowedRoots.map(resolvedRoot));
   if (!isInsideRoots(real, roots.filter((root): root is string => root !== undefined))) {
     throw forbidden(`Refused ${requested}: it resolves outside the allowed file roots; move the image under an allowed root.`);
   }
@@ -33,11 +33,36 @@ export async function fetchFile(uri: string, options: FileFetchOptions): Promise
     const stats = await handle.stat();
     if (!stats.isFile()) throw new PipelineError('fetch', 'NotFound', `${requested} is not a regular file.`);
     if (stats.size > options.maxBytes) throw tooLarge(`File ${requested}`, options.maxBytes, stats.size);
-    // The size can change between stat and read; the stream limit holds either way.
-    return await readLimited(handle.createReadStream({ autoClose: false }), options.maxBytes, `File ${requested}`);
+    // One read of the size stat reported, plus a byte to notice a file that grew meanwhile; only then the
+    // stream, whose limit holds whatever the size.
+    const buffer = Buffer.allocUnsafe(stats.size + 1);
+    let filled = 0;
+    while (filled < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    if (filled <= stats.size) return buffer.subarray(0, filled);
+    return await readLimited(handle.createReadStream({ autoClose: false, start: 0 }), options.maxBytes, `File ${requested}`);
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Allowed roots resolved once (a realpath per image per root was most of a small file's cost); a root that does
+ * not exist yet is looked up again next time.
+ */
+const roots = new Map<string, Promise<string | undefined>>();
+
+function resolvedRoot(root: string): Promise<string | undefined> {
+  let resolved = roots.get(root);
+  if (!resolved) {
+    resolved = realpath(root).catch(() => undefined);
+    roots.set(root, resolved);
+    void resolved.then((path) => { if (path === undefined) roots.delete(root); });
+  }
+  return resolved;
 }
 
 function filePath(uri: string): string {
