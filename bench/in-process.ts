@@ -10,7 +10,7 @@ import { createLogger } from '../platform/logger.ts';
 import { newImageRequest } from '../producers/image-request.ts';
 import type { RoutedRequest } from '../router/routed-request.ts';
 
-export const BENCH_FETCH = { maxBytes: 10 * 1024 * 1024, timeoutMs: 5_000, allowedHosts: [], allowedFileRoots: [resolve('data'), resolve('bench')], maxRedirects: 0 };
+export const BENCH_FETCH = { maxBytes: 10 * 1024 * 1024, timeoutMs: 5_000, allowedHosts: [], allowedFileRoots: [resolve('data'), resolve('bench')], syncFileReads: true, maxRedirects: 0 };
 
 export async function loadBenchModel(dir: string): Promise<LoadedModel> {
   return loadModel(dir, { session: defaultSessionConfig, logger: createLogger('bench', 'warn') });

@@ -18,9 +18,10 @@ export function createKafka(settings: KafkaSettings, logger: Logger): Kafka {
     logLevel: logLevel.WARN,
     logCreator: () => ({ namespace, level, log }: LogEntry) => {
       const { message, ...extra } = log;
-      // A KRaft broker answers these for a moment after a topic is created; kafkajs retries them. A transactional
-      // producer's retries are finite on purpose (an exhausted retry aborts the transaction), which kafkajs warns of.
-      const expected = /does not host this topic-partition|not the leader for that topic-partition/.test(String(extra.error ?? ''))
+      // A KRaft broker answers these for a moment after a topic is created, and a transaction coordinator while the
+      // previous transaction completes; kafkajs retries them. A transactional producer's retries are finite on
+      // purpose (an exhausted retry aborts the transaction), which kafkajs warns of.
+      const expected = /does not host this topic-partition|not the leader for that topic-partition|another concurrent operation on the same transaction/.test(String(extra.error ?? message))
         || /Limiting retries for the idempotent producer/.test(String(message));
       kafkaLog[expected ? 'debug' : (LEVELS[level] ?? 'info')]({ namespace, ...extra }, message);
     },
@@ -39,6 +40,21 @@ export function createProducer(kafka: Kafka, config: ProducerConfig = {}): Produ
     createPartitioner: Partitioners.DefaultPartitioner,
     retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 10_000 },
     ...config,
+  });
+}
+
+/**
+ * A transactional producer whose transactions are all-or-nothing. Its retries are finite on purpose (an exhausted
+ * retry aborts the transaction and the work is redone, never half-done) and start short: a producer's next
+ * transaction often finds the previous one still completing on the coordinator (CONCURRENT_TRANSACTIONS), which
+ * clears within milliseconds.
+ */
+export function createTransactionalProducer(kafka: Kafka, transactionalId: string, transactionTimeoutMs: number): Producer {
+  return createProducer(kafka, {
+    transactionalId,
+    maxInFlightRequests: 1,
+    retry: { retries: 10, initialRetryTime: 20, maxRetryTime: 5_000 },
+    transactionTimeout: transactionTimeoutMs,
   });
 }
 

@@ -8,7 +8,7 @@
  */
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { describeKafkaError, isFencing } from '../../platform/consumer/kafka-errors.ts';
-import { createProducer } from '../../platform/kafka.ts';
+import { createTransactionalProducer } from '../../platform/kafka.ts';
 import { byTopic, splitByBudget, type OutgoingRecord } from '../../platform/produce-budget.ts';
 import type { Positions } from './snapshot-codec.ts';
 
@@ -42,10 +42,7 @@ export class TransactionalStateWriter {
 
   /** Initialises the transactional id: fences any other monitor with this id and settles its open transaction. */
   async start(): Promise<void> {
-    const producer = createProducer(this.o.kafka, {
-      transactionalId: this.o.id, maxInFlightRequests: 1,
-      retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5_000 }, transactionTimeout: this.o.transactionTimeoutMs,
-    });
+    const producer = createTransactionalProducer(this.o.kafka, this.o.id, this.o.transactionTimeoutMs);
     await producer.connect();
     await (await producer.transaction()).abort();
     this.producer = producer;

@@ -17,6 +17,8 @@ export interface FetchPolicy {
   allowedHosts: readonly string[];
   /** Directories file:// URIs must resolve into; empty disables file:// entirely. */
   allowedFileRoots: readonly string[];
+  /** Read file:// images with synchronous calls (see FileFetchOptions.syncReads). */
+  syncFileReads: boolean;
   /** http(s) redirects followed, each re-checked against the policy; 0 refuses redirects. */
   maxRedirects: number;
 }
@@ -32,7 +34,7 @@ export interface FetchDeps {
 
 export async function fetchImage(uri: string, policy: FetchPolicy, deps: FetchDeps = {}): Promise<Buffer> {
   const scheme = uriScheme(uri);
-  if (scheme === 'file') return fetchFile(uri, { maxBytes: policy.maxBytes, allowedRoots: policy.allowedFileRoots });
+  if (scheme === 'file') return fetchFile(uri, { maxBytes: policy.maxBytes, allowedRoots: policy.allowedFileRoots, syncReads: policy.syncFileReads });
   if (scheme === 'http') {
     const budget = deadline(policy.timeoutMs, deps.signal);
     return fetchHttp(uri, {

@@ -69,6 +69,8 @@ export function readInferenceSettings(env: EnvReader): InferenceSettings {
       timeoutMs: env.int('FETCH_TIMEOUT_MS', 5_000, { min: 1 }),
       allowedHosts: env.list('FETCH_ALLOWED_HOSTS', []),
       allowedFileRoots: env.list('FETCH_FILE_ROOTS', [resolve('data')]).map((r) => resolve(r)),
+      // Off for network file systems, where a synchronous read could block the consumer.
+      syncFileReads: env.bool('FETCH_FILE_SYNC', true),
       maxRedirects: env.int('FETCH_MAX_REDIRECTS', 3, { min: 0, max: 20 }),
     },
     retry: {

@@ -11,7 +11,7 @@
  */
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { SystemicError } from '../errors.ts';
-import { createProducer } from '../kafka.ts';
+import { createTransactionalProducer } from '../kafka.ts';
 import type { Logger } from '../logger.ts';
 import { byTopic, splitByBudget, type OutgoingRecord } from '../produce-budget.ts';
 import { describeKafkaError, isFencing } from './kafka-errors.ts';
@@ -128,13 +128,7 @@ class TransactionalDelivery implements Delivery {
 
   private async claimNow(key: string, topic: string, partition: number, generation: number): Promise<bigint | undefined> {
     if (this.claimed.has(key)) await this.drop(key);
-    const producer = createProducer(this.o.kafka, {
-      transactionalId: key,
-      maxInFlightRequests: 1,
-      // Finite: an exhausted retry aborts the transaction and the chunk is retried after a pause, never half-done.
-      retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5_000 },
-      transactionTimeout: this.o.transactionTimeoutMs,
-    });
+    const producer = createTransactionalProducer(this.o.kafka, key, this.o.transactionTimeoutMs);
     try {
       await producer.connect();
       // InitProducerId for this id: fences every older producer of it and settles its open transaction.
