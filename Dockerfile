@@ -1,11 +1,21 @@
-# One image for every pipeline service; docker-compose.yml picks the entry point per container.
-# CPU inference by default. For CUDA, build FROM an nvidia/cuda runtime image with Node 20 and run
-# `npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12`; then set ORT_EXECUTION_PROVIDERS=cuda,cpu.
-FROM node:20-bookworm-slim
-WORKDIR /app
-ENV NODE_ENV=production METRICS_HOST=0.0.0.0
+# syntax=docker/dockerfile:1
+# One image for every pipeline service, CPU inference (GPU nodes: Dockerfile.cuda). Each container picks its
+# service with its command, `node <entry point>` from the WORKDIR; the entry points are the LABELs below.
+# Nothing is downloaded at start: the services run compiled JavaScript with production dependencies only.
+# test/deploy/image.test.ts checks this file against the build (scripts/build/dist-layout.ts), the package
+# scripts, docker-compose.yml and the Kubernetes manifests, since no Docker engine runs in CI.
+
+# Node.js 26 "Lithium" is the Active LTS line since October 2026 (24 is in maintenance until April 2028).
+ARG NODE_IMAGE=node:26-trixie-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /src
+# .npmrc skips onnxruntime-node's CUDA download; the CPU build ships inside the npm package.
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build scripts/build
+# Every folder tsconfig.build.json compiles, and the run-time assets (schemas, models, dashboard files).
 COPY platform platform
 COPY schemas schemas
 COPY models models
@@ -13,8 +23,35 @@ COPY producers producers
 COPY router router
 COPY inference-consumers inference-consumers
 COPY drift-monitor drift-monitor
-COPY scripts scripts
-COPY tsconfig.json ./
-USER node
-EXPOSE 9101 9102 9103
-CMD ["npx", "tsx", "router/main.ts"]
+COPY rollouts rollouts
+RUN npm run build
+
+FROM ${NODE_IMAGE} AS production-dependencies
+WORKDIR /app
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --omit=dev --no-audit --no-fund
+
+FROM ${NODE_IMAGE}
+ENV NODE_ENV=production \
+    NODE_OPTIONS=--enable-source-maps \
+    METRICS_HOST=0.0.0.0 \
+    MODEL_CACHE_DIR=/var/cache/imgpipe/models
+WORKDIR /app
+COPY package.json ./
+COPY --from=production-dependencies /app/node_modules node_modules
+COPY --from=build /src/dist dist
+# Downloaded model files; Kubernetes mounts an emptyDir here (the root file system is read-only there).
+RUN mkdir -p /var/cache/imgpipe/models && chown -R 1000:1000 /var/cache/imgpipe
+# Relative paths (MODEL_URI's default models/<name>/<version>, FETCH_FILE_ROOTS' ./data) resolve inside dist/.
+WORKDIR /app/dist
+# The node user, by number so that Kubernetes' runAsNonRoot can verify it.
+USER 1000:1000
+EXPOSE 9101 9102 9103 9104
+
+# Entry points, one per service, named like the package script that runs the same service from source.
+LABEL imgpipe.entrypoint.router="router/main.js"
+LABEL imgpipe.entrypoint.inference="inference-consumers/main.js"
+LABEL imgpipe.entrypoint.drift-monitor="drift-monitor/main.js"
+LABEL imgpipe.entrypoint.rollouts="rollouts/main.js"
+# gateway (issue 11, in progress): one LABEL line here, plus its COPY line in the build stage.
+CMD ["node", "router/main.js"]

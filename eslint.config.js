@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.state/', '.cache/', 'data/', 'bench/models/', 'drift-monitor/dashboard/*.js'] },
+  { ignores: ['node_modules/', 'dist/', '.state/', '.cache/', 'data/', 'bench/models/', 'drift-monitor/dashboard/*.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -27,6 +27,32 @@ export default defineConfig({
       {
         test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], ...withStack },
       },
+      {
+        // The most representative end-to-end file again, against the compiled output (npm run build) run with
+        // plain node, as the image runs it. After the other projects, so the two runs never share the machine.
+        test: {
+          name: 'e2e-dist',
+          include: ['test/e2e/pipeline.test.ts'],
+          ...withStack,
+          globalSetup: [...withStack.globalSetup, 'test/setup/build-dist.ts'],
+          env: { IMGPIPE_SERVICE_RUNTIME: 'dist' },
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        // Manifests, alert rules and dashboard through kubeconform and promtool, offline (deploy/checks/).
+        test: {
+          name: 'deploy',
+          include: ['test/deploy/**/*.test.ts'],
+          globalSetup: ['test/setup/deploy-tools.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 900_000, // The first run builds kubeconform and kustomize from the Go module proxy.
+        },
+      },
+      {
+        // Restarts the broker, the registry and the object store: runs alone, after every other project.
+        test: { name: 'faults', include: ['test/faults/**/*.test.ts'], ...withStack, testTimeout: 900_000, sequence: { groupOrder: 2 } },
+      },
     ],
   },
 });

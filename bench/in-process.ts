@@ -10,7 +10,7 @@ import { createLogger } from '../platform/logger.ts';
 import { newImageRequest } from '../producers/image-request.ts';
 import type { RoutedRequest } from '../router/routed-request.ts';
 
-export const BENCH_FETCH = { maxBytes: 10 * 1024 * 1024, timeoutMs: 5_000, allowedHosts: [], allowedFileRoots: [resolve('data'), resolve('bench')], maxRedirects: 0 };
+export const BENCH_FETCH = { maxBytes: 10 * 1024 * 1024, timeoutMs: 5_000, allowedHosts: [], allowedFileRoots: [resolve('data'), resolve('bench')], syncFileReads: true, maxRedirects: 0 };
 
 export async function loadBenchModel(dir: string): Promise<LoadedModel> {
   return loadModel(dir, { session: defaultSessionConfig, logger: createLogger('bench', 'warn') });
@@ -29,6 +29,8 @@ export async function inProcessThroughput(model: LoadedModel, uris: string[], ba
   const deps = {
     model, tensors: new TensorPool(batchSize), limits: { maxPixels: 25_000_000 }, fetchConcurrency: 16, topK: 5, consumerId: 'bench',
     fetch: (uri: string) => fetchWithRetry(uri, BENCH_FETCH, { attempts: 1, baseMs: 1, capMs: 1 }),
+    signal: new AbortController().signal,
+    progress: () => undefined,
   };
   // Warm-up: first calls pay for allocation and graph preparation.
   await processBatch(items.slice(0, batchSize), deps);

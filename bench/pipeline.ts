@@ -16,6 +16,8 @@ export interface PipelineOptions {
   latencyLoad: number;
   latencySeconds: number;
   log: (line: string) => void;
+  /** Extra environment for the services (e.g. DELIVERY). */
+  env?: Record<string, string>;
 }
 
 export interface PipelineResult {
@@ -41,11 +43,12 @@ export async function pipelineRun(o: PipelineOptions): Promise<PipelineResult> {
     const predictions = await h.collect<Prediction>(h.clients.topics.predictions);
     await h.setExperiment({ id: 'bench', versions: [o.version], default_version: o.version, rules: [] });
     await h.publish(requestsFor(o.uris, warmup + o.count, 0));
+    // Groups under this run's prefix: a router or consumer of another run on the same broker must not share them.
     await h.start('inference', 'inference', {
-      MODEL_VERSION: o.version, MODEL_URI: o.modelDir, MAX_BATCH_SIZE: String(o.batchSize),
-      FETCH_FILE_ROOTS: [join(REPO_ROOT, 'data'), join(REPO_ROOT, 'bench')].join(','), LOG_LEVEL: 'warn',
+      CONSUMER_GROUP_ID: `${h.prefix}.inference-${o.version}`, MODEL_VERSION: o.version, MODEL_URI: o.modelDir, MAX_BATCH_SIZE: String(o.batchSize),
+      FETCH_FILE_ROOTS: [join(REPO_ROOT, 'data'), join(REPO_ROOT, 'bench')].join(','), LOG_LEVEL: 'warn', ...o.env,
     });
-    await h.start('router', 'router', { LOG_LEVEL: 'warn' });
+    await h.start('router', 'router', { ROUTER_GROUP_ID: `${h.prefix}.router`, LOG_LEVEL: 'warn', ...o.env });
     await waitCount(predictions, warmup + o.count, 1_200_000);
     const times = predictions.items.map((p) => p.value.predicted_at).sort((a, b) => a - b);
     const measured = times.slice(warmup);

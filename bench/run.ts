@@ -1,85 +1,338 @@
 /**
- * npm run bench: in-process throughput (fetch + sharp + ONNX Runtime, no Kafka) against the whole pipeline
- * through Kafka, on the same images and batch size; a batch-size sweep; end-to-end latency at half the measured
- * maximum; for the Fashion-MNIST model and a 224×224 MobileNetV2. The last line of output is one JSON object.
- *   npm run bench [-- --quick] [-- --rounds N]
+ * npm run bench: our inference consumer against the Python reference consumer (bench/reference/consumer.py)
+ * on the same pre-filled per-version topic, model, images and batch size, per model (Fashion-MNIST v1 on 28×28
+ * PNGs, MobileNetV2-224 on 320×240 JPEGs); the bounds of this machine measured in the same run (model alone,
+ * decoding alone, and their combination); exactly-once against at-least-once; batch 32 against batch 1; INT8
+ * against FP32; end-to-end latency. The last line of output is one JSON object with every figure.
+ *
+ *   npm run bench                      # the full run (2 rounds, medians; about 10 minutes on 2 cores)
+ *   npm run bench -- --quick           # 1 round, fewer images, no latency run
+ *   npm run bench -- --gate            # the CI gate: ratios against bench/gate-floors.json, exit 1 below a floor
+ *   npm run bench -- --levers          # also ours with one setting changed at a time (ONNX Runtime threads, ...)
+ *   npm run bench -- --rounds 3
  */
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { acquireStack } from '../stack/acquire-stack.ts';
 import { REPO_ROOT } from '../stack/pipeline-harness.ts';
 import { benchImages } from './bench-images.ts';
-import { ensureBenchmarkModel } from './benchmark-model.ts';
+import { ensureBenchmarkModels } from './benchmark-model.ts';
+import { combinedBound, decodeOnlyThroughput, modelOnlyThroughput, readImages } from './bounds.ts';
+import { PrefilledTopic, type ConsumerRun } from './consumer-runs.ts';
+import { checkGate, describeGate, type GateFloors } from './gate.ts';
 import { inProcessThroughput, loadBenchModel } from './in-process.ts';
 import { pipelineRun, type PipelineResult } from './pipeline.ts';
+import { referencePython } from './python-env.ts';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, rounds: { type: 'string', default: '2' } } });
-/** In-process and pipeline runs alternate this many times per batch size; medians are reported (2 cores are noisy). */
-const ROUNDS = Number(values.rounds);
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    gate: { type: 'boolean', default: false },
+    levers: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+  },
+});
 const log = (line: string) => process.stderr.write(`${line}\n`);
-const BATCHES = [1, 8, 32, 64];
+const BATCH = 32;
 
-interface SweepRow { batch: number; inprocess_ips: number; pipeline_ips: number; ratio: number; inprocess_runs: number[]; pipeline_runs: number[] }
+interface Plan { rounds: number; fashionImages: number; photoImages: number; boundSeconds: number; extras: boolean; latency: boolean }
+const PLANS: Record<'full' | 'quick' | 'gate', Plan> = {
+  full: { rounds: 2, fashionImages: 8_000, photoImages: 800, boundSeconds: 4, extras: true, latency: true },
+  quick: { rounds: 1, fashionImages: 4_000, photoImages: 400, boundSeconds: 2, extras: true, latency: false },
+  gate: { rounds: 1, fashionImages: 4_000, photoImages: 400, boundSeconds: 2, extras: false, latency: false },
+};
+const plan: Plan = { ...PLANS[values.gate ? 'gate' : values.quick ? 'quick' : 'full'] };
+if (values.rounds) plan.rounds = Math.max(1, Number(values.rounds));
 
-const median = (xs: number[]) => {
+/** Settings changed one at a time with --levers (ours, at-least-once, batch 32). */
+const LEVERS: Record<string, Record<string, string>> = {
+  'ort-allow-spinning': { ORT_ALLOW_SPINNING: 'true' },
+  'ort-intra-op-1': { ORT_INTRA_OP_THREADS: '1' },
+  'partitions-concurrently-1': { PARTITIONS_CONSUMED_CONCURRENTLY: '1' },
+  'partitions-concurrently-4': { PARTITIONS_CONSUMED_CONCURRENTLY: '4' },
+  'uv-threadpool-2': { UV_THREADPOOL_SIZE: '2' },
+  'fetch-concurrency-4': { FETCH_CONCURRENCY: '4' },
+  'fetch-min-bytes-64k': { CONSUMER_FETCH_MIN_BYTES: '65536' },
+  'fetch-max-bytes-per-partition-64k': { CONSUMER_FETCH_MAX_BYTES_PER_PARTITION: '65536' },
+};
+
+const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
   return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 };
-interface ModelResult { model: string; images: number; sweep: SweepRow[]; latency_at_half_max_b32: PipelineResult['latency'] }
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+const load = () => loadavg().map((x) => Math.round(x * 100) / 100);
 
-async function benchModel(name: string, modelDir: string, uris: string[], count: number): Promise<ModelResult> {
-  log(`== ${name}: ${uris.length} images, ${count} per pipeline run`);
-  const model = await loadBenchModel(modelDir);
-  const sweep: SweepRow[] = [];
-  let latency: PipelineResult['latency'];
-  for (const batch of BATCHES) {
-    const inprocessRuns: number[] = [];
-    const pipelineRuns: number[] = [];
-    for (let round = 1; round <= ROUNDS; round++) {
-      const inprocess = await inProcessThroughput(model, uris.slice(0, Math.max(count, batch * 4)), batch);
-      inprocessRuns.push(inprocess);
-      log(`  in-process batch ${batch} (round ${round}): ${inprocess.toFixed(1)} images/s`);
-      // Batch 1 through Kafka is slow by nature; fewer images keep the run short without changing the rate.
-      const last = round === ROUNDS;
-      const result = await pipelineRun({
-        modelDir, version: model.manifest.version, uris, batchSize: batch, count: batch === 1 ? Math.ceil(count / 4) : count,
-        latencyLoad: batch === 32 && last ? 0.5 : 0, latencySeconds: values.quick ? 10 : 20, log,
-      });
-      pipelineRuns.push(result.ips);
-      if (batch === 32 && last) latency = result.latency;
-    }
-    const inprocess = median(inprocessRuns);
-    const pipeline = median(pipelineRuns);
-    sweep.push({ batch, inprocess_ips: inprocess, pipeline_ips: pipeline, ratio: pipeline / inprocess, inprocess_runs: inprocessRuns, pipeline_runs: pipelineRuns });
+interface ModelSpec { name: string; modelDir: string; version: string; uris: string[]; images: number; decodeSample: number }
+
+interface ModelResult {
+  model: string;
+  batch: number;
+  images_per_run: number;
+  ours_ips: number;
+  reference_ips: number;
+  ours_over_reference: number;
+  ours_exactly_once_ips: number;
+  exactly_once_over_at_least_once: number;
+  ours_exactly_once_over_reference: number;
+  /** CPU of the consumer process (all threads) per image: steadier than rates while others use the machine. */
+  ours_cpu_ms_per_image: number | undefined;
+  reference_cpu_ms_per_image: number | undefined;
+  /** Reference CPU per image ÷ ours: how many times less CPU ours needs for an image. */
+  ours_over_reference_cpu: number | undefined;
+  model_only_ips: number;
+  decode_only_ips: number;
+  combined_bound_ips: number;
+  pipeline_share_of_bound: number;
+  /** Decoding alone with sharp for every image (no PNG fast path), same images. */
+  decode_only_sharp_ips: number;
+  in_process_ips?: number;
+  runs: (RoundResult & { bounds: RoundBounds; pipeline_share_of_bound: number })[];
+  levers?: Record<string, { ips: number; cpu_ms_per_image: number | undefined; over_default: number }>;
+  load_average_before: number[];
+  load_average_after: number[];
+}
+
+type RunName = 'ours' | 'reference' | 'ours_exactly_once';
+interface RoundResult { round: number; order: RunName[]; ips: Record<RunName, number>; cpu_ms_per_image: Record<RunName, number | undefined> }
+interface RoundBounds { model_only_ips: number; decode_only_ips: number; decode_only_sharp_ips: number; in_process_ips?: number }
+
+async function runInOrder(topic: PrefilledTopic, spec: ModelSpec, python: string, round: number): Promise<RoundResult> {
+  const runs: Record<RunName, () => Promise<ConsumerRun>> = {
+    ours: () => topic.runOurs(`ours-r${round}`, { modelDir: spec.modelDir, batch: BATCH, delivery: 'at-least-once' }),
+    reference: () => topic.runReference(`reference-r${round}`, { python, modelDir: spec.modelDir, batch: BATCH }),
+    ours_exactly_once: () => topic.runOurs(`ours-eos-r${round}`, { modelDir: spec.modelDir, batch: BATCH, delivery: 'exactly-once' }),
+  };
+  // Alternate who goes first: a machine that gets busier during a round must not favour one side every time.
+  const order: RunName[] = round % 2 === 1 ? ['ours', 'reference', 'ours_exactly_once'] : ['reference', 'ours', 'ours_exactly_once'];
+  const result: RoundResult = { round, order, ips: { ours: 0, reference: 0, ours_exactly_once: 0 }, cpu_ms_per_image: { ours: undefined, reference: undefined, ours_exactly_once: undefined } };
+  for (const name of order) {
+    const r = await runs[name]();
+    result.ips[name] = r.ips;
+    result.cpu_ms_per_image[name] = r.cpuMsPerImage;
+    log(`  round ${round} ${name}: ${r.ips.toFixed(1)} images/s over ${r.measured} images, ${r.cpuMsPerImage?.toFixed(3) ?? '?'} ms of CPU per image`);
   }
-  await model.session.release();
-  return { model: name, images: uris.length, sweep, latency_at_half_max_b32: latency };
+  return result;
+}
+
+async function benchModel(spec: ModelSpec, python: string): Promise<ModelResult> {
+  log(`== ${spec.name}: ${spec.images} images per run, batch ${BATCH}, ${plan.rounds} round(s); load average ${load().join(' ')}`);
+  const before = load();
+  const model = await loadBenchModel(spec.modelDir);
+  const images = await readImages(spec.uris.slice(0, spec.decodeSample));
+  const runs: ModelResult['runs'] = [];
+  const levers: Record<string, ConsumerRun> = {};
+  try {
+    for (let round = 1; round <= plan.rounds; round++) {
+      // The bounds in every round, next to the runs they bound: the machine's load changes within minutes.
+      const bounds: RoundBounds = {
+        model_only_ips: await modelOnlyThroughput(model, BATCH, plan.boundSeconds),
+        decode_only_ips: await decodeOnlyThroughput(model, images, BATCH),
+        decode_only_sharp_ips: await decodeOnlyThroughput(model, images, BATCH, 'sharp-only'),
+        ...(plan.extras ? { in_process_ips: await inProcessThroughput(model, spec.uris.slice(0, spec.decodeSample), BATCH) } : {}),
+      };
+      const bound = combinedBound(bounds.model_only_ips, bounds.decode_only_ips);
+      log(`  round ${round} bounds: model alone ${bounds.model_only_ips.toFixed(1)}, decoding alone ${bounds.decode_only_ips.toFixed(1)} ` +
+        `(sharp for all: ${bounds.decode_only_sharp_ips.toFixed(1)}), combined ${bound.toFixed(1)} images/s` +
+        (bounds.in_process_ips ? `; fetch+decode+model without Kafka ${bounds.in_process_ips.toFixed(1)}` : ''));
+      const topic = await PrefilledTopic.create(spec.version, spec.uris, spec.images);
+      try {
+        const result = await runInOrder(topic, spec, python, round);
+        runs.push({ ...result, bounds, pipeline_share_of_bound: round3(result.ips.ours / bound) });
+        if (values.levers && round === 1) {
+          for (const [name, env] of Object.entries(LEVERS)) {
+            const r = await topic.runOurs(`lever-${name}`, { modelDir: spec.modelDir, batch: BATCH, delivery: 'at-least-once', env });
+            levers[name] = r;
+            log(`  lever ${name}: ${r.ips.toFixed(1)} images/s, ${r.cpuMsPerImage?.toFixed(3) ?? '?'} ms of CPU per image`);
+          }
+        }
+      } finally {
+        await topic.close();
+      }
+    }
+  } finally {
+    await model.session.release();
+  }
+  const boundMedian = (key: keyof RoundBounds) => {
+    const xs = runs.map((r) => r.bounds[key]).filter((x): x is number => x !== undefined);
+    return xs.length > 0 ? median(xs) : undefined;
+  };
+  const modelOnly = boundMedian('model_only_ips') as number;
+  const decodeOnly = boundMedian('decode_only_ips') as number;
+  const decodeSharp = boundMedian('decode_only_sharp_ips') as number;
+  const inProcess = boundMedian('in_process_ips');
+  const bound = combinedBound(modelOnly, decodeOnly);
+  const ours = median(runs.map((r) => r.ips.ours));
+  const reference = median(runs.map((r) => r.ips.reference));
+  const exactlyOnce = median(runs.map((r) => r.ips.ours_exactly_once));
+  const cpu = (name: RunName) => {
+    const xs = runs.map((r) => r.cpu_ms_per_image[name]).filter((x): x is number => x !== undefined);
+    return xs.length > 0 ? median(xs) : undefined;
+  };
+  const oursCpu = cpu('ours');
+  const referenceCpu = cpu('reference');
+  return {
+    model: spec.name, batch: BATCH, images_per_run: spec.images,
+    ours_ips: ours, reference_ips: reference, ours_over_reference: round3(ours / reference),
+    ours_exactly_once_ips: exactlyOnce, exactly_once_over_at_least_once: round3(exactlyOnce / ours),
+    ours_exactly_once_over_reference: round3(exactlyOnce / reference),
+    ours_cpu_ms_per_image: oursCpu, reference_cpu_ms_per_image: referenceCpu,
+    ours_over_reference_cpu: oursCpu && referenceCpu ? round3(referenceCpu / oursCpu) : undefined,
+    model_only_ips: modelOnly, decode_only_ips: decodeOnly, decode_only_sharp_ips: decodeSharp, combined_bound_ips: bound,
+    // Each round's pipeline against that round's bound, then the median.
+    pipeline_share_of_bound: round3(median(runs.map((r) => r.pipeline_share_of_bound))),
+    ...(inProcess ? { in_process_ips: inProcess } : {}),
+    runs,
+    ...(values.levers
+      ? { levers: Object.fromEntries(Object.entries(levers).map(([k, r]) => [k, { ips: r.ips, cpu_ms_per_image: r.cpuMsPerImage, over_default: round3(r.ips / (runs[0]?.ips.ours ?? Number.NaN)) }])) }
+      : {}),
+    load_average_before: before, load_average_after: load(),
+  };
+}
+
+/** Ours at batch 1 on the small model, at-least-once like the batch-32 run it is compared with. */
+async function batchOne(modelDir: string, uris: string[], images: number): Promise<number> {
+  const topic = await PrefilledTopic.create('v1', uris, images);
+  try {
+    const r = await topic.runOurs('ours-b1', { modelDir, batch: 1, delivery: 'at-least-once' });
+    log(`  fashion-mnist-v1 batch 1: ${r.ips.toFixed(1)} images/s`);
+    return r.ips;
+  } finally {
+    await topic.close();
+  }
+}
+
+const manifestAccuracy = (dir: string): number =>
+  (JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { metrics: { test_accuracy: number } }).metrics.test_accuracy;
+
+/** FP32 and INT8 measured side by side (adjacent in time, so a machine getting busier favours neither). */
+async function int8Figures(mobilenet: { fp32: string; int8: string }, photoUris: string[]) {
+  const v2 = join(REPO_ROOT, 'models/fashion-mnist/v2');
+  const v2int8 = join(REPO_ROOT, 'models/fashion-mnist/v2-int8');
+  const modelOnly = async (dir: string) => {
+    const m = await loadBenchModel(dir);
+    try {
+      return await modelOnlyThroughput(m, BATCH, plan.boundSeconds);
+    } finally {
+      await m.session.release();
+    }
+  };
+  const pipeline = async (dir: string, version: string) => {
+    const topic = await PrefilledTopic.create(version, photoUris, plan.photoImages);
+    try {
+      return (await topic.runOurs(`ours-${version}`, { modelDir: dir, batch: BATCH, delivery: 'at-least-once' })).ips;
+    } finally {
+      await topic.close();
+    }
+  };
+  const v2Ips = await modelOnly(v2);
+  const v2int8Ips = await modelOnly(v2int8);
+  const mobilenetFp32 = await modelOnly(mobilenet.fp32);
+  const mobilenetInt8 = await modelOnly(mobilenet.int8);
+  const pipelineFp32 = await pipeline(mobilenet.fp32, 'bench');
+  const pipelineInt8 = await pipeline(mobilenet.int8, 'bench-int8');
+  const figures = {
+    fashion_v2_test_accuracy: manifestAccuracy(v2),
+    fashion_v2_int8_test_accuracy: manifestAccuracy(v2int8),
+    fashion_v2_int8_accuracy_delta_points: round3((manifestAccuracy(v2int8) - manifestAccuracy(v2)) * 100),
+    fashion_v2_model_only_ips: v2Ips,
+    fashion_v2_int8_model_only_ips: v2int8Ips,
+    mobilenet_fp32_model_only_ips: mobilenetFp32,
+    mobilenet_int8_model_only_ips: mobilenetInt8,
+    mobilenet_int8_over_fp32_model_only: round3(mobilenetInt8 / mobilenetFp32),
+    mobilenet_fp32_pipeline_ips: pipelineFp32,
+    mobilenet_int8_pipeline_ips: pipelineInt8,
+    mobilenet_int8_over_fp32_pipeline: round3(pipelineInt8 / pipelineFp32),
+  };
+  log(`  INT8: MobileNetV2 model alone ${figures.mobilenet_int8_over_fp32_model_only}× FP32, pipeline ${figures.mobilenet_int8_over_fp32_pipeline}×; ` +
+    `v2-int8 accuracy ${figures.fashion_v2_int8_accuracy_delta_points} points from v2`);
+  return figures;
+}
+
+async function latency(name: string, modelDir: string, version: string, uris: string[], images: number): Promise<PipelineResult['latency']> {
+  log(`== latency through router and consumer, ${name}, batch ${BATCH}, at half the measured maximum`);
+  const r = await pipelineRun({ modelDir, version, uris, batchSize: BATCH, count: images, latencyLoad: 0.5, latencySeconds: 20, log, env: { DELIVERY: 'at-least-once' } });
+  return r.latency;
+}
+
+function goal(value: number | undefined, target: number) {
+  return { value: value === undefined ? null : round3(value), goal: target, met: value !== undefined && value >= target };
 }
 
 async function main(): Promise<void> {
   const stack = await acquireStack(log);
   try {
+    const python = referencePython(log);
+    const mobilenet = ensureBenchmarkModels(log);
     const dir = join(REPO_ROOT, 'data', 'bench');
-    const fashion = await benchModel('fashion-mnist-v1', join(REPO_ROOT, 'models/fashion-mnist/v1'),
-      await benchImages('fashion', dir, 2_000), values.quick ? 1_000 : 3_000);
-    const mobilenet = await benchModel('mobilenetv2-224', ensureBenchmarkModel(log),
-      await benchImages('photo', dir, 512), values.quick ? 300 : 1_000);
-    const at = (m: ModelResult, b: number) => m.sweep.find((r) => r.batch === b) as SweepRow;
-    const headline = at(mobilenet, 32);
-    const result = {
-      machine: `${(await import('node:os')).cpus().length} cores`,
-      model: 'mobilenetv2-224', batch: 32,
-      inprocess_ips: headline.inprocess_ips,
-      pipeline_ips: headline.pipeline_ips,
-      ratio: headline.ratio,
-      p50_ms: mobilenet.latency_at_half_max_b32?.p50,
-      p95_ms: mobilenet.latency_at_half_max_b32?.p95,
-      p99_ms: mobilenet.latency_at_half_max_b32?.p99,
-      fashion_pipeline_b32_over_b1: at(fashion, 32).pipeline_ips / at(fashion, 1).pipeline_ips,
-      models: [fashion, mobilenet],
+    const fashionUris = await benchImages('fashion', dir, 2_000);
+    const photoUris = await benchImages('photo', dir, 512);
+    const fashionDir = join(REPO_ROOT, 'models/fashion-mnist/v1');
+    const startedLoad = load();
+
+    const fashion = await benchModel({ name: 'fashion-mnist-v1', modelDir: fashionDir, version: 'v1', uris: fashionUris, images: plan.fashionImages, decodeSample: 2_000 }, python);
+    const photo = await benchModel({ name: 'mobilenetv2-224', modelDir: mobilenet.fp32, version: 'bench', uris: photoUris, images: plan.photoImages, decodeSample: 256 }, python);
+
+    // A stage that fails (a broker restarted under it) costs its figures, not those measured before it.
+    const errors: Record<string, string> = {};
+    const stage = async <T>(name: string, enabled: boolean, run: () => Promise<T>): Promise<T | undefined> => {
+      if (!enabled) return undefined;
+      try {
+        return await run();
+      } catch (err) {
+        errors[name] = (err as Error).message;
+        log(`${name} failed: ${(err as Error).message}`);
+        return undefined;
+      }
     };
+    const b1 = await stage('batch-1', plan.extras, () => batchOne(fashionDir, fashionUris, Math.round(plan.fashionImages / 8)));
+    const int8 = await stage('int8', plan.extras, () => int8Figures(mobilenet, photoUris));
+    const latencies = await stage('latency', plan.latency, async () => ({
+      'fashion-mnist-v1': await latency('fashion-mnist-v1', fashionDir, 'v1', fashionUris, 3_000),
+      'mobilenetv2-224': await latency('mobilenetv2-224', mobilenet.fp32, 'bench', photoUris, 600),
+    }));
+
+    const gateValues = {
+      'fashion-mnist-v1.ours_over_reference': fashion.ours_over_reference,
+      'mobilenetv2-224.ours_over_reference': photo.ours_over_reference,
+      'fashion-mnist-v1.ours_over_reference_cpu': fashion.ours_over_reference_cpu,
+      'mobilenetv2-224.ours_over_reference_cpu': photo.ours_over_reference_cpu,
+      'fashion-mnist-v1.pipeline_share_of_bound': fashion.pipeline_share_of_bound,
+      'mobilenetv2-224.pipeline_share_of_bound': photo.pipeline_share_of_bound,
+    };
+    const floors = JSON.parse(readFileSync(join(REPO_ROOT, 'bench', 'gate-floors.json'), 'utf8')) as GateFloors;
+    const gate = checkGate(gateValues, floors);
+    const result = {
+      machine: `${cpus().length} cores`,
+      mode: values.gate ? 'gate' : values.quick ? 'quick' : 'full',
+      rounds: plan.rounds,
+      batch: BATCH,
+      load_average_at_start: startedLoad,
+      load_average_at_end: load(),
+      models: [fashion, photo],
+      fashion_b1_ips: b1,
+      fashion_b32_over_b1: b1 === undefined ? undefined : round3(fashion.ours_ips / b1),
+      int8,
+      latency_at_half_max_b32: latencies,
+      goals: {
+        'fashion-mnist-v1 ours / reference >= 2.0': goal(fashion.ours_over_reference, 2.0),
+        'mobilenetv2-224 ours / reference >= 1.3': goal(photo.ours_over_reference, 1.3),
+        'fashion-mnist-v1 pipeline / combined bound >= 0.8': goal(fashion.pipeline_share_of_bound, 0.8),
+        'mobilenetv2-224 pipeline / combined bound >= 0.8': goal(photo.pipeline_share_of_bound, 0.8),
+        'fashion-mnist-v1 batch 32 / batch 1 >= 3': goal(b1 === undefined ? undefined : fashion.ours_ips / b1, 3),
+        'v2-int8 accuracy within 0.5 point of v2 (points, >= -0.5)': goal(int8?.fashion_v2_int8_accuracy_delta_points, -0.5),
+        'mobilenetv2-224 INT8 / FP32 >= 1.7 (model alone)': goal(int8?.mobilenet_int8_over_fp32_model_only, 1.7),
+        'mobilenetv2-224 INT8 / FP32 >= 1.7 (pipeline)': goal(int8?.mobilenet_int8_over_fp32_pipeline, 1.7),
+      },
+      gate: { pass: gate.pass, tolerance: floors.tolerance, checks: gate.checks },
+      errors,
+    };
+    if (values.gate) for (const line of describeGate(gate.checks)) log(`gate: ${line}`);
     process.stdout.write(`${JSON.stringify(result)}\n`);
+    if ((values.gate && !gate.pass) || Object.keys(errors).length > 0) process.exitCode = 1;
   } finally {
     await stack.stop();
   }

@@ -136,8 +136,7 @@ async function main(): Promise<void> {
     await h.setExperiment(experiment);
     const consumerEnv = { FETCH_FILE_ROOTS: dataDir, MAX_BATCH_SIZE: '32' };
     await Promise.all([
-      // A group of its own: routers of other prefixes on a shared broker would otherwise join the default `router` group.
-      h.start('router', 'router', { ROUTER_GROUP_ID: `${h.prefix}.router` }),
+      h.start('router', 'router'),
       h.start('inference-v1', 'inference', { ...consumerEnv, MODEL_VERSION: 'v1' }),
       h.start('inference-v2', 'inference', { ...consumerEnv, MODEL_VERSION: 'v2' }),
     ]);

@@ -2,14 +2,18 @@
  * The drift monitor: images.predictions + images.feedback → windows per model version and variant → DriftReports on
  * images.drift, Prometheus metrics, and the dashboard at / on the ops port. Its state and the offsets it reflects
  * are snapshotted together to the compacted state topic, so a restart (or a crash) resumes exactly where the
- * last snapshot left off. Run one instance per DRIFT_MONITOR_ID.
+ * last snapshot left off. Under exactly-once delivery the reports and dead letters are published in the same
+ * transaction as the snapshot that counts them. Run one instance per DRIFT_MONITOR_ID: a second one fences the first.
  */
 import { randomUUID } from 'node:crypto';
-import type { Batch } from 'kafkajs';
-import { groupMembership, runBatchLoop } from '../platform/batch-consumer.ts';
+import { type ChunkProcessor, EMPTY_CHUNK } from '../platform/consumer/chunk-isolation.ts';
+import { ReadProgress } from '../platform/consumer/read-progress.ts';
+import { fittingDeadLetterLimits, startStreamLoop } from '../platform/consumer/stream-loop.ts';
 import { connectClients } from '../platform/clients.ts';
-import { DeadLetterPublisher } from '../platform/dead-letter.ts';
+import { deadLetterRecords, type FailedRecord } from '../platform/dead-letter.ts';
 import { decodeChunk } from '../platform/decode-batch.ts';
+import { groupIdFor } from '../platform/kafka-config.ts';
+import { produceBudget } from '../platform/kafka.ts';
 import { runService } from '../platform/service.ts';
 import { buildDashboardState, streamTitle } from './analytics/dashboard-state.ts';
 import type { DriftContext } from './analytics/drift-state.ts';
@@ -19,21 +23,22 @@ import { DriftProcessor, type ChunkResult } from './service/drift-processor.ts';
 import { createDriftMetrics, recordWindow, streamLabels } from './service/metrics.ts';
 import { Outbox } from './service/outbox.ts';
 import { defaultManifestPaths, loadReferences } from './service/references.ts';
-import { ReportPublisher } from './service/report-publisher.ts';
+import { reportRecords } from './service/report-publisher.ts';
 import { SerialQueue } from './service/serial-queue.ts';
 import { readDriftSettings } from './service/settings.ts';
 import { SeverityTracker } from './service/severity-log.ts';
 import { SnapshotStore } from './service/snapshot-store.ts';
+import { AtLeastOnceStateWriter, FencedError, TransactionalStateWriter } from './service/state-writer.ts';
 import { fetchEnds } from './service/topic-offsets.ts';
 
-/** How often time windows of quiet streams are closed, join entries expired and a due snapshot written. */
+/** How often time windows of quiet streams are closed, join entries expired and outputs/snapshots written. */
 const TICK_MS = 1_000;
 
 await runService({
   name: 'drift-monitor',
   readSettings: readDriftSettings,
   opsEndpoint: (s) => s.ops,
-  async start(s, { logger, registry }) {
+  async start(s, { logger, registry, fatal }) {
     const log = logger.child({ monitor: s.monitorId });
     const references = await loadReferences(s.manifestPaths ?? defaultManifestPaths());
     const ctx: DriftContext = { config: s.drift, referenceFor: references.lookup };
@@ -41,7 +46,19 @@ await runService({
 
     const clients = await connectClients(s, log);
     const { topics, serde, producer } = clients;
-    const store = new SnapshotStore({ kafka: clients.kafka, admin: clients.admin, producer, topic: topics.driftState, monitorId: s.monitorId, logger: log });
+    const prefix = s.kafka.topicPrefix;
+    const stateId = groupIdFor(prefix, s.monitorId);
+    const budgetBytes = await produceBudget(clients.admin, [topics.drift, topics.dlq, topics.driftState], s.stream.produceMaxBytes);
+    const writerOptions = { kafka: clients.kafka, admin: clients.admin, producer, id: stateId, budgetBytes, transactionTimeoutMs: s.stream.transactionTimeoutMs };
+    const deadLetterLimits = fittingDeadLetterLimits(s.stream.dlqMaxValueBytes, budgetBytes, log);
+    const exactlyOnce = s.stream.delivery === 'exactly-once';
+    const transactional = exactlyOnce ? new TransactionalStateWriter(writerOptions) : undefined;
+    const plain = new AtLeastOnceStateWriter(writerOptions);
+    // Before reading the state: fences an older instance and settles its open transaction, which would otherwise
+    // hold the state topic's read_committed end back.
+    await transactional?.start();
+
+    const store = new SnapshotStore({ kafka: clients.kafka, admin: clients.admin, producer, topic: topics.driftState, monitorId: s.monitorId, groupPrefix: prefix, logger: log });
     const restored = await store.readLatest();
     const processor = new DriftProcessor(ctx, topics, restored?.snapshot);
     log.info(restored
@@ -55,7 +72,7 @@ await runService({
       const last = history[history.length - 1];
       if (last) recordWindow(metrics, last, false);
     }
-    const outbox = new Outbox(new ReportPublisher(producer, serde, topics.drift), new DeadLetterPublisher(producer, serde, topics.dlq, 'drift-monitor'));
+    const outbox = new Outbox();
     const queue = new SerialQueue();
 
     const closedWindows = (closed: readonly WindowSummary[]): void => {
@@ -77,81 +94,114 @@ await runService({
     const counted = (result: ChunkResult): void => {
       for (const p of result.predictions) metrics.predictions.inc({ ...streamLabels(p.stream), outcome: p.duplicate ? 'duplicate' : 'counted' });
       for (const outcome of result.feedback) metrics.feedback.inc({ outcome });
-      for (const f of result.failed) metrics.deadLetters.inc({ topic: f.topic, stage: f.error.stage, error_class: f.error.errorClass });
       outbox.add([], result.failed);
       closedWindows(result.closed);
     };
 
-    const handle = async (chunk: Batch['messages'], batch: Batch): Promise<void> => {
-      const unseen = processor.unseen(batch.topic, batch.partition, chunk);
-      if (unseen.length === 0) return;
-      // Decoding changes no state, so it runs outside the queue; a transient registry failure retries the chunk.
-      const { decoded, failed } = await decodeChunk(serde, batch.topic, batch.partition, unseen);
-      await queue.run(async () => {
-        counted(processor.applyChunk(batch.topic, batch.partition, decoded, failed));
-        await outbox.flush();
-      });
+    const outputRecords = async (reports: readonly WindowSummary[], deadLetters: readonly FailedRecord[]) => [
+      ...await reportRecords(serde, topics.drift, reports),
+      ...await deadLetterRecords(deadLetters, { serde, topic: topics.dlq, service: 'drift-monitor', limits: deadLetterLimits }),
+    ];
+    const published = (reports: readonly WindowSummary[], deadLetters: readonly FailedRecord[]): void => {
+      metrics.reports.inc(reports.length);
+      for (const f of deadLetters) metrics.deadLetters.inc({ topic: f.topic, stage: f.error.stage, error_class: f.error.errorClass });
+    };
+    const publishPlain = async (reports: readonly WindowSummary[], deadLetters: readonly FailedRecord[]): Promise<void> => {
+      await plain.publish(await outputRecords(reports, deadLetters));
+      published(reports, deadLetters);
     };
 
     let lastSnapshotAt = Date.now();
-    const writeSnapshot = async (): Promise<void> => {
-      const timer = metrics.snapshotSeconds.startTimer();
-      const written = await store.write(processor.snapshot(s.monitorId, Date.now()));
-      timer();
+    /** Writes outputs and, when due, the snapshot; exactly-once writes both in one transaction whenever there are outputs. */
+    const persist = async (final: boolean): Promise<void> => {
+      const snapshotDue = processor.dirty && (final || Date.now() - lastSnapshotAt >= s.snapshotIntervalMs);
+      if (transactional && (snapshotDue || !outbox.empty)) {
+        await outbox.flush(async (reports, deadLetters) => {
+          const timer = metrics.snapshotSeconds.startTimer();
+          const snapshot = await store.prepare(processor.snapshot(s.monitorId, Date.now()));
+          await transactional.commit([...await outputRecords(reports, deadLetters), ...snapshot.records], processor.positions);
+          timer();
+          store.committed(snapshot.slot);
+          snapshotWritten(snapshot.written.bytes);
+          published(reports, deadLetters);
+        }, true);
+        return;
+      }
+      await outbox.flush(publishPlain);
+      if (!transactional && snapshotDue) {
+        const timer = metrics.snapshotSeconds.startTimer();
+        const written = await store.write(processor.snapshot(s.monitorId, Date.now()));
+        timer();
+        await plain.commitPositions(processor.positions);
+        snapshotWritten(written.bytes);
+      }
+    };
+    const snapshotWritten = (bytes: number): void => {
       processor.dirty = false;
       lastSnapshotAt = Date.now();
-      metrics.snapshotBytes.set(written.bytes);
-      log.debug({ ...written, positions: processor.positions }, 'snapshot written');
+      metrics.snapshotBytes.set(bytes);
+      log.debug({ bytes, positions: processor.positions }, 'snapshot written');
+    };
+    const persistFailed = (err: unknown): void => {
+      metrics.snapshotFailures.inc();
+      if (err instanceof FencedError) fatal(err.message, err);
+      else log.error({ err }, 'publishing reports or writing the snapshot failed; retrying at the next tick');
     };
 
     // Positions come from the snapshot alone, never from committed offsets: a fresh group per start, from the
     // earliest offset where the snapshot has none, and a seek to the snapshot's offsets everywhere else.
+    const process: ChunkProcessor = async (records, chunk) => {
+      const unseen = processor.unseen(chunk.topic, chunk.partition, records);
+      if (unseen.length > 0) {
+        // Decoding changes no state, so it runs outside the queue; a registry failure pauses and retries the chunk.
+        const { decoded, failed } = await decodeChunk(serde, chunk.topic, chunk.partition, unseen, chunk.topic === topics.predictions ? 'Prediction' : 'Feedback');
+        // Outputs wait for the next tick (at most TICK_MS): exactly-once publishes them with the snapshot.
+        await queue.run(() => counted(processor.applyChunk(chunk.topic, chunk.partition, decoded, failed)));
+      }
+      for (const record of records) chunk.progress(record);
+      return EMPTY_CHUNK;
+    };
+
     const ends = (await Promise.all([topics.predictions, topics.feedback].map((topic) => fetchEnds(clients.admin, topic)))).flat();
+    const loop = await startStreamLoop({
+      service: 'drift-monitor', kafka: clients.kafka, admin: clients.admin, producer, serde, dlqTopic: topics.dlq,
+      groupId: groupIdFor(prefix, `${s.monitorId}-${randomUUID()}`), lagGroupId: stateId,
+      topics: [topics.predictions, topics.feedback], consumerConfig: { maxWaitTimeInMs: 250 },
+      process, delivery: 'none', stage: 'decode', maxBatchSize: s.maxBatchSize, settings: s.stream, budgetBytes,
+      logger: log, registry, fatal,
+    });
+    const progress = new ReadProgress(loop.consumer);
+    // Applied before the first fetch at these positions; a batch fetched before the seek is dropped by kafkajs,
+    // and anything below a position by processor.unseen().
+    for (const [topic, partitions] of Object.entries(processor.positions)) {
+      for (const [partition, offset] of Object.entries(partitions)) loop.consumer.seek({ topic, partition: Number(partition), offset });
+    }
+
     let caughtUp = false;
     let ticking = false;
     const tick = async (): Promise<void> => {
       if (ticking) return; // A slow snapshot must not pile up ticks behind it.
       ticking = true;
       await queue.run(async () => {
-        caughtUp ||= processor.hasReached(ends);
+        caughtUp ||= processor.hasReached(ends, (topic, partition) => progress.nextOffset(topic, partition));
         // Event time while replaying a backlog (each replayed window closes as it did live), wall-clock time after.
         const now = caughtUp ? Date.now() : processor.state.join.watermark;
         if (now !== null) closedWindows(processor.closeDue(now));
-        await outbox.flush();
-        if (processor.dirty && Date.now() - lastSnapshotAt >= s.snapshotIntervalMs) {
-          await writeSnapshot().catch((err: unknown) => {
-            metrics.snapshotFailures.inc();
-            throw err;
-          });
-        }
-      }).catch((err: unknown) => log.error({ err }, 'publishing reports or writing the snapshot failed; retrying at the next tick'))
+        await persist(false);
+      }).catch(persistFailed)
         .finally(() => { ticking = false; });
     };
     const ticker = setInterval(() => void tick(), TICK_MS);
-
-    const consumer = clients.kafka.consumer({ groupId: `${s.monitorId}-${randomUUID()}`, maxWaitTimeInMs: 250 });
-    const joined = groupMembership(consumer);
-    await consumer.connect();
-    await runBatchLoop({ consumer, topics: [topics.predictions, topics.feedback], logger: log, registry, maxBatchSize: s.maxBatchSize, handle });
-    // Applied before the first fetch at these positions; a batch fetched before the seek is dropped by kafkajs,
-    // and anything below a position by processor.unseen().
-    for (const [topic, partitions] of Object.entries(processor.positions)) {
-      for (const [partition, offset] of Object.entries(partitions)) consumer.seek({ topic, partition: Number(partition), offset });
-    }
+    log.info({ delivery: s.stream.delivery, stateId }, 'monitoring');
 
     return {
-      ready: joined,
+      ready: loop.ready,
       routes: await dashboardRoutes(() => buildDashboardState(processor.state, ctx, Date.now())),
       stopSteps: [
-        { name: 'consumer', stop: () => consumer.disconnect() },
+        { name: 'consumer', stop: () => loop.stop() },
         { name: 'ticker', stop: async () => clearInterval(ticker) },
-        {
-          name: 'final-snapshot',
-          stop: () => queue.run(async () => {
-            await outbox.flush();
-            if (processor.dirty) await writeSnapshot();
-          }),
-        },
+        { name: 'final-snapshot', stop: () => queue.run(() => persist(true)) },
+        { name: 'state-writer', stop: async () => transactional?.close() },
         { name: 'kafka-clients', stop: () => clients.close() },
       ],
     };

@@ -39,6 +39,19 @@ export interface OutputSpec {
   num_classes: number;
 }
 
+/**
+ * Numeric precision of the model's weights and arithmetic: fp32 as trained, int8 after static quantization
+ * (CPU), fp16 for GPUs. Inputs and outputs stay float32 in every case, so serving does not change.
+ */
+export type Precision = 'fp32' | 'int8' | 'fp16';
+
+export const PRECISIONS: readonly Precision[] = ['fp32', 'int8', 'fp16'];
+
+/** A manifest without the field is fp32 (every manifest written before it existed). */
+export function precisionOf(manifest: Pick<ModelManifest, 'precision'>): Precision {
+  return manifest.precision ?? 'fp32';
+}
+
 export interface ModelManifest {
   name: string;
   version: string;
@@ -50,6 +63,8 @@ export interface ModelManifest {
   sha256: string;
   architecture: string;
   framework: { exporter: string; opset: number };
+  /** Optional; absent means fp32. */
+  precision?: Precision;
   input: InputSpec;
   output: OutputSpec;
   labels: string[];
@@ -62,6 +77,8 @@ export interface ModelManifest {
     epochs: number;
     train_samples: number;
     validation_samples: number;
+    /** For a derived model (e.g. an INT8 quantization): the version and file it was made from. */
+    quantized_from?: { version: string; sha256: string };
   };
   metrics: {
     test_accuracy: number;

@@ -1,7 +1,8 @@
 /**
  * Runs `fn` over `items` with at most `limit` calls in flight; results keep the input order.
- * Rejects with the first error and starts no new calls after it (calls already running finish on
- * their own). Callers that want every item's outcome catch inside `fn`.
+ * After the first error no new call starts; it rejects with that error once the calls already running have
+ * settled, so nothing the caller shares with them (a pooled buffer) is still in use when it sees the error.
+ * Callers that want every item's outcome catch inside `fn`.
  */
 export async function mapWithConcurrency<T, R>(
   items: readonly T[],
@@ -13,19 +14,18 @@ export async function mapWithConcurrency<T, R>(
   }
   const results = new Array<R>(items.length);
   let next = 0;
-  let failed = false;
+  let failure: { error: unknown } | undefined;
   const worker = async (): Promise<void> => {
-    while (!failed && next < items.length) {
+    while (failure === undefined && next < items.length) {
       const index = next++;
       try {
         results[index] = await fn(items[index] as T, index);
-      } catch (err) {
-        failed = true;
-        throw err;
+      } catch (error) {
+        failure ??= { error };
       }
     }
   };
-  const workers = Array.from({ length: Math.min(limit, items.length) }, worker);
-  await Promise.all(workers);
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure !== undefined) throw failure.error;
   return results;
 }

@@ -1,6 +1,7 @@
-import type { KafkaMessage, Producer } from 'kafkajs';
+import type { KafkaMessage } from 'kafkajs';
 import type { PipelineError } from './errors.ts';
 import { HEADER, headersToStrings } from './headers.ts';
+import type { OutgoingRecord } from './produce-budget.ts';
 import type { AvroSerde } from './schema-registry.ts';
 import { childTraceparent, TRACEPARENT } from './trace.ts';
 
@@ -10,6 +11,8 @@ export interface DeadLetter {
   original_offset: number;
   original_key: Buffer | null;
   original_value: Buffer | null;
+  original_value_truncated: boolean;
+  original_value_size: number | null;
   original_headers: Record<string, string>;
   stage: string;
   error_class: string;
@@ -31,49 +34,74 @@ export interface FailedRecord {
   attempts?: number;
 }
 
-/** Pure: the DeadLetter value for a record, keeping its original bytes and headers for replay. */
-export function toDeadLetter(f: FailedRecord, service: string, now = Date.now()): DeadLetter {
+/** What a dead letter keeps of the original record, so that it always fits on the dead-letter topic. */
+export const DEAD_LETTER_OVERHEAD_BYTES = 64 * 1_024;
+
+export interface DeadLetterLimits {
+  /** The original value is kept up to this many bytes (the rest is cut, and the dead letter says so). */
+  maxValueBytes: number;
+}
+
+/**
+ * Keys, header values and messages are producer-controlled too; these caps keep them from filling the record:
+ * everything but the value stays under DEAD_LETTER_OVERHEAD_BYTES.
+ */
+const MAX_KEY_BYTES = 1_024;
+const MAX_HEADER_VALUE_CHARS = 512;
+const MAX_HEADERS = 32;
+const MAX_MESSAGE_CHARS = 2_000;
+const MAX_ID_CHARS = 256;
+
+function cut(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…[${text.length - max} more characters]`;
+}
+
+function cappedHeaders(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).slice(0, MAX_HEADERS).map(([name, value]) => [cut(name, 128), cut(value, MAX_HEADER_VALUE_CHARS)]));
+}
+
+/** Pure: the DeadLetter value for a record, keeping its original bytes (up to the limit) and headers for replay. */
+export function toDeadLetter(f: FailedRecord, service: string, limits: DeadLetterLimits, now = Date.now()): DeadLetter {
+  const value = f.message.value ?? null;
+  const truncated = value !== null && value.length > limits.maxValueBytes;
+  const key = f.message.key ?? null;
   return {
     original_topic: f.topic,
     original_partition: f.partition,
     original_offset: Number(f.message.offset),
-    original_key: f.message.key ?? null,
-    original_value: f.message.value ?? null,
-    original_headers: headersToStrings(f.message.headers),
+    original_key: key && key.length > MAX_KEY_BYTES ? key.subarray(0, MAX_KEY_BYTES) : key,
+    original_value: truncated ? value.subarray(0, limits.maxValueBytes) : value,
+    original_value_truncated: truncated,
+    original_value_size: value?.length ?? null,
+    original_headers: cappedHeaders(headersToStrings(f.message.headers)),
     stage: f.error.stage,
     error_class: f.error.errorClass,
-    error_message: f.error.message.slice(0, 2_000),
-    request_id: f.requestId ?? null,
-    model_version: f.modelVersion ?? null,
+    error_message: cut(f.error.message, MAX_MESSAGE_CHARS),
+    request_id: f.requestId ? cut(f.requestId, MAX_ID_CHARS) : null,
+    model_version: f.modelVersion ? cut(f.modelVersion, MAX_ID_CHARS) : null,
     attempts: f.attempts ?? 1,
     service,
     failed_at: now,
   };
 }
 
-/** Produces dead letters to the DLQ topic; the caller awaits it before committing the batch's offsets. */
-export class DeadLetterPublisher {
-  constructor(
-    private readonly producer: Producer,
-    private readonly serde: AvroSerde,
-    private readonly topic: string,
-    private readonly service: string,
-  ) {}
-
-  async publish(failed: FailedRecord[]): Promise<void> {
-    if (failed.length === 0) return;
-    const messages = await Promise.all(failed.map(async (f) => {
-      const headers = headersToStrings(f.message.headers);
-      return {
-        key: f.message.key ?? null,
-        value: await this.serde.encode(this.topic, 'DeadLetter', toDeadLetter(f, this.service)),
-        headers: {
-          [TRACEPARENT]: childTraceparent(headers[TRACEPARENT]),
-          [HEADER.stage]: f.error.stage,
-          ...(f.requestId ? { [HEADER.requestId]: f.requestId } : {}),
-        },
-      };
-    }));
-    await this.producer.send({ topic: this.topic, messages });
-  }
+/** Encodes dead letters as records for the dead-letter topic; the caller produces them with the chunk's outputs. */
+export async function deadLetterRecords(
+  failed: readonly FailedRecord[],
+  o: { serde: AvroSerde; topic: string; service: string; limits: DeadLetterLimits },
+): Promise<OutgoingRecord[]> {
+  return Promise.all(failed.map(async (f) => {
+    const dead = toDeadLetter(f, o.service, o.limits);
+    const headers = headersToStrings(f.message.headers);
+    return {
+      topic: o.topic,
+      key: dead.original_key,
+      value: await o.serde.encode(o.topic, 'DeadLetter', dead),
+      headers: {
+        [TRACEPARENT]: childTraceparent(headers[TRACEPARENT]),
+        [HEADER.stage]: f.error.stage,
+        ...(dead.request_id ? { [HEADER.requestId]: dead.request_id } : {}),
+      },
+    };
+  }));
 }

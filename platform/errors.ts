@@ -1,11 +1,13 @@
 /**
- * Classified failures. Every record that cannot be processed ends on the dead-letter topic with the
- * stage and error class below; `transient` failures are retried with backoff before that.
+ * Classified failures. A record's own failure ends on the dead-letter topic with the stage and error class
+ * below (`transient` ones are retried with backoff first). A failure of the infrastructure a record needs is
+ * not the record's fault: it becomes a SystemicError, and the partition pauses and retries instead.
  */
 export type Stage = 'decode' | 'route' | 'fetch' | 'preprocess' | 'inference' | 'produce';
 
 export type ErrorClass =
   | 'SchemaError'
+  | 'SchemaMismatch'
   | 'NotFound'
   | 'AccessDenied'
   | 'NotAnImage'
@@ -14,11 +16,15 @@ export type ErrorClass =
   | 'ForbiddenUri'
   | 'UnsupportedUri'
   | 'UnknownVersion'
+  | 'InvalidRequest'
   | 'Timeout'
   | 'Throttled'
   | 'ConnectionError'
   | 'InferenceError'
   | 'InternalError';
+
+/** The shared servers a record's processing depends on; their failure pauses partitions instead of dead-lettering. */
+export type Infrastructure = 'registry' | 'object-store' | 'model' | 'broker' | 'watchdog';
 
 export class PipelineError extends Error {
   override readonly name = 'PipelineError';
@@ -28,8 +34,23 @@ export class PipelineError extends Error {
     message: string,
     /** true: worth retrying (timeouts, throttling, resets); false: retrying cannot help. */
     readonly transient = false,
-    options?: { cause?: unknown },
+    options?: {
+      cause?: unknown;
+      /** Set when the failure, once retries are exhausted, is this infrastructure's and not the record's. */
+      infrastructure?: Infrastructure;
+    },
   ) {
+    super(message, options);
+    this.infrastructure = options?.infrastructure;
+  }
+
+  readonly infrastructure: Infrastructure | undefined;
+}
+
+/** Infrastructure is failing: the chunk is retried after a pause; no record of it is dead-lettered. */
+export class SystemicError extends Error {
+  override readonly name = 'SystemicError';
+  constructor(readonly component: Infrastructure, message: string, options?: { cause?: unknown }) {
     super(message, options);
   }
 }
@@ -39,4 +60,9 @@ export function classify(err: unknown, stage: Stage, fallback: ErrorClass = 'Int
   if (err instanceof PipelineError) return err;
   const message = err instanceof Error ? err.message : String(err);
   return new PipelineError(stage, fallback, message, false, { cause: err });
+}
+
+/** The SystemicError a record failure with exhausted retries stands for, when its infrastructure is to blame. */
+export function systemicOf(err: PipelineError): SystemicError | undefined {
+  return err.infrastructure ? new SystemicError(err.infrastructure, `${err.infrastructure} unavailable: ${err.message}`, { cause: err }) : undefined;
 }

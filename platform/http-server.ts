@@ -10,6 +10,8 @@ export interface OpsServerOptions {
   registry: Registry;
   /** /readyz answers 200 only while this returns true (connected, model loaded, assignment held...). */
   ready: () => boolean;
+  /** /healthz answers 200 while this returns true; false once the process has decided to exit (a fatal error). */
+  healthy: () => boolean;
   logger: Logger;
   /** Extra routes by exact path (the drift monitor's dashboard and API); read per request, so they may appear after start. */
   routes?: () => Record<string, RouteHandler> | undefined;
@@ -24,7 +26,8 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<Server> {
         res.writeHead(200, { 'content-type': opts.registry.contentType });
         res.end(await opts.registry.metrics());
       } else if (path === '/healthz') {
-        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+        const healthy = opts.healthy();
+        res.writeHead(healthy ? 200 : 503, { 'content-type': 'text/plain' }).end(healthy ? 'ok\n' : 'failed: exiting\n');
       } else if (path === '/readyz') {
         const ready = opts.ready();
         res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ready\n' : 'not ready\n');

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { PipelineError } from './errors.ts';
+import avro from 'avsc';
+import { PipelineError, SystemicError } from './errors.ts';
 import type { Logger } from './logger.ts';
 
 /** The Avro contracts in `schemas/`, by record name. */
@@ -33,6 +34,44 @@ export interface RegistrySettings {
 
 const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
 
+/** The status our own registry calls report when no HTTP answer came at all (refused, reset, timed out). */
+export const NO_RESPONSE_STATUS = 599;
+
+/** The HTTP status of a failed registry call, from the client library's ResponseError or our own RegistryHttpError. */
+export function registryStatus(err: unknown): number | undefined {
+  const status = (err as { status?: unknown } | null)?.status;
+  return typeof status === 'number' ? status : undefined;
+}
+
+class RegistryHttpError extends Error {
+  constructor(readonly status: number, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * What a failed registry call means, by HTTP status: a schema id the registry does not know (404) is the record's
+ * fault; everything else (no answer, 5xx, throttling, refused credentials, a refused schema change, and the 400
+ * that the client library reports for a connection it could not make) is the registry's or our configuration's,
+ * so records wait instead of being dead-lettered.
+ */
+export function classifyRegistryFailure(err: unknown, what: string): PipelineError | SystemicError {
+  const status = registryStatus(err);
+  const detail = err instanceof Error ? err.message : String(err);
+  if (status === 404) {
+    return new PipelineError('decode', 'SchemaError', `${what}: the registry has no such schema (404); the record was not written through this registry.`, false, { cause: err });
+  }
+  const why = status === undefined || status === NO_RESPONSE_STATUS ? 'the registry did not answer; check SCHEMA_REGISTRY_URL and that the registry is up'
+    : status === 400 ? 'the registry could not be reached or refused the request (400); check SCHEMA_REGISTRY_URL and that the registry is up'
+    : status === 401 || status === 403 ? `the registry refused our credentials (${status}); check SCHEMA_REGISTRY_USERNAME/PASSWORD`
+      : status === 409 || status === 422 ? `the registry refused the schema (${status}); the change is not BACKWARD compatible with the subject`
+        : `the registry answered ${status}`;
+  return new SystemicError('registry', `${what}: ${why}: ${detail.slice(0, 300)}`, { cause: err });
+}
+
+/** How records written with one registered schema are read as one of our record types (null: byte-identical). */
+type ReadPlan = { ok: true; resolver: avro.Resolver | null } | { ok: false; reason: string };
+
 /**
  * Avro serde through a Confluent-compatible registry (Confluent, Apicurio ccompat, Karapace), subjects named
  * `<topic>-value` (TopicNameStrategy) with BACKWARD compatibility. Registration talks to the REST API directly:
@@ -42,6 +81,9 @@ const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
 export class AvroSerde {
   readonly registry: SchemaRegistry;
   private readonly ids = new Map<string, Promise<number>>();
+  private readonly readerTypes = new Map<SchemaName, avro.Type>();
+  /** By writer schema id and reader record name: resolving is costly, and a writer id never changes. */
+  private readonly plans = new Map<string, ReadPlan>();
 
   constructor(private readonly settings: RegistrySettings, private readonly logger: Logger) {
     const auth = settings.username ? { username: settings.username, password: settings.password ?? '' } : undefined;
@@ -65,10 +107,15 @@ export class AvroSerde {
     if (this.settings.username) {
       headers.authorization = `Basic ${Buffer.from(`${this.settings.username}:${this.settings.password ?? ''}`).toString('base64')}`;
     }
-    const res = await fetch(`${this.settings.url}${path}`, { method, headers, body: JSON.stringify(body) });
+    let res: Response;
+    try {
+      res = await fetch(`${this.settings.url}${path}`, { method, headers, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+    } catch (err) {
+      throw new RegistryHttpError(NO_RESPONSE_STATUS, `schema registry ${method} ${path} did not answer: ${(err as Error).message}. Check SCHEMA_REGISTRY_URL.`, { cause: err });
+    }
     const text = await res.text();
     if (!res.ok) {
-      throw new Error(`schema registry ${method} ${path} answered ${res.status}: ${text.slice(0, 300)}. Check SCHEMA_REGISTRY_URL and that the schema change is BACKWARD compatible.`);
+      throw new RegistryHttpError(res.status, `schema registry ${method} ${path} answered ${res.status}: ${text.slice(0, 300)}. Check SCHEMA_REGISTRY_URL and that the schema change is BACKWARD compatible.`);
     }
     return text ? JSON.parse(text) : {};
   }
@@ -81,23 +128,91 @@ export class AvroSerde {
     return id;
   }
 
-  async encode(topic: string, name: SchemaName, value: unknown): Promise<Buffer> {
-    return this.registry.encode(await this.schemaIdFor(topic, name), value);
+  /**
+   * Encodes `value` as `name` for `topic`. A value that does not fit the schema is the caller's record's fault
+   * (a PipelineError of `stage`); a registry that cannot register the schema is systemic.
+   */
+  async encode(topic: string, name: SchemaName, value: unknown, stage: PipelineError['stage'] = 'produce'): Promise<Buffer> {
+    let id: number;
+    try {
+      id = await this.schemaIdFor(topic, name);
+    } catch (err) {
+      throw classifyRegistryFailure(err, `registering ${name} for ${topic}`);
+    }
+    try {
+      return await this.registry.encode(id, value);
+    } catch (err) {
+      if (registryStatus(err) !== undefined) throw classifyRegistryFailure(err, `encoding ${name} for ${topic}`);
+      throw new PipelineError(stage, 'SchemaError', `value does not fit the ${name} schema: ${(err as Error).message}`, false, { cause: err });
+    }
   }
 
-  /** Decodes a registry-framed Avro value; anything else is a SchemaError for the dead-letter topic. */
-  async decode<T>(buffer: Buffer | null): Promise<T> {
+  private readerType(name: SchemaName): avro.Type {
+    let type = this.readerTypes.get(name);
+    if (!type) {
+      type = avro.Type.forSchema(JSON.parse(loadSchema(name)) as avro.Schema);
+      this.readerTypes.set(name, type);
+    }
+    return type;
+  }
+
+  private async readPlan(id: number, expected: SchemaName): Promise<ReadPlan> {
+    const key = `${id}/${expected}`;
+    const cached = this.plans.get(key);
+    if (cached) return cached;
+    let writer: avro.Type;
+    try {
+      writer = (await this.registry.getSchema(id)) as unknown as avro.Type;
+    } catch (err) {
+      throw classifyRegistryFailure(err, `looking up schema id ${id}`);
+    }
+    const reader = this.readerType(expected);
+    let plan: ReadPlan;
+    if (typeof (writer as { createResolver?: unknown }).createResolver !== 'function') {
+      plan = { ok: false, reason: `schema id ${id} is not an Avro schema` };
+    } else if (writer.equals(reader)) {
+      plan = { ok: true, resolver: null };
+    } else {
+      try {
+        plan = { ok: true, resolver: reader.createResolver(writer) };
+      } catch (err) {
+        plan = { ok: false, reason: `schema id ${id} (${writer.name ?? writer.typeName}) cannot be read as ${expected}: ${(err as Error).message.slice(0, 200)}` };
+      }
+    }
+    this.plans.set(key, plan);
+    return plan;
+  }
+
+  /**
+   * Decodes a registry-framed Avro value. With `expected`, the writer schema must be that record or a compatible
+   * version of it (read through Avro schema resolution); another record type is a SchemaMismatch. Bytes that are
+   * not registry Avro are a SchemaError; an unreachable or failing registry is a SystemicError.
+   */
+  async decode<T>(buffer: Buffer | null, expected?: SchemaName): Promise<T> {
     if (!buffer || buffer.length < 5 || buffer[0] !== 0) {
       throw new PipelineError('decode', 'SchemaError', 'value is not registry-framed Avro (expected magic byte 0 and a schema id)');
     }
+    const id = buffer.readInt32BE(1);
+    const payload = buffer.subarray(5);
+    if (expected === undefined) {
+      let writer: avro.Type;
+      try {
+        writer = (await this.registry.getSchema(id)) as unknown as avro.Type;
+      } catch (err) {
+        throw classifyRegistryFailure(err, `looking up schema id ${id}`);
+      }
+      return this.fromBuffer<T>(writer, payload, undefined, id);
+    }
+    const plan = await this.readPlan(id, expected);
+    if (!plan.ok) throw new PipelineError('decode', 'SchemaMismatch', `${plan.reason}; this topic carries ${expected} records`);
+    return this.fromBuffer<T>(this.readerType(expected), payload, plan.resolver ?? undefined, id);
+  }
+
+  private fromBuffer<T>(type: avro.Type, payload: Buffer, resolver: avro.Resolver | undefined, id: number): T {
     try {
-      return (await this.registry.decode(buffer)) as T;
+      return type.fromBuffer(payload, resolver) as T;
     } catch (err) {
-      const message = (err as Error).message;
-      // An unreachable registry is not the record's fault: retry instead of dead-lettering good data.
-      const transient = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|socket hang up|fetch failed|status 5\d\d/i.test(message);
-      throw new PipelineError('decode', transient ? 'ConnectionError' : 'SchemaError',
-        `value does not decode with its registry schema: ${message}`, transient, { cause: err });
+      throw new PipelineError('decode', 'SchemaError', `value does not decode with its registry schema (id ${id}): ${(err as Error).message}`, false, { cause: err });
     }
   }
 }

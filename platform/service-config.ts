@@ -1,5 +1,6 @@
 import type { EnvReader } from './config.ts';
 import { readKafkaSettings, type KafkaSettings } from './kafka-config.ts';
+import { readStreamSettings, type StreamSettings } from './consumer/settings.ts';
 import type { RegistrySettings } from './schema-registry.ts';
 
 /** What every service reads: Kafka, the schema registry and its ops HTTP server. */
@@ -7,6 +8,7 @@ export interface CommonSettings {
   kafka: KafkaSettings;
   registry: RegistrySettings;
   ops: { host: string; port: number };
+  stream: StreamSettings;
 }
 
 export function readCommonSettings(env: EnvReader, service: string, defaultOpsPort: number): CommonSettings {
@@ -22,5 +24,6 @@ export function readCommonSettings(env: EnvReader, service: string, defaultOpsPo
       // 0 asks the OS for a free port: handy when several consumers of one version run on one machine.
       port: env.int('METRICS_PORT', defaultOpsPort, { min: 0, max: 65_535 }),
     },
+    stream: readStreamSettings(env),
   };
 }

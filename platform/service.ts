@@ -9,6 +9,12 @@ import { installShutdown, type StopStep } from './shutdown.ts';
 export interface ServiceContext {
   logger: Logger;
   registry: Registry;
+  /**
+   * The service cannot go on (its consumer stopped for good, it was fenced, its control input failed): /healthz
+   * and /readyz fail at once and the process exits with code 1 after FATAL_EXIT_DELAY_MS, for its supervisor to
+   * restart it.
+   */
+  fatal: (message: string, err?: unknown) => void;
 }
 
 export interface RunningService {
@@ -33,9 +39,12 @@ export interface ServiceDefinition<S> {
 export async function runService<S>(def: ServiceDefinition<S>): Promise<void> {
   const logger = createLogger(def.name);
   let settings: S;
+  let exitDelayMs: number;
   try {
     const env = new EnvReader();
     settings = def.readSettings(env);
+    // Long enough for a liveness probe to see /healthz fail before the process is gone.
+    exitDelayMs = env.int('FATAL_EXIT_DELAY_MS', 3_000, { min: 0, max: 600_000 });
     env.done();
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -48,6 +57,13 @@ export async function runService<S>(def: ServiceDefinition<S>): Promise<void> {
   const registry = createMetricsRegistry(def.name);
   let server: Server | undefined;
   let running: RunningService | undefined;
+  let failed = false;
+  const fatal = (message: string, err?: unknown): void => {
+    if (failed) return;
+    failed = true;
+    logger.fatal({ err }, `${message}; exiting in ${exitDelayMs} ms for the supervisor to restart the service`);
+    setTimeout(() => process.exit(1), exitDelayMs);
+  };
   installShutdown(logger, () => [
     ...(running?.stopSteps ?? []),
     { name: 'ops-server', stop: () => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())) },
@@ -58,10 +74,11 @@ export async function runService<S>(def: ServiceDefinition<S>): Promise<void> {
       ...def.opsEndpoint(settings),
       registry,
       logger,
-      ready: () => running?.ready() ?? false,
+      ready: () => !failed && (running?.ready() ?? false),
+      healthy: () => !failed,
       routes: () => running?.routes,
     });
-    running = await def.start(settings, { logger, registry });
+    running = await def.start(settings, { logger, registry, fatal });
     logger.info('started');
   } catch (err) {
     logger.fatal({ err }, `${def.name} failed to start: ${(err as Error).message}`);

@@ -110,7 +110,7 @@ async function main(): Promise<void> {
   const clients = await connectClients(common, logger);
   const topics = rolloutTopics(common.kafka.topicPrefix);
   await ensureTopics(clients.admin, rolloutTopicSpecs(topics), common.kafka, logger);
-  const log = await new DecisionLog({ kafka: clients.kafka, admin: clients.admin, serde: clients.serde, topic: topics.decisions, logger }).start();
+  const log = await new DecisionLog({ kafka: clients.kafka, admin: clients.admin, serde: clients.serde, topic: topics.decisions, prefix: common.kafka.topicPrefix, logger }).start();
   try {
     await log.caughtUp();
     if (action === 'status') status(log.decisions, arg);

@@ -14,9 +14,9 @@
  */
 import type { Admin, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Consumer } from 'kafkajs';
-import { createProducer } from '../platform/kafka.ts';
+import { ReadProgress, type PartitionEnd } from '../platform/consumer/read-progress.ts';
+import { createTransactionalProducer } from '../platform/kafka.ts';
 import type { Logger } from '../platform/logger.ts';
-import { ReadPositions, type PartitionEnd } from '../platform/read-positions.ts';
 import type { AvroSerde } from '../platform/schema-registry.ts';
 import { PipelineError } from '../platform/errors.ts';
 import { experimentMessage } from '../router/experiment-publisher.ts';
@@ -93,7 +93,7 @@ export class RolloutController {
   private lastOffsetCommit = 0;
   private producer: Producer | undefined;
   private consumer: Consumer | undefined;
-  private readPositions: ReadPositions | undefined;
+  private readProgress: ReadProgress | undefined;
   private replay: { ends: Map<string, PartitionEnd[]>; starts: Map<string, number> } | null = null;
   private caughtUp = false;
   private joined = false;
@@ -115,7 +115,7 @@ export class RolloutController {
 
   async start(): Promise<void> {
     const { kafka, topics, settings } = this.o;
-    const decisionLog = await new DecisionLog({ kafka, admin: this.o.admin, serde: this.o.serde, topic: topics.decisions, logger: this.log }).start();
+    const decisionLog = await new DecisionLog({ kafka, admin: this.o.admin, serde: this.o.serde, topic: topics.decisions, prefix: settings.kafka.topicPrefix, logger: this.log }).start();
     await decisionLog.caughtUp();
     this.history = decisionLog.decisions;
     await decisionLog.stop();
@@ -127,13 +127,13 @@ export class RolloutController {
     }
     for (const r of Object.values(this.state.rollouts)) recordRollout(this.o.metrics, r, isActive(r.status) ? [] : this.lastGuards(r.spec.id));
 
-    this.producer = createProducer(kafka, { transactionalId: settings.transactionalId, maxInFlightRequests: 1 });
+    this.producer = createTransactionalProducer(kafka, settings.transactionalId, settings.transactionTimeoutMs);
     await this.producer.connect();
 
     // One member per group: a short session lets a restarted controller take over from a killed one in seconds.
     const consumer = kafka.consumer({ groupId: settings.groupId, maxWaitTimeInMs: 250, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
     this.consumer = consumer;
-    this.readPositions = new ReadPositions(consumer);
+    this.readProgress = new ReadProgress(consumer);
     consumer.on(consumer.events.GROUP_JOIN, () => { this.joined = true; });
     consumer.on(consumer.events.CRASH, () => { this.joined = false; });
     await consumer.connect();
@@ -158,7 +158,7 @@ export class RolloutController {
     const ends = new Map<string, PartitionEnd[]>();
     const starts = new Map<string, number>();
     for (const topic of [topics.drift, topics.dlq]) {
-      ends.set(topic, await admin.fetchTopicOffsets(topic));
+      ends.set(topic, (await admin.fetchTopicOffsets(topic)).map((e) => ({ ...e, topic })));
       const offsets = from !== null
         ? await admin.fetchTopicOffsetsByTimestamp(topic, Math.max(0, from))
         : ((await admin.fetchOffsets({ groupId: settings.groupId, topics: [topic] }))[0]?.partitions ?? []);
@@ -168,12 +168,13 @@ export class RolloutController {
   }
 
   private updateCaughtUp(): void {
-    if (this.caughtUp || !this.replay || !this.readPositions) return;
-    const positions = this.readPositions;
+    if (this.caughtUp || !this.replay || !this.readProgress) return;
+    const progress = this.readProgress;
     const starts = this.replay.starts;
+    // A partition read from at or past its end when the replay began has nothing to replay (and may never fetch).
     this.caughtUp = [...this.replay.ends].every(([topic, ends]) => ends.every((p) => {
       const from = starts.get(`${topic}:${p.partition}`) ?? -1;
-      return Number(p.high) <= Number(p.low) || Math.max(from, positions.position(topic, p.partition)) >= Number(p.high);
+      return Number(p.high) <= Number(p.low) || from >= Number(p.high) || progress.hasReached([p]);
     }));
     if (this.caughtUp) this.log.info('evidence topics read up to where they ended at start; guards are evaluated from now on');
   }

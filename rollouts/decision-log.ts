@@ -1,6 +1,8 @@
-import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
+import { randomUUID } from 'node:crypto';
+import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import { ReadProgress } from '../platform/consumer/read-progress.ts';
+import { groupIdFor } from '../platform/kafka-config.ts';
 import type { Logger } from '../platform/logger.ts';
-import { TopicFollower } from '../platform/read-positions.ts';
 import type { AvroSerde } from '../platform/schema-registry.ts';
 import { decisionKey, fromDecisionRecord, type RolloutDecisionRecord, type StoredDecision } from './records.ts';
 
@@ -9,6 +11,8 @@ export interface DecisionLogOptions {
   admin: Admin;
   serde: AvroSerde;
   topic: string;
+  /** TOPIC_PREFIX: the reader's own group is named under it. */
+  prefix: string;
   logger: Logger;
 }
 
@@ -19,19 +23,24 @@ export interface DecisionLogOptions {
  */
 export class DecisionLog {
   private readonly byKey = new Map<string, StoredDecision>();
-  private readonly follower: TopicFollower;
+  private consumer: Consumer | undefined;
+  private progress: ReadProgress | undefined;
   private readonly listeners = new Set<(d: StoredDecision) => void>();
 
-  constructor(private readonly o: DecisionLogOptions) {
-    this.follower = new TopicFollower({ kafka: o.kafka, admin: o.admin, topic: o.topic, groupPrefix: 'rollouts-reader', onMessage: (m) => this.handle(m) });
-  }
+  constructor(private readonly o: DecisionLogOptions) {}
 
   get decisions(): StoredDecision[] {
     return [...this.byKey.values()];
   }
 
+  /** A group of its own per reader: every reader reads the whole topic, and nothing is committed. */
   async start(): Promise<this> {
-    await this.follower.start();
+    const consumer = this.o.kafka.consumer({ groupId: groupIdFor(this.o.prefix, `rollouts-reader-${randomUUID()}`), maxWaitTimeInMs: 100 });
+    this.consumer = consumer;
+    this.progress = new ReadProgress(consumer);
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.o.topic, fromBeginning: true });
+    await consumer.run({ autoCommit: false, eachMessage: ({ message }) => this.handle(message) });
     return this;
   }
 
@@ -48,8 +57,13 @@ export class DecisionLog {
   }
 
   /** Resolves once every decision on the topic when called has been read. */
-  caughtUp(timeoutMs = 30_000): Promise<void> {
-    return this.follower.caughtUp(timeoutMs);
+  async caughtUp(timeoutMs = 30_000): Promise<void> {
+    const ends = (await this.o.admin.fetchTopicOffsets(this.o.topic)).map((e) => ({ ...e, topic: this.o.topic }));
+    const deadline = Date.now() + timeoutMs;
+    while (!this.progress?.hasReached(ends)) {
+      if (Date.now() > deadline) throw new Error(`the rollouts topic ${this.o.topic} was not read to its end within ${timeoutMs} ms; is the broker reachable?`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   /** The first decision (already read or still to come) that `match` accepts, or null after `timeoutMs`. */
@@ -70,7 +84,7 @@ export class DecisionLog {
     });
   }
 
-  stop(): Promise<void> {
-    return this.follower.stop();
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
   }
 }

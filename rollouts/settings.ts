@@ -1,4 +1,5 @@
 import type { EnvReader } from '../platform/config.ts';
+import { groupIdFor } from '../platform/kafka-config.ts';
 import { readCommonSettings, type CommonSettings } from '../platform/service-config.ts';
 
 export interface ControllerSettings extends CommonSettings {
@@ -7,6 +8,7 @@ export interface ControllerSettings extends CommonSettings {
   transactionalId: string;
   /** How often guards are evaluated (time alone can complete a step). */
   tickMs: number;
+  transactionTimeoutMs: number;
 }
 
 export function readControllerSettings(env: EnvReader): ControllerSettings {
@@ -17,9 +19,10 @@ export function readControllerSettings(env: EnvReader): ControllerSettings {
   return {
     ...common,
     controllerId,
-    groupId: env.string('ROLLOUT_GROUP_ID', `${prefix}.rollouts`),
+    groupId: env.string('ROLLOUT_GROUP_ID', groupIdFor(prefix, 'rollouts')),
     // One transactional id per controller: a second process with the same id fences the first.
-    transactionalId: `${prefix}.rollouts.${controllerId}`,
+    transactionalId: groupIdFor(prefix, `rollouts.${controllerId}`),
     tickMs: env.int('ROLLOUT_TICK_MS', 1_000, { min: 50, max: 60_000 }),
+    transactionTimeoutMs: env.int('TRANSACTION_TIMEOUT_MS', 15_000, { min: 1_000, max: 900_000 }),
   };
 }

@@ -1,15 +1,11 @@
 /** The experiment router: images.requests → images.requests.<version>, per the live experiment. */
-import type { Batch } from 'kafkajs';
-import { groupMembership, runBatchLoop } from '../platform/batch-consumer.ts';
 import { connectClients } from '../platform/clients.ts';
-import { DeadLetterPublisher, type FailedRecord } from '../platform/dead-letter.ts';
-import { decodeChunk } from '../platform/decode-batch.ts';
-import { ensureTopics } from '../platform/kafka.ts';
+import { startStreamLoop } from '../platform/consumer/stream-loop.ts';
+import { ensureTopics, produceBudget } from '../platform/kafka.ts';
 import { runService } from '../platform/service.ts';
-import type { ImageRequest } from '../producers/image-request.ts';
 import { ExperimentWatcher } from './experiment-watcher.ts';
 import { createRouterMetrics } from './metrics.ts';
-import { routeRecord, type RoutedOutput } from './route-records.ts';
+import { routeChunkProcessor } from './route-chunk.ts';
 import { RoutingTable } from './routing-table.ts';
 import { readRouterSettings } from './settings.ts';
 import { VersionHealthMonitor } from './version-health.ts';
@@ -18,7 +14,7 @@ await runService({
   name: 'router',
   readSettings: readRouterSettings,
   opsEndpoint: (s) => s.ops,
-  async start(s, { logger, registry }) {
+  async start(s, { logger, registry, fatal }) {
     const clients = await connectClients(s, logger);
     const { topics, serde, producer } = clients;
     const metrics = createRouterMetrics(registry);
@@ -37,6 +33,7 @@ await runService({
 
     const watcher = new ExperimentWatcher({
       kafka: clients.kafka, admin: clients.admin, serde, topic: topics.experiments, tableKey: s.tableKey, table, logger,
+      groupPrefix: s.kafka.topicPrefix,
       beforeApply: ensureVersionTopics,
       onOutcome: (outcome) => {
         metrics.experimentUpdates.inc({ result: outcome.applied ? 'applied' : 'rejected' });
@@ -44,58 +41,29 @@ await runService({
         metrics.activeExperiment.reset();
         metrics.activeExperiment.set({ experiment: outcome.config?.id ?? '(default route)' }, 1);
       },
+      // Routing on a table that no longer follows the topic would silently ignore every later experiment.
+      onFailure: (err) => fatal('the experiment watcher stopped', err),
     });
     await watcher.start();
     await watcher.caughtUp();
     logger.info({ experiment: table.experiment?.id ?? null, fallbackVersion: s.fallbackVersion }, 'routing table loaded');
     health.start();
 
-    const dlq = new DeadLetterPublisher(producer, serde, topics.dlq, 'router');
-    const consumer = clients.kafka.consumer({ groupId: s.groupId, maxWaitTimeInMs: 100 });
-    const joined = groupMembership(consumer);
-    await consumer.connect();
-
-    const handle = async (chunk: Batch['messages'], batch: Batch): Promise<void> => {
-      const timer = metrics.batchSeconds.startTimer();
-      metrics.consumed.inc(chunk.length);
-      const { decoded, failed } = await decodeChunk<ImageRequest>(serde, batch.topic, batch.partition, chunk);
-      const outputs: RoutedOutput[] = [];
-      const dead: FailedRecord[] = [...failed];
-      const now = Date.now();
-      for (const { message, value } of decoded) {
-        const outcome = routeRecord(table, value, message, now);
-        if (outcome.ok) outputs.push(...outcome.outputs);
-        else dead.push({ topic: batch.topic, partition: batch.partition, message, error: outcome.error, requestId: outcome.requestId });
-      }
-      const byTopic = new Map<string, { key: string; value: Buffer; headers: Record<string, string> }[]>();
-      await Promise.all(outputs.map(async (o) => {
-        const topic = topics.requestsFor(o.version);
-        const value = await serde.encode(topic, 'RoutedRequest', o.value);
-        let list = byTopic.get(topic);
-        if (!list) byTopic.set(topic, (list = []));
-        list.push({ key: o.key, value, headers: o.headers });
-      }));
-      await Promise.all([
-        byTopic.size > 0
-          ? producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) })
-          : Promise.resolve(),
-        dlq.publish(dead),
-      ]);
-      for (const o of outputs) {
-        metrics.routed.inc({
-          experiment: o.value.experiment_id ?? '', rule: o.value.rule_id ?? '', version: o.version,
-          reason: o.decision.primary.reason, shadow: String(o.value.shadow),
-        });
-      }
-      for (const d of dead) metrics.deadLetters.inc({ stage: d.error.stage, error_class: d.error.errorClass });
-      timer();
-    };
-    await runBatchLoop({ consumer, topics: [topics.requests], logger, registry, maxBatchSize: s.maxBatchSize, handle });
+    const budgetBytes = await produceBudget(clients.admin, [topics.requestsFor(s.fallbackVersion), topics.dlq], s.stream.produceMaxBytes);
+    const loop = await startStreamLoop({
+      service: 'router', kafka: clients.kafka, admin: clients.admin, producer, serde, dlqTopic: topics.dlq,
+      groupId: s.groupId, topics: [topics.requests], consumerConfig: { maxWaitTimeInMs: 100 },
+      process: routeChunkProcessor({ serde, topics, table, limits: s.limits, metrics }),
+      delivery: s.stream.delivery, stage: 'route', maxBatchSize: s.maxBatchSize, settings: s.stream, budgetBytes,
+      onDeadLetters: (failed) => { for (const d of failed) metrics.deadLetters.inc({ stage: d.error.stage, error_class: d.error.errorClass }); },
+      logger, registry, fatal,
+    });
+    logger.info({ group: s.groupId, delivery: s.stream.delivery, budgetBytes }, 'routing');
 
     return {
-      ready: joined,
+      ready: () => loop.ready() && watcher.following,
       stopSteps: [
-        { name: 'consumer', stop: () => consumer.disconnect() },
+        { name: 'consumer', stop: () => loop.stop() },
         { name: 'experiment-watcher', stop: () => watcher.stop() },
         { name: 'version-health', stop: () => health.stop() },
         { name: 'kafka-clients', stop: () => clients.close() },

@@ -11,7 +11,7 @@ import { describeLog, logSize, waitUntilHealthy } from './health.ts';
 import { kafkaServer } from './kafka/kafka-server.ts';
 import { minioServer } from './minio/minio-server.ts';
 import { cacheDir, serverStateDir, STATE_DIR } from './paths.ts';
-import { isOurProcess, readPidFile, removePidFile, spawnDetached, stopProcessGroup, writePidFile } from './processes.ts';
+import { isOurProcess, killProcessGroup, readPidFile, removePidFile, spawnDetached, stopProcessGroup, writePidFile } from './processes.ts';
 import { requireTools } from './prerequisites.ts';
 import { createProgress, type Progress, type ProgressSink } from './progress.ts';
 import { registryServer } from './registry/registry-server.ts';
@@ -202,6 +202,19 @@ export async function stopLocalStack(options: DownOptions = {}): Promise<{ stopp
     progress(`deleted ${STATE_DIR}`);
   }
   return { stopped };
+}
+
+/** Kills a running server with SIGKILL (its whole process group), as a crash would; `startLocalStack` restarts it. */
+export async function killLocalServer(name: string, options: StackOptions = {}): Promise<boolean> {
+  const progress = createProgress(options.log ?? defaultSink);
+  const [server] = selectServers([name]);
+  if (!server) return false;
+  const pid = ourPid(server, contextFor(server, progress));
+  if (pid === undefined) return false;
+  await killProcessGroup(pid);
+  removePidFile(pidFile(server));
+  progress(`${server.name}: killed pid ${pid} with SIGKILL`);
+  return true;
 }
 
 function defaultSink(line: string): void {

@@ -45,9 +45,15 @@ export class PipelineHarness {
   }
 
   async start(name: string, kind: ServiceKind, env: Record<string, string> = {}): Promise<RunningProcess> {
+    const p = await this.spawn(name, kind, env);
+    await p.ready();
+    return p;
+  }
+
+  /** Starts a service without waiting for it to be ready (for one that is expected to fail). */
+  async spawn(name: string, kind: ServiceKind, env: Record<string, string> = {}): Promise<RunningProcess> {
     const p = await startProcess({ name, kind, env: { ...this.env, ...env }, logDir: join(REPO_ROOT, '.state', 'test-logs', this.prefix) });
     this.processes.push(p);
-    await p.ready();
     return p;
   }
 
@@ -68,6 +74,22 @@ export class PipelineHarness {
   async close(): Promise<void> {
     await Promise.all(this.processes.map((p) => p.stop()));
     await Promise.all(this.collectors.map((c) => c.stop()));
-    await this.clients?.close();
+    if (this.clients) {
+      await this.removeTopicsAndGroups().catch(() => undefined);
+      await this.clients.close();
+    }
+  }
+
+  /**
+   * Deletes this pipeline's topics and consumer groups: a broker holding thousands of partitions from earlier
+   * tests is slow to list and, after a crash, slow to recover.
+   */
+  private async removeTopicsAndGroups(): Promise<void> {
+    const { admin } = this.clients;
+    const mine = (name: string): boolean => name.startsWith(`${this.prefix}.`);
+    const topics = (await admin.listTopics()).filter(mine);
+    if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 10_000 });
+    const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter(mine);
+    if (groups.length > 0) await admin.deleteGroups(groups);
   }
 }

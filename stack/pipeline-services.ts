@@ -4,10 +4,11 @@
  * and the benchmarks. Real processes, so a test can SIGKILL one mid-run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { compiledPath, DIST_DIR } from '../scripts/build/dist-layout.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -16,9 +17,23 @@ export const SERVICE_ENTRIES = {
   inference: 'inference-consumers/main.ts',
   'drift-monitor': 'drift-monitor/main.ts',
   rollouts: 'rollouts/main.ts',
+  gateway: 'gateway/main.ts',
 } as const;
 
 export type ServiceKind = keyof typeof SERVICE_ENTRIES;
+
+/**
+ * How a service process starts. IMGPIPE_SERVICE_RUNTIME=dist runs the compiled output of `npm run build` with
+ * plain node from dist/, the way the image runs it; otherwise (`tsx`, the default) the sources through tsx.
+ */
+function serviceCommand(kind: ServiceKind, runtime = process.env.IMGPIPE_SERVICE_RUNTIME || 'tsx'): { args: string[]; cwd: string } {
+  if (runtime === 'tsx') return { args: ['--import', 'tsx', join(ROOT, SERVICE_ENTRIES[kind])], cwd: ROOT };
+  if (runtime !== 'dist') throw new Error(`IMGPIPE_SERVICE_RUNTIME=${runtime} is not a runtime: use tsx (the sources) or dist (the compiled output)`);
+  const dist = join(ROOT, DIST_DIR);
+  const entry = join(dist, compiledPath(SERVICE_ENTRIES[kind]));
+  if (!existsSync(entry)) throw new Error(`${entry} does not exist: run npm run build before starting services with IMGPIPE_SERVICE_RUNTIME=dist`);
+  return { args: ['--enable-source-maps', entry], cwd: dist };
+}
 
 export interface RunningProcess {
   name: string;
@@ -33,6 +48,8 @@ export interface RunningProcess {
   stop(graceMs?: number): Promise<number | null>;
   /** SIGKILL right away: the crash of a fault test. */
   kill(): Promise<void>;
+  /** Resolves with the exit code once the process exits by itself; rejects after `timeoutMs`. */
+  exited(timeoutMs: number): Promise<number | null>;
 }
 
 export async function freePort(): Promise<number> {
@@ -65,8 +82,9 @@ export async function startProcess(o: StartOptions): Promise<RunningProcess> {
   const logFile = join(o.logDir, `${o.name}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
   // node itself (not npx) so that a kill reaches the service, not a wrapper.
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, SERVICE_ENTRIES[o.kind])], {
-    cwd: ROOT,
+  const command = serviceCommand(o.kind);
+  const child = spawn(process.execPath, command.args, {
+    cwd: command.cwd,
     env: { ...process.env, LOG_LEVEL: 'info', ...o.env, METRICS_HOST: '127.0.0.1', METRICS_PORT: String(opsPort) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -99,6 +117,13 @@ export async function startProcess(o: StartOptions): Promise<RunningProcess> {
     async kill() {
       child.kill('SIGKILL');
       await done;
+    },
+    exited(timeoutMs) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${o.name} still running after ${timeoutMs} ms; see ${logFile}`)), timeoutMs);
+      });
+      return Promise.race([done, timeout]).finally(() => clearTimeout(timer));
     },
   };
 }

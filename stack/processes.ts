@@ -127,6 +127,14 @@ export async function stopProcessGroup(pgid: number, graceMs: number): Promise<b
   return true;
 }
 
+/** SIGKILL to the whole process group at once (a crash, for fault tests); resolves when none of it is left. */
+export async function killProcessGroup(pgid: number): Promise<void> {
+  signalGroupOrProcess(pgid, 'SIGKILL', true);
+  if (!(await waitForGroupExit(pgid, 10_000))) {
+    throw new Error(`Process group ${pgid} survived SIGKILL; inspect it with \`ps -g ${pgid}\``);
+  }
+}
+
 async function waitForGroupExit(pgid: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (isGroupAlive(pgid)) {

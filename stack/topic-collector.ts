@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import { SystemicError } from '../platform/errors.ts';
 import { headersToStrings } from '../platform/headers.ts';
+import { retry } from '../platform/retry.ts';
 import type { AvroSerde } from '../platform/schema-registry.ts';
 
 export interface Collected<T> {
@@ -15,6 +17,8 @@ export interface Collected<T> {
 export class TopicCollector<T> {
   readonly items: Collected<T>[] = [];
   private consumer: Consumer | undefined;
+  /** A consumer restarted by kafkajs (e.g. after a broker restart) reads from the beginning again. */
+  private readonly seen = new Set<string>();
 
   constructor(private readonly kafka: Kafka, private readonly serde: AvroSerde, readonly topic: string) {}
 
@@ -25,8 +29,14 @@ export class TopicCollector<T> {
     await this.consumer.run({
       autoCommit: false,
       eachMessage: async ({ partition, message }: { partition: number; message: KafkaMessage }) => {
+        const position = `${partition}/${message.offset}`;
+        if (this.seen.has(position)) return;
+        this.seen.add(position);
         this.items.push({
-          value: await this.serde.decode<T>(message.value),
+          // A registry restart is waited out: a collector that stopped would look like lost records.
+          value: await retry(() => this.serde.decode<T>(message.value), {
+            attempts: 100, baseMs: 200, capMs: 2_000, isRetryable: (err) => err instanceof SystemicError,
+          }),
           key: message.key?.toString() ?? null,
           headers: headersToStrings(message.headers),
           partition,

@@ -115,9 +115,17 @@ export class DriftProcessor {
     result.feedback.push(joined.duplicate ? 'duplicate' : joined.outcomes.length > 0 ? 'joined' : 'waiting');
   }
 
-  /** Whether every partition has been counted up to the given end offsets (taken at start: catching up on a backlog). */
-  hasReached(ends: readonly PartitionEnds[]): boolean {
-    return ends.every((e) => BigInt(e.high) <= BigInt(e.low) || (this.position(e.topic, e.partition) ?? -1n) >= BigInt(e.high));
+  /**
+   * Whether every partition has been counted up to the given end offsets (taken at start: catching up on a
+   * backlog). `readThrough` tells how far the consumer has read past records it never hands over (transaction
+   * markers), which positions alone cannot show.
+   */
+  hasReached(ends: readonly PartitionEnds[], readThrough: (topic: string, partition: number) => bigint | undefined = () => undefined): boolean {
+    return ends.every((e) => {
+      const position = this.position(e.topic, e.partition) ?? -1n;
+      const read = readThrough(e.topic, e.partition) ?? -1n;
+      return BigInt(e.high) <= BigInt(e.low) || (position > read ? position : read) >= BigInt(e.high);
+    });
   }
 
   /**

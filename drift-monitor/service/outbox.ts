@@ -1,16 +1,14 @@
-import type { DeadLetterPublisher, FailedRecord } from '../../platform/dead-letter.ts';
+import type { FailedRecord } from '../../platform/dead-letter.ts';
 import type { WindowSummary } from '../analytics/window-summary.ts';
-import type { ReportPublisher } from './report-publisher.ts';
 
 /**
  * Outputs of records already counted in the state, kept until the broker acknowledges them. A snapshot is only
- * written with an empty outbox, so a restored state never lacks the reports and dead letters of what it counted.
+ * written together with them (exactly-once) or after them (at-least-once), so a restored state never lacks the
+ * reports and dead letters of what it counted.
  */
 export class Outbox {
   private reports: WindowSummary[] = [];
   private deadLetters: FailedRecord[] = [];
-
-  constructor(private readonly reportPublisher: ReportPublisher, private readonly dlq: DeadLetterPublisher) {}
 
   add(reports: readonly WindowSummary[], deadLetters: readonly FailedRecord[]): void {
     this.reports.push(...reports);
@@ -21,12 +19,15 @@ export class Outbox {
     return this.reports.length === 0 && this.deadLetters.length === 0;
   }
 
-  /** Publishes everything held; on failure keeps it for the next call and rethrows. */
-  async flush(): Promise<void> {
+  /**
+   * Hands everything held to `publish` (not called when empty, unless `evenIfEmpty`); removes it once `publish`
+   * resolves, keeps it when it throws.
+   */
+  async flush(publish: (reports: readonly WindowSummary[], deadLetters: readonly FailedRecord[]) => Promise<void>, evenIfEmpty = false): Promise<void> {
     const reports = this.reports;
     const deadLetters = this.deadLetters;
-    if (reports.length === 0 && deadLetters.length === 0) return;
-    await Promise.all([this.reportPublisher.publish(reports), this.dlq.publish(deadLetters)]);
+    if (!evenIfEmpty && reports.length === 0 && deadLetters.length === 0) return;
+    await publish(reports, deadLetters);
     this.reports = this.reports.slice(reports.length);
     this.deadLetters = this.deadLetters.slice(deadLetters.length);
   }

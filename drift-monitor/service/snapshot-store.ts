@@ -1,7 +1,10 @@
 /** Reads and writes the drift monitor's snapshot on the compacted state topic (format: snapshot-codec.ts). */
 import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka, Producer } from 'kafkajs';
+import { ReadProgress } from '../../platform/consumer/read-progress.ts';
+import { groupIdFor } from '../../platform/kafka-config.ts';
 import { headersToStrings } from '../../platform/headers.ts';
+import type { OutgoingRecord } from '../../platform/produce-budget.ts';
 import type { Logger } from '../../platform/logger.ts';
 import {
   decodeSnapshot,
@@ -20,6 +23,8 @@ export interface SnapshotStoreOptions {
   producer: Producer;
   topic: string;
   monitorId: string;
+  /** TOPIC_PREFIX, for the reader's consumer group. */
+  groupPrefix: string;
   logger: Logger;
 }
 
@@ -49,13 +54,18 @@ export class SnapshotStore {
     const latest: LatestByKey = new Map();
     const ends = (await fetchEnds(this.o.admin, topic)).filter((p) => Number(p.high) > Number(p.low));
     if (ends.length === 0) return latest;
-    const target = new Map(ends.map((p) => [p.partition, Number(p.high)]));
-    const reached = new Map<number, number>();
     const isOurs = (key: string): boolean => key === monitorId || key.startsWith(`${monitorId}/`);
-    // A fresh group each time: nothing is committed, every start reads the whole (compacted) topic.
-    const consumer = this.o.kafka.consumer({ groupId: `${monitorId}-state-reader-${randomUUID()}`, maxWaitTimeInMs: 100, maxBytesPerPartition: 4 * 1024 * 1024 });
+    // A fresh group each time: nothing is committed, every start reads the whole (compacted) topic. Read
+    // committed (kafkajs' default): a snapshot written in an aborted transaction is never seen.
+    const consumer = this.o.kafka.consumer({
+      groupId: groupIdFor(this.o.groupPrefix, `${monitorId}-state-reader-${randomUUID()}`), maxWaitTimeInMs: 100, maxBytesPerPartition: 4 * 1024 * 1024,
+    });
+    const progress = new ReadProgress(consumer);
     let done!: () => void;
     const caughtUp = new Promise<void>((resolve) => (done = resolve));
+    consumer.on(consumer.events.END_BATCH_PROCESS, () => {
+      if (progress.hasReached(ends)) done();
+    });
     try {
       await consumer.connect();
       await consumer.subscribe({ topic, fromBeginning: true });
@@ -66,8 +76,6 @@ export class SnapshotStore {
             const key = message.key?.toString();
             if (key !== undefined && isOurs(key)) latest.set(key, { value: message.value, headers: headersToStrings(message.headers) });
           }
-          reached.set(batch.partition, Number(batch.lastOffset()) + 1);
-          if ([...target].every(([p, high]) => (reached.get(p) ?? 0) >= high)) done();
         },
       });
       let timer: NodeJS.Timeout | undefined;
@@ -82,15 +90,32 @@ export class SnapshotStore {
   }
 
   /**
-   * Writes a snapshot: its chunks one record per send (a send becomes one record batch, and the broker limits a
-   * batch's size), then the commit. Resolves once the commit is acknowledged by all in-sync replicas.
+   * The records of the next snapshot, in order (its chunks, then the commit record), for a transaction that also
+   * holds what the snapshot counted; call committed() once the transaction has committed.
    */
-  async write(snapshot: Snapshot): Promise<WrittenSnapshot> {
+  async prepare(snapshot: Snapshot): Promise<{ records: OutgoingRecord[]; slot: Slot; written: WrittenSnapshot }> {
     const slot = otherSlot(this.committedSlot);
     const { chunks, commit, bytes, jsonBytes } = await encodeSnapshot(snapshot, randomUUID(), slot);
-    for (const chunk of chunks) await this.o.producer.send({ topic: this.o.topic, acks: -1, messages: [chunk] });
-    await this.o.producer.send({ topic: this.o.topic, acks: -1, messages: [commit] });
+    return {
+      records: [...chunks, commit].map((r) => ({ topic: this.o.topic, key: r.key, value: r.value, headers: r.headers })),
+      slot,
+      written: { bytes, jsonBytes, chunks: chunks.length },
+    };
+  }
+
+  committed(slot: Slot): void {
     this.committedSlot = slot;
-    return { bytes, jsonBytes, chunks: chunks.length };
+  }
+
+  /**
+   * Writes a snapshot without a transaction: its chunks one record per send (a send becomes one record batch,
+   * and the broker limits a batch's size), then the commit. Resolves once the commit is acknowledged by all
+   * in-sync replicas.
+   */
+  async write(snapshot: Snapshot): Promise<WrittenSnapshot> {
+    const { records, slot, written } = await this.prepare(snapshot);
+    for (const record of records) await this.o.producer.send({ topic: this.o.topic, acks: -1, messages: [record] });
+    this.committed(slot);
+    return written;
   }
 }

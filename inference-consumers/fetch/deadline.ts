@@ -1,5 +1,5 @@
 /** One time budget per fetch, covering connect, headers and body, chained to a caller's abort signal. */
-import { PipelineError } from '../../platform/errors.ts';
+import { PipelineError, type Infrastructure } from '../../platform/errors.ts';
 
 export interface Deadline {
   signal: AbortSignal;
@@ -7,14 +7,15 @@ export interface Deadline {
   abortError(what: string): PipelineError;
 }
 
-export function deadline(timeoutMs: number, parent?: AbortSignal): Deadline {
+/** `infrastructure`: whose failure a timeout is once retries are exhausted (the object store), if not the record's. */
+export function deadline(timeoutMs: number, parent?: AbortSignal, infrastructure?: Infrastructure): Deadline {
   const timeout = AbortSignal.timeout(timeoutMs);
   const signal = parent ? AbortSignal.any([timeout, parent]) : timeout;
   return {
     signal,
     abortError(what) {
       if (timeout.aborted) {
-        return new PipelineError('fetch', 'Timeout', `${what} took longer than ${timeoutMs} ms; it will be retried.`, true);
+        return new PipelineError('fetch', 'Timeout', `${what} took longer than ${timeoutMs} ms; it will be retried.`, true, infrastructure ? { infrastructure } : {});
       }
       return new PipelineError('fetch', 'ConnectionError', `${what} was cancelled (shutting down).`, true);
     },

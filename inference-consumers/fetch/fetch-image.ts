@@ -17,6 +17,8 @@ export interface FetchPolicy {
   allowedHosts: readonly string[];
   /** Directories file:// URIs must resolve into; empty disables file:// entirely. */
   allowedFileRoots: readonly string[];
+  /** Read file:// images with synchronous calls (see FileFetchOptions.syncReads). */
+  syncFileReads: boolean;
   /** http(s) redirects followed, each re-checked against the policy; 0 refuses redirects. */
   maxRedirects: number;
 }
@@ -32,9 +34,9 @@ export interface FetchDeps {
 
 export async function fetchImage(uri: string, policy: FetchPolicy, deps: FetchDeps = {}): Promise<Buffer> {
   const scheme = uriScheme(uri);
-  if (scheme === 'file') return fetchFile(uri, { maxBytes: policy.maxBytes, allowedRoots: policy.allowedFileRoots });
-  const budget = deadline(policy.timeoutMs, deps.signal);
+  if (scheme === 'file') return fetchFile(uri, { maxBytes: policy.maxBytes, allowedRoots: policy.allowedFileRoots, syncReads: policy.syncFileReads });
   if (scheme === 'http') {
+    const budget = deadline(policy.timeoutMs, deps.signal);
     return fetchHttp(uri, {
       maxBytes: policy.maxBytes,
       allowedHosts: policy.allowedHosts,
@@ -46,7 +48,7 @@ export async function fetchImage(uri: string, policy: FetchPolicy, deps: FetchDe
   if (deps.s3 === undefined) {
     throw new PipelineError('fetch', 'UnsupportedUri', `Cannot fetch ${uri}: no S3 client is configured for this service.`);
   }
-  return fetchS3(uri, deps.s3, { maxBytes: policy.maxBytes, deadline: budget });
+  return fetchS3(uri, deps.s3, { maxBytes: policy.maxBytes, deadline: deadline(policy.timeoutMs, deps.signal, 'object-store') });
 }
 
 /** Outcome of a fetch with retries; failures are values, so one bad record never fails a whole batch. */

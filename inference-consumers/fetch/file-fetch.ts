@@ -2,6 +2,7 @@
  * Reads a file:// image. The path is resolved with realpath (following `..` and symlinks) and must lie
  * inside one of the allowed roots, themselves resolved the same way.
  */
+import { closeSync, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import { realpath, open } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { PipelineError } from '../../platform/errors.ts';
@@ -12,6 +13,12 @@ import { forbidden, isInsideRoots } from './uri-policy.ts';
 export interface FileFetchOptions {
   maxBytes: number;
   allowedRoots: readonly string[];
+  /**
+   * Read with synchronous calls. Each asynchronous file call costs several times its syscall in dispatch (about
+   * 90 µs of CPU per small image against 20 µs), which dominates a 28×28 image's fetch; on a local disk a
+   * synchronous call blocks for microseconds. Turn it off for network file systems, where one could block for long.
+   */
+  syncReads: boolean;
 }
 
 export async function fetchFile(uri: string, options: FileFetchOptions): Promise<Buffer> {
@@ -19,13 +26,12 @@ export async function fetchFile(uri: string, options: FileFetchOptions): Promise
     throw forbidden(`Refused ${uri}: file:// images are disabled; configure allowed file roots to enable them.`);
   }
   const requested = filePath(uri);
+  const roots = (await Promise.all(options.allowedRoots.map(resolvedRoot))).filter((root): root is string => root !== undefined);
+  if (options.syncReads) return readFileSync(requested, roots, options.maxBytes);
   const real = await realpath(requested).catch((err: unknown) => {
     throw fileError(err, requested);
   });
-  const roots = await Promise.all(options.allowedRoots.map((root) => realpath(root).catch(() => undefined)));
-  if (!isInsideRoots(real, roots.filter((root): root is string => root !== undefined))) {
-    throw forbidden(`Refused ${requested}: it resolves outside the allowed file roots; move the image under an allowed root.`);
-  }
+  checkInsideRoots(real, roots, requested);
   const handle = await open(real, 'r').catch((err: unknown) => {
     throw fileError(err, requested);
   });
@@ -33,11 +39,77 @@ export async function fetchFile(uri: string, options: FileFetchOptions): Promise
     const stats = await handle.stat();
     if (!stats.isFile()) throw new PipelineError('fetch', 'NotFound', `${requested} is not a regular file.`);
     if (stats.size > options.maxBytes) throw tooLarge(`File ${requested}`, options.maxBytes, stats.size);
-    // The size can change between stat and read; the stream limit holds either way.
-    return await readLimited(handle.createReadStream({ autoClose: false }), options.maxBytes, `File ${requested}`);
+    // One read of the size stat reported, plus a byte to notice a file that grew meanwhile; only then the
+    // stream, whose limit holds whatever the size.
+    const buffer = Buffer.allocUnsafe(stats.size + 1);
+    let filled = 0;
+    while (filled < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    if (filled <= stats.size) return buffer.subarray(0, filled);
+    return await readLimited(handle.createReadStream({ autoClose: false, start: 0 }), options.maxBytes, `File ${requested}`);
   } finally {
     await handle.close();
   }
+}
+
+function checkInsideRoots(real: string, roots: readonly string[], requested: string): void {
+  if (!isInsideRoots(real, roots)) {
+    throw forbidden(`Refused ${requested}: it resolves outside the allowed file roots; move the image under an allowed root.`);
+  }
+}
+
+/** The same checks and limits as the asynchronous path, with synchronous calls. */
+function readFileSync(requested: string, roots: readonly string[], maxBytes: number): Buffer {
+  let fd: number;
+  try {
+    const real = realpathSync(requested);
+    checkInsideRoots(real, roots, requested);
+    fd = openSync(real, 'r');
+  } catch (err) {
+    throw err instanceof PipelineError ? err : fileError(err, requested);
+  }
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) throw new PipelineError('fetch', 'NotFound', `${requested} is not a regular file.`);
+    if (stats.size > maxBytes) throw tooLarge(`File ${requested}`, maxBytes, stats.size);
+    // Up to the limit plus one byte, whatever stat said: a file growing meanwhile is still bounded.
+    let buffer = Buffer.allocUnsafe(stats.size + 1);
+    let filled = 0;
+    for (;;) {
+      if (filled === buffer.length) {
+        if (buffer.length > maxBytes) throw tooLarge(`File ${requested}`, maxBytes);
+        const bigger = Buffer.allocUnsafe(Math.min(maxBytes + 1, buffer.length * 2));
+        buffer.copy(bigger, 0, 0, filled);
+        buffer = bigger;
+      }
+      const bytesRead = readSync(fd, buffer, filled, buffer.length - filled, filled);
+      if (bytesRead === 0) return buffer.subarray(0, filled);
+      filled += bytesRead;
+    }
+  } catch (err) {
+    throw err instanceof PipelineError ? err : fileError(err, requested);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Allowed roots resolved once (a realpath per image per root was most of a small file's cost); a root that does
+ * not exist yet is looked up again next time.
+ */
+const roots = new Map<string, Promise<string | undefined>>();
+
+function resolvedRoot(root: string): Promise<string | undefined> {
+  let resolved = roots.get(root);
+  if (!resolved) {
+    resolved = realpath(root).catch(() => undefined);
+    roots.set(root, resolved);
+    void resolved.then((path) => { if (path === undefined) roots.delete(root); });
+  }
+  return resolved;
 }
 
 function filePath(uri: string): string {

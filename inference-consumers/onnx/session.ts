@@ -14,6 +14,12 @@ export interface SessionConfig {
   intraOpThreads: number;
   /** Threads across independent operators; above 1 switches to parallel execution mode. */
   interOpThreads: number;
+  /**
+   * Whether idle intra-op threads spin waiting for the next operator. Spinning saves microseconds of wake-up
+   * per operator but burns a core between model calls, which on a small machine is the core decoding and Kafka
+   * need; off by default.
+   */
+  allowSpinning?: boolean;
   graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
   /** In order of preference; 'cpu' is always available. */
   executionProviders: ExecutionProvider[];
@@ -28,6 +34,7 @@ export interface ModelSession {
 export const defaultSessionConfig: SessionConfig = {
   intraOpThreads: 0,
   interOpThreads: 1,
+  allowSpinning: false,
   graphOptimizationLevel: 'all',
   executionProviders: ['cpu'],
 };
@@ -75,6 +82,8 @@ function create(
     executionMode: config.interOpThreads > 1 ? 'parallel' : 'sequential',
     graphOptimizationLevel: config.graphOptimizationLevel,
     logSeverityLevel,
+    // Session config entries (onnxruntime_session_options_config_keys.h), nested by their dotted names.
+    extra: { session: { intra_op: { allow_spinning: config.allowSpinning ? '1' : '0' }, inter_op: { allow_spinning: config.allowSpinning ? '1' : '0' } } },
   };
   return typeof model === 'string' ? ort.InferenceSession.create(model, options) : ort.InferenceSession.create(model, options);
 }

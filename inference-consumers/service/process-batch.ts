@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { KafkaMessage } from 'kafkajs';
 import type { LoadedModel } from '../../models/loader/load-model.ts';
 import { mapWithConcurrency } from '../../platform/concurrency.ts';
-import { classify, PipelineError } from '../../platform/errors.ts';
+import { classify, PipelineError, SystemicError, systemicOf } from '../../platform/errors.ts';
 import type { RoutedRequest } from '../../router/routed-request.ts';
 import type { FetchOutcome } from '../fetch/fetch-image.ts';
 import { runBatch } from '../onnx/run-batch.ts';
@@ -32,7 +32,11 @@ export interface BatchResult {
 
 export interface BatchDeps {
   model: LoadedModel;
-  fetch: (uri: string) => Promise<FetchOutcome>;
+  fetch: (uri: string, signal: AbortSignal) => Promise<FetchOutcome>;
+  /** Aborted by the chunk watchdog: in-flight fetches stop and the results are discarded. */
+  signal: AbortSignal;
+  /** An item has been fetched and preprocessed (or has failed on its own): it made progress. */
+  progress: (item: BatchItem) => void;
   tensors: TensorPool;
   limits: PreprocessLimits;
   fetchConcurrency: number;
@@ -51,6 +55,8 @@ interface Filled {
 /**
  * One chunk of a poll: images fetched and preprocessed concurrently (bounded) straight into one batch tensor,
  * one ONNX Runtime call, one Prediction per good record. A bad record becomes a FailedItem; the rest go on.
+ * Infrastructure failures (the object store after its retries, the model session) throw a SystemicError: no
+ * record is to blame, the chunk is retried later.
  */
 export async function processBatch(items: BatchItem[], deps: BatchDeps): Promise<BatchResult> {
   const { manifest, session } = deps.model;
@@ -61,16 +67,21 @@ export async function processBatch(items: BatchItem[], deps: BatchDeps): Promise
   let nextSlot = 0;
   try {
     await mapWithConcurrency(items, deps.fetchConcurrency, async (item) => {
+      if (deps.signal.aborted) return;
       if (item.request.model_version !== manifest.version) {
         failed.push({ item, attempts: 1, error: new PipelineError('inference', 'UnknownVersion',
           `record is routed to version "${item.request.model_version}" but this consumer serves "${manifest.version}"; check the router's experiment and the consumer's MODEL_VERSION`) });
+        deps.progress(item);
         return;
       }
       const t0 = performance.now();
-      const fetched = await deps.fetch(item.request.uri);
+      const fetched = await deps.fetch(item.request.uri, deps.signal);
       const t1 = performance.now();
       if (!fetched.ok) {
+        const systemic = systemicOf(fetched.error);
+        if (systemic) throw systemic;
         failed.push({ item, error: fetched.error, attempts: fetched.attempts });
+        deps.progress(item);
         return;
       }
       // Slots are taken in completion order; a record failing in preprocessing leaves an unused slot.
@@ -81,6 +92,7 @@ export async function processBatch(items: BatchItem[], deps: BatchDeps): Promise
       } catch (err) {
         failed.push({ item, error: classify(err, 'preprocess', 'NotAnImage'), attempts: fetched.attempts });
       }
+      deps.progress(item);
     });
     const stageSeconds = { fetch: filled.map((f) => f.fetchMs / 1000), preprocess: filled.map((f) => f.preprocessMs / 1000), inference: 0 };
     if (filled.length === 0) return { predictions: [], failed, stageSeconds, inferred: 0 };
@@ -90,8 +102,8 @@ export async function processBatch(items: BatchItem[], deps: BatchDeps): Promise
     try {
       results = await runBatch(session, manifest, tensor, nextSlot, deps.topK);
     } catch (err) {
-      const error = classify(err, 'inference', 'InferenceError');
-      return { predictions: [], failed: [...failed, ...filled.map((f) => ({ item: f.item, error, attempts: 1 }))], stageSeconds, inferred: 0 };
+      // Inputs are preprocessed into a fixed shape and range, so a failing call is the session's, not a record's.
+      throw new SystemicError('model', `model ${manifest.name} ${manifest.version} failed on a batch of ${nextSlot}: ${(err as Error).message}`, { cause: err });
     }
     const inferenceMs = performance.now() - t2;
     stageSeconds.inference = inferenceMs / 1000;

@@ -1,6 +1,7 @@
 import { hostname, homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { EnvReader } from '../../platform/config.ts';
+import { groupIdFor } from '../../platform/kafka-config.ts';
 import type { RetryPolicy } from '../../platform/retry.ts';
 import { readS3Settings, type S3Settings } from '../../platform/s3.ts';
 import { readCommonSettings, type CommonSettings } from '../../platform/service-config.ts';
@@ -16,6 +17,8 @@ export interface InferenceSettings extends CommonSettings {
   consumerId: string;
   maxBatchSize: number;
   maxWaitMs: number;
+  /** kafkajs fetch sizing, spread into the consumer's config (MAX_WAIT_MS included). */
+  consumerFetch: { minBytes: number; maxBytes: number; maxBytesPerPartition: number; maxWaitTimeInMs: number };
   partitionsConcurrently: number;
   fetchConcurrency: number;
   fetch: FetchPolicy;
@@ -23,6 +26,12 @@ export interface InferenceSettings extends CommonSettings {
   maxPixels: number;
   topK: number;
   session: SessionConfig;
+  admin: {
+    /** Bearer token for POST /admin/reload; undefined: the endpoint is off. */
+    token: string | undefined;
+    /** Model locations a reload may load from. */
+    allowedPrefixes: string[];
+  };
 }
 
 const VERSION = /^[a-zA-Z0-9._-]+$/;
@@ -30,17 +39,29 @@ const VERSION = /^[a-zA-Z0-9._-]+$/;
 export function readInferenceSettings(env: EnvReader): InferenceSettings {
   const modelVersion = env.string('MODEL_VERSION', 'v1');
   env.check(VERSION.test(modelVersion), 'MODEL_VERSION', modelVersion, 'a version name of letters, digits, ".", "_" or "-" (e.g. v1)');
+  const maxWaitMs = env.int('MAX_WAIT_MS', 50, { min: 0, max: 60_000 });
   const providers = env.list('ORT_EXECUTION_PROVIDERS', ['cpu'], { regex: /^(cpu|cuda)$/, expected: 'cpu or cuda (e.g. cuda,cpu)' });
+  const common = readCommonSettings(env, `inference-${modelVersion}`, 9102);
+  const modelUri = env.string('MODEL_URI', `models/fashion-mnist/${modelVersion}`);
+  const adminToken = env.optionalString('ADMIN_TOKEN');
+  env.check(adminToken === undefined || adminToken.length >= 16, 'ADMIN_TOKEN', '(hidden)', 'at least 16 characters, or unset to turn POST /admin/reload off');
   return {
-    ...readCommonSettings(env, `inference-${modelVersion}`, 9102),
+    ...common,
     s3: readS3Settings(env),
     modelVersion,
-    modelUri: env.string('MODEL_URI', `models/fashion-mnist/${modelVersion}`),
+    modelUri,
     modelCacheDir: env.string('MODEL_CACHE_DIR', join(homedir(), '.cache', 'imgpipe', 'models')),
-    groupId: env.string('CONSUMER_GROUP_ID', `inference-${modelVersion}`),
+    groupId: env.string('CONSUMER_GROUP_ID', groupIdFor(common.kafka.topicPrefix, `inference-${modelVersion}`)),
     consumerId: env.string('CONSUMER_ID', `${hostname()}-${process.pid}`),
     maxBatchSize: env.int('MAX_BATCH_SIZE', 32, { min: 1, max: 4_096 }),
-    maxWaitMs: env.int('MAX_WAIT_MS', 50, { min: 0, max: 60_000 }),
+    maxWaitMs,
+    // kafkajs' defaults; a larger minBytes trades latency for fuller batches under light load.
+    consumerFetch: {
+      minBytes: env.int('CONSUMER_FETCH_MIN_BYTES', 1, { min: 1 }),
+      maxBytes: env.int('CONSUMER_FETCH_MAX_BYTES', 10 * 1024 * 1024, { min: 1_024 }),
+      maxBytesPerPartition: env.int('CONSUMER_FETCH_MAX_BYTES_PER_PARTITION', 1024 * 1024, { min: 1_024 }),
+      maxWaitTimeInMs: maxWaitMs,
+    },
     partitionsConcurrently: env.int('PARTITIONS_CONSUMED_CONCURRENTLY', 2, { min: 1, max: 64 }),
     fetchConcurrency: env.int('FETCH_CONCURRENCY', 16, { min: 1, max: 1_024 }),
     fetch: {
@@ -48,6 +69,8 @@ export function readInferenceSettings(env: EnvReader): InferenceSettings {
       timeoutMs: env.int('FETCH_TIMEOUT_MS', 5_000, { min: 1 }),
       allowedHosts: env.list('FETCH_ALLOWED_HOSTS', []),
       allowedFileRoots: env.list('FETCH_FILE_ROOTS', [resolve('data')]).map((r) => resolve(r)),
+      // Off for network file systems, where a synchronous read could block the consumer.
+      syncFileReads: env.bool('FETCH_FILE_SYNC', true),
       maxRedirects: env.int('FETCH_MAX_REDIRECTS', 3, { min: 0, max: 20 }),
     },
     retry: {
@@ -60,8 +83,14 @@ export function readInferenceSettings(env: EnvReader): InferenceSettings {
     session: {
       intraOpThreads: env.int('ORT_INTRA_OP_THREADS', 0, { min: 0, max: 256 }),
       interOpThreads: env.int('ORT_INTER_OP_THREADS', 1, { min: 0, max: 256 }),
+      allowSpinning: env.bool('ORT_ALLOW_SPINNING', false),
       graphOptimizationLevel: env.oneOf('ORT_GRAPH_OPTIMIZATION', ['disabled', 'basic', 'extended', 'all'] as const, 'all'),
       executionProviders: providers as ExecutionProvider[],
+    },
+    admin: {
+      token: adminToken,
+      // Reloads re-read the configured location by default (a new file uploaded there); widen it explicitly.
+      allowedPrefixes: env.list('MODEL_URI_ALLOWED_PREFIXES', [modelUri]),
     },
   };
 }

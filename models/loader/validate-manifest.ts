@@ -3,7 +3,7 @@
  * every problem at once, each naming its field, so a bad manifest is fixed in one go.
  */
 import { PipelineError } from '../../platform/errors.ts';
-import type { HistogramReference, ModelManifest } from '../manifest.ts';
+import { PRECISIONS, type HistogramReference, type ModelManifest } from '../manifest.ts';
 
 type Json = Record<string, unknown>;
 
@@ -30,6 +30,10 @@ class Checker {
       const range = [min > -Infinity ? `>= ${min}` : '', max < Infinity ? `<= ${max}` : ''].filter(Boolean).join(' and ');
       this.fail(field, `${integer ? 'an integer' : 'a number'}${range ? ` ${range}` : ''}`, value);
     }
+  }
+
+  sha256(value: unknown, field: string): void {
+    if (typeof value !== 'string' || !/^[0-9a-f]{64}$/i.test(value)) this.fail(field, '64 hexadecimal characters', value);
   }
 
   oneOf(value: unknown, field: string, allowed: readonly unknown[]): void {
@@ -89,13 +93,15 @@ function checkManifest(c: Checker, m: Json): void {
   if (typeof m.file === 'string' && (/[/\\]/.test(m.file) || m.file === '.' || m.file === '..')) {
     c.fail('file', 'a plain file name next to the manifest', m.file);
   }
-  if (typeof m.sha256 !== 'string' || !/^[0-9a-f]{64}$/i.test(m.sha256)) c.fail('sha256', '64 hexadecimal characters', m.sha256);
+  c.sha256(m.sha256, 'sha256');
 
   const framework = c.object(m.framework, 'framework');
   if (framework) {
     c.string(framework.exporter, 'framework.exporter');
     c.number(framework.opset, 'framework.opset', { min: 1, integer: true });
   }
+
+  if (m.precision !== undefined) c.oneOf(m.precision, 'precision', PRECISIONS);
 
   const output = c.object(m.output, 'output');
   if (output) {
@@ -119,6 +125,13 @@ function checkManifest(c: Checker, m: Json): void {
       c.number(lineage[field], `lineage.${field}`, { min: 0, integer: true });
     }
     c.object(lineage.dataset_files, 'lineage.dataset_files');
+    if (lineage.quantized_from !== undefined) {
+      const parent = c.object(lineage.quantized_from, 'lineage.quantized_from');
+      if (parent) {
+        c.string(parent.version, 'lineage.quantized_from.version');
+        c.sha256(parent.sha256, 'lineage.quantized_from.sha256');
+      }
+    }
   }
 
   const metrics = c.object(m.metrics, 'metrics');

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from onnx_model import INPUT_NAME, OPSET, OUTPUT_NAME
+from onnx_io import INPUT_NAME, OPSET, OUTPUT_NAME
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MANIFEST_FILE = "manifest.json"

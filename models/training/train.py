@@ -21,7 +21,7 @@ import manifest as mf
 import reference as ref
 from architectures import RECIPES, Recipe
 from fit import normalise, train
-from onnx_model import OnnxClassifier, export
+from onnx_io import OnnxClassifier, export
 
 MODEL_NAME = "fashion-mnist"
 TRAINING_SCRIPT = "models/training/train.py"
@@ -73,9 +73,6 @@ def build_manifest(
     val_logits: np.ndarray,
     test_logits: np.ndarray,
 ) -> dict[str, object]:
-    train_split, val_split, test_split = splits
-    val_probs = ref.softmax(val_logits)
-    val_pred, test_pred = val_probs.argmax(1), test_logits.argmax(1)
     return {
         "name": MODEL_NAME,
         "version": version,
@@ -85,19 +82,37 @@ def build_manifest(
         "sha256": fm.file_sha256(onnx_path),
         "architecture": recipe.architecture,
         "framework": mf.exporter(),
+        "precision": "fp32",
         "input": mf.input_spec(1, SIZE, SIZE, "fill", "lanczos3", [stats[0]], [stats[1]]),
         "output": mf.output_spec(len(fm.LABELS)),
         "labels": fm.LABELS,
-        "lineage": {
-            "dataset": f"Fashion-MNIST (Debian {fm.DEBIAN_PACKAGE} {fm.debian_package_version()})",
-            "dataset_files": fm.dataset_checksums(args.data_dir),
-            "training_script": TRAINING_SCRIPT,
-            "code_revision": mf.code_revision(["models/training"]),
-            "seed": args.seed,
-            "epochs": epochs,
-            "train_samples": len(train_split.labels),
-            "validation_samples": len(val_split.labels),
-        },
+        "lineage": lineage(args, epochs, splits),
+        **measured_fields(splits, val_logits, test_logits, args.seed),
+    }
+
+
+def lineage(args: argparse.Namespace, epochs: int, splits: tuple[fm.Split, fm.Split, fm.Split]) -> dict[str, object]:
+    train_split, val_split, _ = splits
+    return {
+        "dataset": f"Fashion-MNIST (Debian {fm.DEBIAN_PACKAGE} {fm.debian_package_version()})",
+        "dataset_files": fm.dataset_checksums(args.data_dir),
+        "training_script": TRAINING_SCRIPT,
+        "code_revision": mf.code_revision(["models/training"]),
+        "seed": args.seed,
+        "epochs": epochs,
+        "train_samples": len(train_split.labels),
+        "validation_samples": len(val_split.labels),
+    }
+
+
+def measured_fields(
+    splits: tuple[fm.Split, fm.Split, fm.Split], val_logits: np.ndarray, test_logits: np.ndarray, seed: int
+) -> dict[str, object]:
+    """The manifest's metrics and drift references, from the served ONNX file's logits."""
+    _, val_split, test_split = splits
+    val_probs = ref.softmax(val_logits)
+    val_pred, test_pred = val_probs.argmax(1), test_logits.argmax(1)
+    return {
         "metrics": {
             "test_accuracy": ref.accuracy(test_pred, test_split.labels),
             "test_samples": len(test_split.labels),
@@ -107,7 +122,7 @@ def build_manifest(
         "reference": {
             "source": (
                 f"held-out validation split: {len(val_split.labels)} images of the Fashion-MNIST training file "
-                f"(seed {args.seed}), scored with the exported ONNX model"
+                f"(seed {seed}), scored with the exported ONNX model"
             ),
             "samples": len(val_split.labels),
             "predicted_class": {"probabilities": ref.class_shares(val_pred, len(fm.LABELS))},

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -12,9 +13,11 @@ import { KAFKA_CLUSTER_ID, readKafkaVersion, renderLog4j2Properties, renderServe
 
 const POM = join(REPO_ROOT, 'stack', 'kafka', 'pom.xml');
 export const KAFKA_VERSION = readKafkaVersion(readFileSync(POM, 'utf8'));
+/** The marker records which pom the jars came from: a changed dependency list installs again. */
+const POM_DIGEST = createHash('sha256').update(readFileSync(POM)).digest('hex');
 
-const installDir = (ctx: ServerContext) => join(ctx.cacheDir, `kafka-${KAFKA_VERSION}`);
-const libsDir = (ctx: ServerContext) => join(installDir(ctx), 'libs');
+const installDir = (ctx: Pick<ServerContext, 'cacheDir'>) => join(ctx.cacheDir, `kafka-${KAFKA_VERSION}`);
+export const libsDir = (ctx: Pick<ServerContext, 'cacheDir'>) => join(installDir(ctx), 'libs');
 /** Written last, so an interrupted download is redone rather than half-used. */
 const installedMarker = (ctx: ServerContext) => join(installDir(ctx), '.installed');
 const propertiesFile = (ctx: ServerContext) => join(ctx.stateDir, 'config', 'server.properties');
@@ -35,7 +38,7 @@ export const kafkaServer: LocalServer = {
 
   processMarker: (ctx) => propertiesFile(ctx),
 
-  isInstalled: (ctx) => existsSync(installedMarker(ctx)),
+  isInstalled: (ctx) => existsSync(installedMarker(ctx)) && readFileSync(installedMarker(ctx), 'utf8').startsWith(POM_DIGEST),
 
   async install(ctx) {
     const partial = `${libsDir(ctx)}.partial`;
@@ -52,7 +55,7 @@ export const kafkaServer: LocalServer = {
     );
     rmSync(libsDir(ctx), { recursive: true, force: true });
     renameSync(partial, libsDir(ctx));
-    writeFileSync(installedMarker(ctx), `${new Date().toISOString()}\n`);
+    writeFileSync(installedMarker(ctx), `${POM_DIGEST} ${new Date().toISOString()}\n`);
   },
 
   async prepare(ctx) {

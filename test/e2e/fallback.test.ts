@@ -10,7 +10,7 @@ import type { Prediction } from '../../inference-consumers/service/prediction.ts
 import { PipelineHarness } from '../../stack/pipeline-harness.ts';
 import type { RunningProcess } from '../../stack/pipeline-services.ts';
 import type { TopicCollector } from '../../stack/topic-collector.ts';
-import { consumerEnv, routerEnv, samples, Traffic } from './rollout-helpers.ts';
+import { consumerEnv, samples, Traffic } from './rollout-helpers.ts';
 
 const h = new PipelineHarness();
 let router: RunningProcess;
@@ -42,9 +42,9 @@ beforeAll(async () => {
     rules: [{ id: 'canary', split: [{ version: 'v1', weight: 50 }, { version: 'v2', weight: 50 }], fallback: 'v1' }],
   });
   [router, , v2] = await Promise.all([
-    h.start('router', 'router', routerEnv(h, healthEnv)),
-    h.start('inference-v1', 'inference', consumerEnv(h, 'v1')),
-    h.start('inference-v2', 'inference', consumerEnv(h, 'v2')),
+    h.start('router', 'router', healthEnv),
+    h.start('inference-v1', 'inference', consumerEnv('v1')),
+    h.start('inference-v2', 'inference', consumerEnv('v2')),
   ]);
 }, 600_000);
 
@@ -66,7 +66,7 @@ it('moves v2\'s traffic to v1 while every v2 consumer is stopped and back when t
     await predictions.waitFor(() => served('v1', true).length >= 30, 60_000, () => `${served('v1', true).length} fallback predictions`);
     const firstFallback = Math.min(...served('v1', true).map((p) => p.value.predicted_at));
 
-    v2 = await h.start('inference-v2-again', 'inference', consumerEnv(h, 'v2'));
+    v2 = await h.start('inference-v2-again', 'inference', consumerEnv('v2'));
     const restartedAt = Date.now();
     const upAfter = await until(async () => (await metric('router_version_up', 'version="v2"')) === 1, 60_000, 'the router to mark v2 up');
     const backAt = Date.now();

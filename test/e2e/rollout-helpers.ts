@@ -18,17 +18,9 @@ import type { TopicCollector } from '../../stack/topic-collector.ts';
 
 export const DATA_DIR = join(REPO_ROOT, 'data', 'samples');
 
-/**
- * The router's group under the test's prefix: by default it is the shared `router`, which routers of other
- * prefixes on the same broker would join and take partitions from (issue 8 changes that default).
- */
-export function routerEnv(h: PipelineHarness, extra: Record<string, string> = {}): Record<string, string> {
-  return { ROUTER_GROUP_ID: `${h.prefix}.router`, ...extra };
-}
-
-/** Inference consumers as the tests run them: file:// images under data/samples, groups under the test's prefix. */
-export function consumerEnv(h: PipelineHarness, version: string): Record<string, string> {
-  return { MODEL_VERSION: version, CONSUMER_GROUP_ID: `${h.prefix}.inference-${version}`, FETCH_FILE_ROOTS: DATA_DIR, MAX_BATCH_SIZE: '32' };
+/** Inference consumers as the tests run them: file:// images under data/samples. */
+export function consumerEnv(version: string): Record<string, string> {
+  return { MODEL_VERSION: version, FETCH_FILE_ROOTS: DATA_DIR, MAX_BATCH_SIZE: '32' };
 }
 
 export function samples(kind: SampleKind, count: number, offset: number): Promise<SampleSet> {

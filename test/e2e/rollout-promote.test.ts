@@ -12,7 +12,7 @@ import type { RolloutDecisionRecord } from '../../rollouts/records.ts';
 import { PipelineHarness } from '../../stack/pipeline-harness.ts';
 import type { RunningProcess } from '../../stack/pipeline-services.ts';
 import type { TopicCollector } from '../../stack/topic-collector.ts';
-import { collectDecisions, consumerEnv, routerEnv, decisionsOf, printDecisions, samples, startRollout, Traffic, waitForDecision } from './rollout-helpers.ts';
+import { collectDecisions, consumerEnv, decisionsOf, printDecisions, samples, startRollout, Traffic, waitForDecision } from './rollout-helpers.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const RATE = 15;
@@ -51,9 +51,9 @@ beforeAll(async () => {
   predictions = await h.collect<Prediction>(h.clients.topics.predictions);
   await h.setExperiment({ id: 'all-v1', versions: ['v1', 'v2'], default_version: 'v1', rules: [] });
   await Promise.all([
-    h.start('router', 'router', routerEnv(h)),
-    h.start('inference-v1', 'inference', consumerEnv(h, 'v1')),
-    h.start('inference-v2', 'inference', consumerEnv(h, 'v2')),
+    h.start('router', 'router'),
+    h.start('inference-v1', 'inference', consumerEnv('v1')),
+    h.start('inference-v2', 'inference', consumerEnv('v2')),
   ]);
   monitor = await h.start('drift-monitor', 'drift-monitor', { DRIFT_WINDOW_SIZE: '100' });
   controller = await h.start('rollouts', 'rollouts');

@@ -10,7 +10,7 @@ import type { RolloutDecisionRecord } from '../../rollouts/records.ts';
 import type { SampleSet } from '../../scripts/samples/write-samples.ts';
 import { PipelineHarness } from '../../stack/pipeline-harness.ts';
 import type { TopicCollector } from '../../stack/topic-collector.ts';
-import { collectDecisions, consumerEnv, routerEnv, decisionsOf, printDecisions, samples, startRollout, Traffic, waitForDecision } from './rollout-helpers.ts';
+import { collectDecisions, consumerEnv, decisionsOf, printDecisions, samples, startRollout, Traffic, waitForDecision } from './rollout-helpers.ts';
 
 const RATE = 20;
 /** The v3-broken rollback must come within this many of its windows (of 50 predictions). */
@@ -41,10 +41,10 @@ beforeAll(async () => {
   predictions = await h.collect<Prediction>(h.clients.topics.predictions);
   await h.setExperiment({ id: 'all-v1', versions: ['v1'], default_version: 'v1', rules: [] });
   await Promise.all([
-    h.start('router', 'router', routerEnv(h)),
-    h.start('inference-v1', 'inference', consumerEnv(h, 'v1')),
-    h.start('inference-v2', 'inference', consumerEnv(h, 'v2')),
-    h.start('inference-v3-broken', 'inference', consumerEnv(h, 'v3-broken')),
+    h.start('router', 'router'),
+    h.start('inference-v1', 'inference', consumerEnv('v1')),
+    h.start('inference-v2', 'inference', consumerEnv('v2')),
+    h.start('inference-v3-broken', 'inference', consumerEnv('v3-broken')),
   ]);
   await h.start('drift-monitor', 'drift-monitor', { DRIFT_WINDOW_SIZE: '50' });
   await h.start('rollouts', 'rollouts');

@@ -27,7 +27,7 @@ const SAMPLES: Record<SchemaName, unknown> = {
   },
   DeadLetter: {
     original_topic: 'images.requests', original_partition: 2, original_offset: 42, original_key: Buffer.from('k'),
-    original_value: Buffer.from([0, 1, 2, 255]), original_headers: { traceparent: 'x' }, stage: 'fetch', error_class: 'NotFound',
+    original_value: Buffer.from([0, 1, 2, 255]), original_value_truncated: false, original_value_size: 4, original_headers: { traceparent: 'x' }, stage: 'fetch', error_class: 'NotFound',
     error_message: 'no such key', request_id: 'r-1', model_version: 'v1', attempts: 3, service: 'inference-v1', failed_at: now,
   },
   ExperimentConfig: {
@@ -142,5 +142,25 @@ describe('Avro contracts through the registry and the broker', () => {
 
   it('refuses bytes that are not registry-framed Avro with a SchemaError', async () => {
     await expect(clients.serde.decode(Buffer.from('{"json":true}'))).rejects.toMatchObject({ errorClass: 'SchemaError', stage: 'decode' });
+  });
+
+  it('refuses a value written with another record type as SchemaMismatch, and a schema id the registry lacks as SchemaError', async () => {
+    const feedback = await clients.serde.encode(`${prefix}.feedback`, 'Feedback', SAMPLES.Feedback);
+    expect(await clients.serde.decode(feedback, 'Feedback')).toEqual(SAMPLES.Feedback);
+    await expect(clients.serde.decode(feedback, 'ImageRequest')).rejects.toMatchObject({ stage: 'decode', errorClass: 'SchemaMismatch' });
+    const unknownId = Buffer.concat([Buffer.from([0]), Buffer.from([0x7f, 0xff, 0xff, 0x00]), Buffer.from([2, 0x41])]);
+    await expect(clients.serde.decode(unknownId, 'ImageRequest')).rejects.toMatchObject({ stage: 'decode', errorClass: 'SchemaError' });
+  });
+
+  it('reads a value written with an older, compatible version of the record through schema resolution', async () => {
+    const base = JSON.parse(loadSchema('ImageRequest')) as { fields: { name: string }[] };
+    const older = { ...base, fields: base.fields.filter((f) => f.name !== 'metadata' && f.name !== 'source') };
+    const res = await fetch(`${process.env.SCHEMA_REGISTRY_URL}/subjects/${prefix}.older-value/versions`, {
+      method: 'POST', headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' }, body: JSON.stringify({ schema: JSON.stringify(older) }),
+    });
+    const { id } = (await res.json()) as { id: number };
+    const olderValue = Object.fromEntries(Object.entries(request).filter(([name]) => name !== 'metadata' && name !== 'source'));
+    const written = await clients.serde.registry.encode(id, olderValue);
+    expect(await clients.serde.decode(written, 'ImageRequest')).toEqual({ ...olderValue, metadata: {}, source: null });
   });
 });

@@ -32,7 +32,7 @@ it('keeps clean windows stable and reports a significant window right after the 
   const monitor = await h.start('drift-monitor', 'drift-monitor', { DRIFT_WINDOW_SIZE: String(WINDOW), DRIFT_SNAPSHOT_INTERVAL_MS: '1000' });
 
   await publishPredictions(h, cleanPredictions);
-  // Not Avro at all, and a Feedback where a Prediction belongs: both dead letters, neither counted.
+  // Not Avro at all (SchemaError), and a Feedback where a Prediction belongs (SchemaMismatch): both dead letters, neither counted.
   await h.clients.producer.send({ topic: h.clients.topics.predictions, acks: -1, messages: [{ key: 'junk', value: Buffer.from('not avro') }] });
   await h.clients.producer.send({
     topic: h.clients.topics.predictions, acks: -1,
@@ -64,7 +64,7 @@ it('keeps clean windows stable and reports a significant window right after the 
 
   expect(deadLetters.items.map((d) => [d.value.service, d.value.stage, d.value.error_class]).sort()).toEqual([
     ['drift-monitor', 'decode', 'SchemaError'],
-    ['drift-monitor', 'decode', 'SchemaError'],
+    ['drift-monitor', 'decode', 'SchemaMismatch'],
   ]);
   const metrics = await (await fetch(`${monitor.opsUrl}/metrics`)).text();
   const labels = { model_version: 'v1', variant: 'served' };
@@ -72,7 +72,8 @@ it('keeps clean windows stable and reports a significant window right after the 
   expect(metricValue(metrics, 'drift_psi', { ...labels, metric: 'brightness' })).toBeCloseTo(invertReport.metrics.find((m) => m.name === 'brightness')!.psi, 6);
   expect(metricValue(metrics, 'drift_windows_closed_total', { ...labels, severity: 'significant' })).toBe(2);
   expect(metricValue(metrics, 'drift_predictions_total', { ...labels, outcome: 'counted' })).toBe(4 * WINDOW);
-  expect(metricValue(metrics, 'drift_dead_letters_total', { error_class: 'SchemaError' })).toBe(2);
+  expect(metricValue(metrics, 'drift_dead_letters_total', { error_class: 'SchemaError' })).toBe(1);
+  expect(metricValue(metrics, 'drift_dead_letters_total', { error_class: 'SchemaMismatch' })).toBe(1);
   // One structured line when the severity rose (stable → significant).
   const rises = (await readFile(monitor.logFile, 'utf8')).split('\n').filter((line) => line.includes('"event":"drift_severity_rose"'));
   expect(rises).toHaveLength(1);

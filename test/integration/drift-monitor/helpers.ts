@@ -97,6 +97,8 @@ export async function predict(set: SampleSet, requests: Labeled[], routing: Rout
       fetchConcurrency: 8,
       topK: 3,
       consumerId: 'drift-test',
+      signal: new AbortController().signal,
+      progress: () => undefined,
     });
     if (result.failed.length > 0) throw new Error(`inference failed for ${result.failed.length} samples: ${result.failed[0]?.error.message}`);
     // processBatch fills slots in completion order; keep the requests' order.

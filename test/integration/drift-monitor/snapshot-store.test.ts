@@ -26,7 +26,7 @@ function snapshot(paddingBytes: number, n: number): Snapshot {
 it('writes a multi-megabyte snapshot in chunks and keeps the last complete one through an interrupted write', async () => {
   await h.connect();
   const { kafka, admin, producer, topics } = h.clients;
-  const options = { kafka, admin, producer, topic: topics.driftState, monitorId: 'big', logger: createLogger('snapshot-test', 'warn') };
+  const options = { kafka, admin, producer, topic: topics.driftState, monitorId: 'big', groupPrefix: h.prefix, logger: createLogger('snapshot-test', 'warn') };
   const writer = new SnapshotStore(options);
   expect(await writer.readLatest()).toBeNull();
 

@@ -73,7 +73,7 @@ describe('parity of the TypeScript serving path with training metrics', () => {
     ({ dir: root, samples } = await paritySamples(PARITY_COUNT));
   }, 300_000);
 
-  it.each(['v1', 'v2', 'v3-broken'])('%s: accuracy within 0.5 points of manifest.metrics.test_accuracy', async (version) => {
+  it.each(['v1', 'v2', 'v2-int8', 'v3-broken'])('%s: accuracy within 0.5 points of manifest.metrics.test_accuracy', async (version) => {
     const model = await loadModel(MODEL_DIR(version), { session: sessionConfig, logger });
     try {
       const expected = model.manifest.metrics.test_accuracy;

@@ -38,7 +38,7 @@ export interface Classified {
 
 /** Runs the serving path over the samples in batches; every failure is thrown, none skipped. */
 export async function classify(model: LoadedModel, samples: Sample[], root: string, batchSize = 64): Promise<Classified> {
-  const policy: FetchPolicy = { maxBytes: 1 << 20, timeoutMs: 5000, allowedHosts: [], allowedFileRoots: [root], maxRedirects: 0 };
+  const policy: FetchPolicy = { maxBytes: 1 << 20, timeoutMs: 5000, allowedHosts: [], allowedFileRoots: [root], syncFileReads: true, maxRedirects: 0 };
   const batch = allocateBatch(model.manifest.input, batchSize);
   const predicted: number[] = [];
   for (let start = 0; start < samples.length; start += batchSize) {

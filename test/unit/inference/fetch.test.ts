@@ -72,6 +72,7 @@ const policy = (overrides: Partial<FetchPolicy> = {}): FetchPolicy => ({
   timeoutMs: 2000,
   allowedHosts: ['127.0.0.1'],
   allowedFileRoots: [],
+  syncFileReads: true,
   maxRedirects: 2,
   ...overrides,
 });
@@ -164,7 +165,7 @@ describe('fetchWithRetry', () => {
   });
 });
 
-describe('file fetch', () => {
+describe.each([true, false])('file fetch (synchronous reads: %s)', (syncFileReads) => {
   let dir: string;
   let root: string;
   let fileUri: (p: string) => string;
@@ -186,26 +187,26 @@ describe('file fetch', () => {
   });
 
   it('reads a file under an allowed root', async () => {
-    expect(await fetchImage(fileUri(path.join(root, 'sub', 'a.png')), policy({ allowedFileRoots: [root] }))).toEqual(IMAGE);
+    expect(await fetchImage(fileUri(path.join(root, 'sub', 'a.png')), policy({ syncFileReads, allowedFileRoots: [root] }))).toEqual(IMAGE);
   });
 
   it('resolves a symlinked root', async () => {
-    expect(await fetchImage(fileUri(path.join(root, 'sub', 'a.png')), policy({ allowedFileRoots: [path.join(dir, 'linked-root')] }))).toEqual(IMAGE);
+    expect(await fetchImage(fileUri(path.join(root, 'sub', 'a.png')), policy({ syncFileReads, allowedFileRoots: [path.join(dir, 'linked-root')] }))).toEqual(IMAGE);
   });
 
   it('refuses escapes through .. and through symlinks', async () => {
-    await fails(fetchImage(`file://${root}/sub/../../secret.txt`, policy({ allowedFileRoots: [root] })), 'ForbiddenUri', false, /outside the allowed file roots/);
-    await fails(fetchImage(fileUri(path.join(root, 'escape.png')), policy({ allowedFileRoots: [root] })), 'ForbiddenUri');
+    await fails(fetchImage(`file://${root}/sub/../../secret.txt`, policy({ syncFileReads, allowedFileRoots: [root] })), 'ForbiddenUri', false, /outside the allowed file roots/);
+    await fails(fetchImage(fileUri(path.join(root, 'escape.png')), policy({ syncFileReads, allowedFileRoots: [root] })), 'ForbiddenUri');
   });
 
   it('refuses file:// when no roots are configured', async () => {
-    await fails(fetchImage(fileUri(path.join(root, 'sub', 'a.png')), policy()), 'ForbiddenUri', false, /file:\/\/ images are disabled/);
+    await fails(fetchImage(fileUri(path.join(root, 'sub', 'a.png')), policy({ syncFileReads })), 'ForbiddenUri', false, /file:\/\/ images are disabled/);
   });
 
   it('reports missing files, directories and files over the byte limit', async () => {
-    await fails(fetchImage(fileUri(path.join(root, 'nope.png')), policy({ allowedFileRoots: [root] })), 'NotFound');
-    await fails(fetchImage(fileUri(path.join(root, 'sub')), policy({ allowedFileRoots: [root] })), 'NotFound', false, /not a regular file/);
-    await fails(fetchImage(fileUri(path.join(root, 'big.png')), policy({ allowedFileRoots: [root], maxBytes: 1000 })), 'TooLarge', false, /2048 bytes/);
+    await fails(fetchImage(fileUri(path.join(root, 'nope.png')), policy({ syncFileReads, allowedFileRoots: [root] })), 'NotFound');
+    await fails(fetchImage(fileUri(path.join(root, 'sub')), policy({ syncFileReads, allowedFileRoots: [root] })), 'NotFound', false, /not a regular file/);
+    await fails(fetchImage(fileUri(path.join(root, 'big.png')), policy({ syncFileReads, allowedFileRoots: [root], maxBytes: 1000 })), 'TooLarge', false, /2048 bytes/);
   });
 });
 

@@ -107,6 +107,19 @@ describe('mapWithConcurrency', () => {
     expect(started).toEqual([0, 1]);
   });
 
+  it('rejects only after the calls already running have settled', async () => {
+    let slowDone = false;
+    await expect(
+      mapWithConcurrency([0, 1], 2, async (n) => {
+        if (n === 0) throw new Error('fast failure');
+        await new Promise((r) => setTimeout(r, 30));
+        slowDone = true;
+        return n;
+      }),
+    ).rejects.toThrow('fast failure');
+    expect(slowDone).toBe(true);
+  });
+
   it('refuses a limit below 1', async () => {
     await expect(mapWithConcurrency([1], 0, async (n) => n)).rejects.toThrow(/positive integer/);
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseManifestJson } from '../../../models/loader/parse-manifest.ts';
+import { precisionOf } from '../../../models/manifest.ts';
 import { validateManifest } from '../../../models/loader/validate-manifest.ts';
 import { PipelineError } from '../../../platform/errors.ts';
 import { validManifest } from './fixtures.ts';
@@ -32,6 +33,22 @@ describe('validateManifest', () => {
     expect(message).toMatch(/sha256 must be 64 hexadecimal characters \(got "abc"\)/);
     expect(message).toMatch(/version must be a non-empty string \(got nothing\)/);
     expect(message).toMatch(/input\.channels must be one of 1, 3 \(got 4\)/);
+  });
+
+  it('takes an optional precision, fp32 when absent, and refuses an unknown one', () => {
+    const base = validManifest();
+    expect(precisionOf(validateManifest(base, 'x'))).toBe('fp32');
+    expect(precisionOf(validateManifest(validManifest({ precision: 'int8' }), 'x'))).toBe('int8');
+    expect(problems({ ...base, precision: 'int4' })).toMatch(/precision must be one of "fp32", "int8", "fp16" \(got "int4"\)/);
+  });
+
+  it('checks where a quantized model came from', () => {
+    const base = validManifest();
+    const derived = { ...base.lineage, quantized_from: { version: 'v2', sha256: 'b'.repeat(64) } };
+    expect(validateManifest(validManifest({ lineage: derived }), 'x').lineage.quantized_from?.version).toBe('v2');
+    expect(problems(validManifest({ lineage: { ...derived, quantized_from: { version: '', sha256: 'nope' } } }))).toMatch(
+      /lineage\.quantized_from\.version must be a non-empty string[\s\S]*lineage\.quantized_from\.sha256 must be 64 hexadecimal characters/,
+    );
   });
 
   it('checks the input shape against layout, channels and size', () => {

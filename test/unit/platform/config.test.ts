@@ -35,6 +35,8 @@ describe('EnvReader', () => {
     expect(s.kafka.ssl).toBe(true);
     expect(s.maxBatchSize).toBe(64);
     expect(s.session.executionProviders).toEqual(['cuda', 'cpu']);
+    expect(s.session.allowSpinning).toBe(false);
+    expect(s.consumerFetch).toEqual({ minBytes: 1, maxBytes: 10 * 1024 * 1024, maxBytesPerPartition: 1024 * 1024, maxWaitTimeInMs: 50 });
   });
 
   it('collects every bad variable, each named with the form it expects', () => {

@@ -1,7 +1,12 @@
-"""ONNX export with a dynamic batch dimension, and inference on the exported file with ONNX Runtime."""
+"""ONNX export with a dynamic batch dimension, and inference on the exported file with ONNX Runtime.
+
+Not named onnx_model.py: onnxruntime.quantization loads onnxruntime.transformers, which imports a top-level
+module of that name.
+"""
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +24,8 @@ def export(model: nn.Module, path: Path, channels: int, height: int, width: int)
     path.parent.mkdir(parents=True, exist_ok=True)
     model.eval()
     example = torch.zeros(1, channels, height, width, dtype=torch.float32)
+    # torch >= 2.5 defaults to the dynamo exporter; Debian's torch 1.13 has only the TorchScript one (no such flag).
+    legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
     torch.onnx.export(
         model,
         (example,),
@@ -28,7 +35,7 @@ def export(model: nn.Module, path: Path, channels: int, height: int, width: int)
         dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
         opset_version=OPSET,
         do_constant_folding=True,
-        dynamo=False,
+        **legacy,
     )
     onnx.checker.check_model(onnx.load(str(path)), full_check=True)
 

@@ -1,0 +1,217 @@
+/**
+ * The Open Inference Protocol v2 HTTP front door. Every answer is in the protocol's shapes (JSON, or a JSON
+ * header and binary tensors; errors as `{"error": "..."}`), counted by route template and status, and timed.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Prediction } from '../../inference-consumers/service/prediction.ts';
+import type { Logger } from '../../platform/logger.ts';
+import type { GatewayMetrics } from '../metrics.ts';
+import type { ModelCatalog } from '../model-catalog.ts';
+import type { RequestTracker } from '../pipeline/request-tracker.ts';
+import type { Submission } from '../pipeline/submitter.ts';
+import { HEADER_LENGTH, splitBody } from '../protocol/binary-tensor.ts';
+import { imageType } from '../protocol/image-type.ts';
+import { parseInferRequest, type InferRequest, type RequestLimits } from '../protocol/infer-request.ts';
+import { buildInferResponse, type ResponseContext } from '../protocol/infer-response.ts';
+import type { Authenticator } from './auth.ts';
+import { HttpError } from './http-error.ts';
+import type { RateLimiter } from './rate-limiter.ts';
+import { checkContentType, checkDeclaredLength, readBody } from './request-body.ts';
+import { matchRoute, type RouteMatch } from './routes.ts';
+
+export type ResponseMeta = Omit<ResponseContext, 'inferenceId'>;
+
+export interface GatewayDeps {
+  catalog: ModelCatalog;
+  tracker: RequestTracker<Prediction, ResponseMeta>;
+  submit: (s: Submission, onStage: (stage: 'upload' | 'publish', seconds: number) => void) => Promise<void>;
+  auth: Authenticator;
+  limiter: RateLimiter;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  /** Connected to Kafka and reading answers: inference is accepted only then. */
+  ready: () => boolean;
+  limits: RequestLimits & { maxBodyBytes: number; timeoutMs: number; resultTtlMs: number };
+  server: { name: string; version: string };
+}
+
+interface Reply {
+  status: number;
+  body: Buffer | object;
+  headers?: Record<string, string>;
+}
+
+const json = (status: number, body: object, headers: Record<string, string> = {}): Reply => ({ status, body, headers });
+
+export class GatewayServer {
+  constructor(private readonly d: GatewayDeps) {}
+
+  async listen(host: string, port: number): Promise<Server> {
+    const server = createServer((req, res) => void this.serve(req, res));
+    // curl and others ask before sending a large body: an oversized one is refused before it is sent.
+    server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      try {
+        checkDeclaredLength(req.headers['content-length'], this.d.limits.maxBodyBytes);
+      } catch (err) {
+        return void this.serve(req, res, err as HttpError);
+      }
+      res.writeContinue();
+      void this.serve(req, res);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve());
+    });
+    this.d.logger.info({ address: server.address() }, 'Open Inference Protocol v2 listening');
+    return server;
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse, early?: HttpError): Promise<void> {
+    const started = performance.now();
+    let template = 'unmatched';
+    let reply: Reply;
+    let client: string | undefined;
+    try {
+      if (early) throw early;
+      const route = matchRoute(req.method ?? 'GET', req.url ?? '/');
+      template = route.template;
+      if (!route.open) {
+        client = this.d.auth.authenticate(req.headers.authorization, req.socket.remoteAddress ?? 'unknown');
+        this.admit(client, 1);
+      }
+      reply = await this.route(route, req, client ?? '');
+    } catch (err) {
+      reply = this.failure(err, template);
+    }
+    this.write(res, reply);
+    const seconds = (performance.now() - started) / 1000;
+    this.d.metrics.requests.inc({ route: template, code: String(reply.status) });
+    this.d.metrics.requestSeconds.observe({ route: template }, seconds);
+    const line = { route: template, method: req.method, status: reply.status, client, ms: Math.round(seconds * 1000), requestId: reply.headers?.['x-request-id'] };
+    if (reply.status >= 500) this.d.logger.warn(line, 'request failed');
+    else this.d.logger.debug(line, 'request answered');
+  }
+
+  private failure(err: unknown, template: string): Reply {
+    if (err instanceof HttpError) return json(err.status, err.body(), err.headers);
+    this.d.logger.error({ err, route: template }, 'unexpected failure');
+    return json(500, { error: `the gateway failed: ${(err as Error).message}` });
+  }
+
+  private write(res: ServerResponse, reply: Reply): void {
+    if (res.headersSent) return void res.end();
+    const body = Buffer.isBuffer(reply.body) ? reply.body : Buffer.from(JSON.stringify(reply.body));
+    res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers, 'content-length': String(body.length) });
+    res.end(body);
+  }
+
+  private admit(client: string, cost: number): void {
+    const admission = this.d.limiter.take(client, cost);
+    if (!admission.ok) {
+      throw new HttpError(429, `rate limit reached for ${client}; retry in ${admission.retryAfterSeconds} s`, { headers: { 'retry-after': String(admission.retryAfterSeconds) } });
+    }
+  }
+
+  private async route(route: RouteMatch, req: IncomingMessage, client: string): Promise<Reply> {
+    const { catalog } = this.d;
+    switch (route.name) {
+      case 'live':
+        return json(200, { live: true });
+      case 'ready': {
+        const ready = this.d.ready();
+        return json(ready ? 200 : 503, { ready });
+      }
+      case 'server':
+        return json(200, { ...this.d.server, extensions: ['binary_tensor_data'] });
+      case 'model':
+        return json(200, catalog.metadata(route.model, route.version));
+      case 'modelReady': {
+        catalog.require(route.model, route.version);
+        const ready = this.d.ready();
+        return json(ready ? 200 : 503, { name: route.model, ready });
+      }
+      case 'infer':
+        return this.infer(route, req, client);
+      case 'result':
+        return this.result(route.id, client);
+    }
+  }
+
+  private async infer(route: RouteMatch, req: IncomingMessage, client: string): Promise<Reply> {
+    this.d.catalog.require(route.model, route.version);
+    checkContentType(req.headers['content-type']);
+    if (!this.d.ready()) throw new HttpError(503, 'the gateway is not connected to the pipeline yet; retry shortly', { headers: { 'retry-after': '1' } });
+    const body = await readBody(req, this.d.limits.maxBodyBytes);
+    const { json: header, binary } = splitBody(body, req.headers[HEADER_LENGTH] as string | undefined);
+    const request = parseInferRequest(header, binary, this.d.limits);
+    const imageTypes = request.input.kind === 'image' ? request.input.images.map(checkImage) : [];
+    const count = request.input.kind === 'image' ? request.input.images.length : request.input.uris.length;
+    // One token was taken for the request; an inference costs one per image.
+    if (count > 1) this.admit(client, count - 1);
+
+    const inferenceId = randomUUID();
+    const requestIds = count === 1 ? [inferenceId] : Array.from({ length: count }, (_, i) => `${inferenceId}.${i}`);
+    const meta: ResponseMeta = { modelName: route.model, pinnedVersion: route.version, id: request.id ?? inferenceId, outputs: request.outputs };
+    this.d.tracker.track({ inferenceId, client, requestIds, meta });
+    try {
+      await this.d.submit(
+        { requestIds, input: request.input, imageTypes, pinnedVersion: route.version, stickinessKey: request.stickinessKey, client },
+        (stage, seconds) => this.d.metrics.stageSeconds.observe({ stage }, seconds),
+      ).catch((err: unknown) => {
+        this.d.tracker.forget(inferenceId);
+        throw err;
+      });
+      this.d.metrics.images.inc({ input: request.input.kind }, count);
+      const location = `/v2/results/${inferenceId}`;
+      const reply = request.async
+        ? json(202, { id: meta.id, request_id: inferenceId, status: 'pending', result: location }, { location })
+        : await this.await(inferenceId, meta, request, location);
+      return { ...reply, headers: { ...reply.headers, 'x-request-id': inferenceId } };
+    } catch (err) {
+      // Every answer to an accepted request names its id, errors included, so it can be found in the topics.
+      if (err instanceof HttpError) err.headers['x-request-id'] = inferenceId;
+      throw err;
+    }
+  }
+
+  private async await(inferenceId: string, meta: ResponseMeta, request: InferRequest, location: string): Promise<Reply> {
+    const timeoutMs = Math.min(this.d.limits.timeoutMs, request.timeoutMs ?? Infinity);
+    const timer = this.d.metrics.stageSeconds.startTimer({ stage: 'wait' });
+    const outcome = await this.d.tracker.wait(inferenceId, timeoutMs);
+    timer();
+    if (!outcome) {
+      this.d.metrics.settled.inc({ result: 'timeout' });
+      // Still tracked: the answer may come later and can be fetched until the result TTL.
+      throw new HttpError(504, `no answer for request ${inferenceId} within ${timeoutMs} ms; it may still finish: GET ${location} (kept ${Math.round(this.d.limits.resultTtlMs / 1000)} s)`, {
+        fields: { id: meta.id, request_id: inferenceId },
+        headers: { location },
+      });
+    }
+    this.d.tracker.forget(inferenceId);
+    if (!outcome.ok) throw outcome.error;
+    return encoded(buildInferResponse(outcome.predictions, { ...meta, inferenceId }));
+  }
+
+  private result(inferenceId: string, client: string): Reply {
+    const found = this.d.tracker.lookup(inferenceId, client);
+    if (!found) {
+      throw new HttpError(404, `no request ${inferenceId} for this client here: unknown, expired (results are kept ${Math.round(this.d.limits.resultTtlMs / 1000)} s), or sent to another gateway instance`);
+    }
+    if (found.state === 'pending') return json(202, { id: found.meta.id, request_id: inferenceId, status: 'pending' }, { 'retry-after': '1' });
+    if (!found.outcome.ok) throw found.outcome.error;
+    return encoded(buildInferResponse(found.outcome.predictions, { ...found.meta, inferenceId }));
+  }
+}
+
+function encoded(r: { body: Buffer; headers: Record<string, string> }): Reply {
+  return { status: 200, body: r.body, headers: r.headers };
+}
+
+function checkImage(image: Buffer, i: number): string {
+  const type = imageType(image);
+  if (!type) {
+    throw new HttpError(422, `input "image": element ${i} is not an image the pipeline decodes (PNG, JPEG, WebP, GIF, TIFF or AVIF); it starts with bytes ${image.subarray(0, 8).toString('hex')}`);
+  }
+  return type;
+}

@@ -1,0 +1,160 @@
+/**
+ * The gateway's requests between publishing and answering, by id. Predictions and dead letters read from the
+ * topics settle them; a waiting HTTP handler is woken, an asynchronous one is kept for GET /v2/results/{id}.
+ * Shadow copies never settle a request: only the served prediction (or the served copy's dead letter) answers.
+ * Pure given the clock: no Kafka here, so the rules are unit-tested.
+ */
+import { HttpError } from '../http/http-error.ts';
+import { deadLetterError, type DeadLetterFacts } from '../protocol/dead-letter-status.ts';
+
+export type Outcome<P> = { ok: true; predictions: P[] } | { ok: false; error: HttpError };
+
+export interface TrackedRequest<M> {
+  inferenceId: string;
+  /** Who asked: results are shown to that client only. */
+  client: string;
+  /** One pipeline request id per image, in input order. */
+  requestIds: string[];
+  /** What the answer needs (model, pinned version, outputs asked for). */
+  meta: M;
+}
+
+export type Lookup<P, M> = { state: 'pending'; meta: M } | { state: 'settled'; outcome: Outcome<P>; meta: M };
+
+interface Entry<P, M> extends TrackedRequest<M> {
+  predictions: (P | undefined)[];
+  remaining: number;
+  outcome: Outcome<P> | undefined;
+  expiresAt: number;
+  waiters: Set<(outcome: Outcome<P>) => void>;
+}
+
+export interface TrackerOptions {
+  maxTracked: number;
+  /** Settled results are kept this long; a request with no answer is given up after it too. */
+  ttlMs: number;
+  clock?: () => number;
+}
+
+export class RequestTracker<P extends { request_id: string; shadow: boolean }, M> {
+  private readonly entries = new Map<string, Entry<P, M>>();
+  private readonly byRequestId = new Map<string, { entry: Entry<P, M>; index: number }>();
+  private readonly clock: () => number;
+
+  constructor(private readonly opts: TrackerOptions) {
+    this.clock = opts.clock ?? Date.now;
+  }
+
+  /** Starts tracking before anything is published, so an answer can never arrive unseen. */
+  track(request: TrackedRequest<M>): void {
+    if (this.entries.size >= this.opts.maxTracked) this.evictOneSettled();
+    if (this.entries.size >= this.opts.maxTracked) {
+      throw new HttpError(503, `the gateway is tracking ${this.entries.size} requests, its limit (GATEWAY_MAX_TRACKED); retry shortly`, { headers: { 'retry-after': '1' } });
+    }
+    const entry: Entry<P, M> = {
+      ...request,
+      predictions: request.requestIds.map(() => undefined),
+      remaining: request.requestIds.length,
+      outcome: undefined,
+      expiresAt: this.clock() + this.opts.ttlMs,
+      waiters: new Set(),
+    };
+    this.entries.set(request.inferenceId, entry);
+    request.requestIds.forEach((id, index) => this.byRequestId.set(id, { entry, index }));
+  }
+
+  /** Whether a record with this request id is worth decoding: checked from the header, before Avro. */
+  wants(requestId: string): boolean {
+    const hit = this.byRequestId.get(requestId);
+    return hit !== undefined && hit.entry.outcome === undefined;
+  }
+
+  /** Records a prediction; true when it settled its request. Shadows, duplicates and strangers are ignored. */
+  prediction(p: P): boolean {
+    const hit = this.byRequestId.get(p.request_id);
+    if (!hit || p.shadow || hit.entry.outcome || hit.entry.predictions[hit.index]) return false;
+    hit.entry.predictions[hit.index] = p;
+    hit.entry.remaining -= 1;
+    if (hit.entry.remaining > 0) return false;
+    this.settle(hit.entry, { ok: true, predictions: hit.entry.predictions as P[] });
+    return true;
+  }
+
+  /** A dead letter of the served copy fails the whole request at once; a shadow copy's is ignored. */
+  deadLetter(facts: DeadLetterFacts, shadow: boolean): boolean {
+    const hit = this.byRequestId.get(facts.requestId);
+    if (!hit || shadow || hit.entry.outcome) return false;
+    this.settle(hit.entry, { ok: false, error: deadLetterError(facts, hit.entry.inferenceId) });
+    return true;
+  }
+
+  /** Resolves with the outcome, or undefined when `timeoutMs` passes first (the request stays tracked). */
+  wait(inferenceId: string, timeoutMs: number): Promise<Outcome<P> | undefined> {
+    const entry = this.entries.get(inferenceId);
+    if (!entry) return Promise.resolve(undefined);
+    if (entry.outcome) return Promise.resolve(entry.outcome);
+    return new Promise((resolve) => {
+      const done = (outcome: Outcome<P> | undefined): void => {
+        clearTimeout(timer);
+        entry.waiters.delete(done);
+        resolve(outcome);
+      };
+      const timer = setTimeout(() => done(undefined), timeoutMs);
+      entry.waiters.add(done);
+    });
+  }
+
+  /** A request's state for its own client; undefined when unknown, expired or someone else's. */
+  lookup(inferenceId: string, client: string): Lookup<P, M> | undefined {
+    const entry = this.entries.get(inferenceId);
+    if (!entry || entry.client !== client || entry.expiresAt < this.clock()) return undefined;
+    return entry.outcome ? { state: 'settled', outcome: entry.outcome, meta: entry.meta } : { state: 'pending', meta: entry.meta };
+  }
+
+  /** Stops tracking: answered synchronously, or never published. */
+  forget(inferenceId: string): void {
+    const entry = this.entries.get(inferenceId);
+    if (!entry) return;
+    this.entries.delete(inferenceId);
+    for (const id of entry.requestIds) this.byRequestId.delete(id);
+  }
+
+  /** Drops what has expired: settled results after the TTL, and requests never answered within it. */
+  sweep(): number {
+    const now = this.clock();
+    let dropped = 0;
+    for (const entry of this.entries.values()) {
+      if (entry.expiresAt < now) {
+        this.forget(entry.inferenceId);
+        dropped += 1;
+      }
+    }
+    return dropped;
+  }
+
+  get tracked(): number {
+    return this.entries.size;
+  }
+
+  get waiting(): number {
+    let n = 0;
+    for (const entry of this.entries.values()) if (!entry.outcome) n += 1;
+    return n;
+  }
+
+  private settle(entry: Entry<P, M>, outcome: Outcome<P>): void {
+    entry.outcome = outcome;
+    entry.expiresAt = this.clock() + this.opts.ttlMs;
+    for (const wake of [...entry.waiters]) wake(outcome);
+  }
+
+  /** Makes room by dropping the oldest settled result nobody collected. */
+  private evictOneSettled(): void {
+    for (const entry of this.entries.values()) {
+      if (entry.outcome) {
+        this.forget(entry.inferenceId);
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * Follows a consumer's group membership from kafkajs' events: the assignment and a generation counter (bumped on
+ * every join, so per-partition state can tell a new ownership from an old one), and the two ways a member can
+ * stop doing its job silently, which become fatal errors instead: being assigned topics it did not subscribe to
+ * (two deployments sharing a group id) and a crash that kafkajs will not restart.
+ */
+import type { Consumer } from 'kafkajs';
+import type { Logger } from '../logger.ts';
+
+export type Assignment = ReadonlyMap<string, ReadonlySet<number>>;
+
+export class GroupTracker {
+  generation = 0;
+  private joined = false;
+  /** Set by a fatal condition: the member never counts as joined again. */
+  private failed = false;
+  private assignment: Assignment = new Map();
+  private readonly listeners: ((assignment: Assignment) => void)[] = [];
+
+  constructor(
+    consumer: Consumer,
+    private readonly groupId: string,
+    private readonly logger: Logger,
+    private readonly fatal: (message: string, err?: unknown) => void,
+  ) {
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => this.onJoin(payload.memberAssignment));
+    // kafkajs drops such topics from the assignment and goes on with the rest: a member that then reports ready
+    // while consuming nothing of its own.
+    consumer.on(consumer.events.RECEIVED_UNSUBSCRIBED_TOPICS, ({ payload }) => {
+      this.failed = true;
+      this.joined = false;
+      this.fatal(`consumer group "${groupId}" assigned this member topics it does not subscribe to (${payload.topicsNotSubscribed.join(', ')}): another deployment uses the same group id. Give each deployment its own TOPIC_PREFIX or group id.`);
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      this.joined = false;
+      if (!payload.restart) {
+        this.failed = true;
+        this.fatal(`consumer of group ${groupId} stopped after an error kafkajs does not restart: ${payload.error.message}`, payload.error);
+      }
+    });
+    consumer.on(consumer.events.STOP, () => {
+      this.joined = false;
+    });
+  }
+
+  private onJoin(memberAssignment: Record<string, number[]>): void {
+    this.generation += 1;
+    this.joined = !this.failed;
+    this.assignment = new Map(Object.entries(memberAssignment).map(([topic, partitions]) => [topic, new Set(partitions)]));
+    this.logger.info({ group: this.groupId, generation: this.generation, assignment: memberAssignment }, 'joined consumer group');
+    for (const listener of this.listeners) listener(this.assignment);
+  }
+
+  onAssignment(listener: (assignment: Assignment) => void): void {
+    this.listeners.push(listener);
+  }
+
+  get isMember(): boolean {
+    return this.joined;
+  }
+
+  get current(): Assignment {
+    return this.assignment;
+  }
+
+  owns(topic: string, partition: number): boolean {
+    return this.assignment.get(topic)?.has(partition) ?? false;
+  }
+}

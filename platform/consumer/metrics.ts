@@ -1,0 +1,40 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+/** The consume loop's metrics; one set per process registry, labelled by consumer group. */
+export function createStreamMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    lag: new Gauge({
+      name: 'kafka_consumer_lag_records',
+      help: 'Records between the group\'s committed offset and the partition end, for partitions this member owns',
+      labelNames: ['group', 'topic', 'partition'] as const,
+      registers,
+    }),
+    paused: new Gauge({
+      name: 'kafka_consumer_paused_partitions',
+      help: 'Partitions paused after a systemic failure (registry, object store, model, broker), waiting to retry',
+      labelNames: ['group'] as const,
+      registers,
+    }),
+    systemicFailures: new Counter({
+      name: 'kafka_consumer_systemic_failures_total',
+      help: 'Chunks that failed for an infrastructure reason and were retried after a pause, by component',
+      labelNames: ['group', 'component'] as const,
+      registers,
+    }),
+    isolations: new Counter({
+      name: 'kafka_consumer_isolations_total',
+      help: 'Chunks split to isolate a record that threw (exception) or stalled past CHUNK_TIMEOUT_MS (stall)',
+      labelNames: ['group', 'reason'] as const,
+      registers,
+    }),
+    transactions: new Counter({
+      name: 'kafka_transactions_total',
+      help: 'Kafka transactions of chunk outputs and offsets (exactly-once), by result',
+      labelNames: ['group', 'result'] as const,
+      registers,
+    }),
+  };
+}
+
+export type StreamMetrics = ReturnType<typeof createStreamMetrics>;

@@ -1,0 +1,277 @@
+/**
+ * The consume → process → produce → commit loop that the router, the inference consumers and the drift monitor
+ * share. Per chunk of a poll (at most maxBatchSize records of one partition):
+ *  1. the service's processor runs under per-record isolation and the watchdog (chunk-isolation.ts);
+ *  2. outputs too large for the broker turn their input record into a dead letter (`<stage>/TooLarge`), and
+ *     dead letters are encoded with their original value cut to a limit;
+ *  3. outputs, dead letters and the consumed offset are delivered: in one transaction (exactly-once) or
+ *     produced with acks=all and then committed (at-least-once);
+ *  4. a systemic failure (registry, object store, model, broker, a stall every record shares) pauses the
+ *     partition and retries the chunk after a growing backoff; nothing of it is dead-lettered.
+ * Offsets are never committed before their outputs are acknowledged.
+ */
+import type { Admin, Batch, Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Registry } from 'prom-client';
+import { DEAD_LETTER_OVERHEAD_BYTES, deadLetterRecords, type DeadLetterLimits, type FailedRecord } from '../dead-letter.ts';
+import { PipelineError, SystemicError, type Stage } from '../errors.ts';
+import { HEADER, headersToStrings } from '../headers.ts';
+import type { Logger } from '../logger.ts';
+import { maxRecordBytes, recordBytes, type OutgoingRecord } from '../produce-budget.ts';
+import type { AvroSerde } from '../schema-registry.ts';
+import { processIsolated, type ChunkProcessor, type ProcessedChunk } from './chunk-isolation.ts';
+import { createDelivery, type Delivery, type DeliveryMode } from './delivery.ts';
+import { GroupTracker } from './group-tracker.ts';
+import { LagMonitor } from './lag-monitor.ts';
+import { createStreamMetrics } from './metrics.ts';
+import { PartitionPauses } from './partition-pauses.ts';
+import type { StreamSettings } from './settings.ts';
+
+export interface StreamLoopOptions {
+  /** Names the service on dead letters. */
+  service: string;
+  kafka: Kafka;
+  admin: Admin;
+  /** The shared idempotent producer (at-least-once delivery). */
+  producer: Producer;
+  serde: AvroSerde;
+  dlqTopic: string;
+  groupId: string;
+  topics: string[];
+  fromBeginning?: boolean;
+  consumerConfig?: Omit<ConsumerConfig, 'groupId'>;
+  process: ChunkProcessor;
+  /** 'none': the service publishes its outputs and keeps its positions itself (the drift monitor). */
+  delivery: DeliveryMode | 'none';
+  /** The stage named on dead letters the processor did not classify, and on oversized outputs. */
+  stage: Stage;
+  maxBatchSize: number;
+  partitionsConsumedConcurrently?: number;
+  settings: StreamSettings;
+  /** Bytes per produce call (StreamSettings.produceMaxBytes capped by the broker's limits). */
+  budgetBytes: number;
+  /** The group whose committed offsets the lag is measured against (default: groupId). */
+  lagGroupId?: string;
+  /** Counts delivered dead letters (per-service metrics). */
+  onDeadLetters?: (failed: readonly FailedRecord[]) => void;
+  logger: Logger;
+  registry: Registry;
+  /** Ends the process: the consumer cannot go on (see GroupTracker). */
+  fatal: (message: string, err?: unknown) => void;
+}
+
+export interface StreamLoop {
+  consumer: Consumer;
+  tracker: GroupTracker;
+  /** In the group, and no partition paused for longer than PAUSED_NOT_READY_MS. */
+  ready(): boolean;
+  /** Finishes the chunk in flight (delivered and committed), leaves the group, releases producers. */
+  stop(): Promise<void>;
+}
+
+/** Processed chunks of one partition waiting for their common commit. */
+interface PendingCommit {
+  records: OutgoingRecord[];
+  chunks: { processed: ProcessedChunk; failed: FailedRecord[]; dropped: ReadonlySet<KafkaMessage> }[];
+  since: number;
+  /** The offset to commit: past the last chunk's records. */
+  offset: string;
+  last: KafkaMessage;
+}
+
+/** Heartbeats while a long chunk runs, so slow fetches or inference never cost the group a rebalance. */
+function keepAlive(heartbeat: () => Promise<void>, logger: Logger, everyMs = 2_000): () => void {
+  const timer = setInterval(() => {
+    heartbeat().catch((err: unknown) => logger.debug({ err }, 'heartbeat during batch failed'));
+  }, everyMs);
+  return () => clearInterval(timer);
+}
+
+/** The offset to commit after a chunk: past its last record, and past the batch's trailing transaction markers. */
+export function nextOffsetAfter(chunk: readonly KafkaMessage[], batch: Pick<Batch, 'lastOffset'>, lastOfBatch: boolean): string {
+  const last = chunk[chunk.length - 1] as KafkaMessage;
+  const through = lastOfBatch ? BigInt(batch.lastOffset()) : BigInt(last.offset);
+  return String((through > BigInt(last.offset) ? through : BigInt(last.offset)) + 1n);
+}
+
+/**
+ * Pure: the records to produce for a processed chunk. An input record with an output over the budget becomes a
+ * `<stage>/TooLarge` dead letter and none of its outputs is produced.
+ */
+export function fitOutputs(chunk: ProcessedChunk, o: { topic: string; partition: number; stage: Stage; budgetBytes: number }): { records: OutgoingRecord[]; failed: FailedRecord[]; dropped: ReadonlySet<KafkaMessage> } {
+  const limit = maxRecordBytes(o.budgetBytes);
+  const oversized = new Map<KafkaMessage, number>();
+  for (const { source, record } of chunk.outputs) {
+    const bytes = recordBytes(record);
+    if (bytes > limit) oversized.set(source, Math.max(bytes, oversized.get(source) ?? 0));
+  }
+  const failed = [...chunk.failed];
+  for (const [source, bytes] of oversized) {
+    const requestId = chunk.outputs.find((out) => out.source === source)?.record.headers[HEADER.requestId] ?? headersToStrings(source.headers)[HEADER.requestId];
+    failed.push({
+      topic: o.topic, partition: o.partition, message: source, requestId,
+      error: new PipelineError(o.stage, 'TooLarge', `an output record of about ${bytes} bytes exceeds the produce limit of ${limit} bytes (PRODUCE_MAX_BYTES, the topic's max.message.bytes); shrink the request's metadata or raise the limits`),
+    });
+  }
+  return { records: chunk.outputs.filter((out) => !oversized.has(out.source)).map((out) => out.record), failed, dropped: new Set(oversized.keys()) };
+}
+
+/**
+ * The dead-letter value limit, lowered where DLQ_MAX_VALUE_BYTES and the rest of a dead letter would not fit the
+ * produce budget: a dead letter that does not fit could never be written and would hold its partition.
+ */
+export function fittingDeadLetterLimits(maxValueBytes: number, budgetBytes: number, log?: Logger): DeadLetterLimits {
+  const fitting = Math.max(0, maxRecordBytes(budgetBytes) - DEAD_LETTER_OVERHEAD_BYTES);
+  if (maxValueBytes <= fitting) return { maxValueBytes };
+  log?.warn({ DLQ_MAX_VALUE_BYTES: maxValueBytes, budgetBytes, used: fitting }, 'DLQ_MAX_VALUE_BYTES does not fit the produce budget; dead letters keep less of the original value');
+  return { maxValueBytes: fitting };
+}
+
+export async function startStreamLoop(o: StreamLoopOptions): Promise<StreamLoop> {
+  const log = o.logger.child({ group: o.groupId });
+  const deadLetterLimits = fittingDeadLetterLimits(o.settings.dlqMaxValueBytes, o.budgetBytes, log);
+  const metrics = createStreamMetrics(o.registry);
+  const consumer = o.kafka.consumer({
+    sessionTimeout: o.settings.sessionTimeoutMs,
+    heartbeatInterval: Math.min(3_000, Math.floor(o.settings.sessionTimeoutMs / 3)),
+    ...o.consumerConfig,
+    groupId: o.groupId,
+  });
+  const tracker = new GroupTracker(consumer, o.groupId, log, o.fatal);
+  const pauses = new PartitionPauses(o.settings.pause, {
+    pause: (topic, partition) => consumer.pause([{ topic, partitions: [partition] }]),
+    resume: (topic, partition) => consumer.resume([{ topic, partitions: [partition] }]),
+  });
+  metrics.paused.set({ group: o.groupId }, 0);
+  const delivery: Delivery | undefined = o.delivery === 'none' ? undefined : createDelivery(o.delivery, {
+    kafka: o.kafka, admin: o.admin, producer: o.producer, groupId: o.groupId, budgetBytes: o.budgetBytes, logger: log,
+    transactionTimeoutMs: o.settings.transactionTimeoutMs,
+    onTransaction: (result) => metrics.transactions.inc({ group: o.groupId, result }),
+  });
+  const lag = new LagMonitor({
+    admin: o.admin, groupId: o.lagGroupId ?? o.groupId, gauge: metrics.lag, assignment: () => tracker.current,
+    intervalMs: o.settings.lagIntervalMs, logger: log,
+  });
+  /** Consecutive watchdog stalls per partition: after two, the stalled records are isolated one by one. */
+  const stalls = new Map<string, number>();
+  tracker.onAssignment((assignment) => {
+    const owned = (topic: string, partition: number): boolean => tracker.owns(topic, partition);
+    pauses.retain(owned);
+    metrics.paused.set({ group: o.groupId }, pauses.paused);
+    void delivery?.retain(owned);
+    void lag.refresh();
+    // Claimed at once, not at the first batch: taking over aborts a crashed owner's open transaction, which
+    // otherwise holds back every read_committed reader of our outputs until it times out.
+    const generation = tracker.generation;
+    for (const [topic, partitions] of assignment) {
+      for (const partition of partitions) {
+        delivery?.claim(topic, partition, generation).catch((err: unknown) => log.warn({ topic, partition, err: (err as Error).message }, 'claiming a partition failed; retried at its first batch'));
+      }
+    }
+  });
+
+  const onSystemic = (err: SystemicError, topic: string, partition: number): void => {
+    const key = `${topic}/${partition}`;
+    stalls.set(key, err.component === 'watchdog' ? (stalls.get(key) ?? 0) + 1 : 0);
+    const delayMs = pauses.pause(topic, partition, err.message);
+    metrics.systemicFailures.inc({ group: o.groupId, component: err.component });
+    metrics.paused.set({ group: o.groupId }, pauses.paused);
+    log.warn({ component: err.component, topic, partition, retryInMs: Math.round(delayMs), failures: pauses.failures(topic, partition), err: err.message },
+      `${err.component} failure: partition paused, the chunk is retried without dead-lettering its records`);
+  };
+
+  const processChunk = async (chunk: KafkaMessage[], topic: string, partition: number): Promise<{ records: OutgoingRecord[]; processed: ProcessedChunk; failed: FailedRecord[]; dropped: ReadonlySet<KafkaMessage> }> => {
+    const processed = await processIsolated(chunk, o.process, {
+      topic, partition, stage: o.stage, timeoutMs: o.settings.chunkTimeoutMs,
+      isolateTotalStalls: (stalls.get(`${topic}/${partition}`) ?? 0) >= 2,
+      onIsolation: (reason) => metrics.isolations.inc({ group: o.groupId, reason }),
+    });
+    const { records, failed, dropped } = fitOutputs(processed, { topic, partition, stage: o.stage, budgetBytes: o.budgetBytes });
+    const dead = await deadLetterRecords(failed, { serde: o.serde, topic: o.dlqTopic, service: o.service, limits: deadLetterLimits });
+    return { records: [...records, ...dead], processed, failed, dropped };
+  };
+
+  const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }: EachBatchPayload): Promise<void> => {
+    const { topic, partition } = batch;
+    const generation = tracker.generation;
+    const stopHeartbeats = keepAlive(heartbeat, log);
+    try {
+      let messages = batch.messages;
+      try {
+        const committed = await delivery?.claim(topic, partition, generation);
+        if (committed !== undefined && messages.length > 0 && BigInt((messages[0] as KafkaMessage).offset) < committed) {
+          const done = messages.filter((m) => BigInt(m.offset) < committed);
+          if (done.length > 0) {
+            log.info({ topic, partition, skipped: done.length, committed: String(committed) }, 'skipping records a previous owner already committed');
+            resolveOffset((done[done.length - 1] as KafkaMessage).offset);
+            messages = messages.slice(done.length);
+          }
+        }
+        // Chunks of a backlog share a commit (up to COMMIT_MAX_CHUNKS or COMMIT_INTERVAL_MS): one transaction's
+        // round trips and markers are paid for several chunks; a batch's last chunk always commits at once.
+        let pending: PendingCommit | undefined;
+        const commit = async (): Promise<void> => {
+          if (!pending) return;
+          const done = pending;
+          pending = undefined;
+          await delivery?.deliver(done.records, { topic, partition, offset: done.offset }, commitOffsetsIfNecessary);
+          resolveOffset(done.last.offset);
+          pauses.succeeded(topic, partition);
+          stalls.delete(`${topic}/${partition}`);
+          metrics.paused.set({ group: o.groupId }, pauses.paused);
+          for (const c of done.chunks) {
+            c.processed.onDelivered?.(c.dropped);
+            if (c.failed.length > 0) o.onDeadLetters?.(c.failed);
+          }
+        };
+        for (let i = 0; i < messages.length; i += o.maxBatchSize) {
+          // On shutdown, commit what is processed; after a rebalance or a seek, leave everything uncommitted to
+          // whoever owns the partition next.
+          if (!isRunning()) break;
+          if (isStale() || tracker.generation !== generation) {
+            pending = undefined;
+            break;
+          }
+          const chunk = messages.slice(i, i + o.maxBatchSize);
+          const lastOfBatch = i + o.maxBatchSize >= messages.length;
+          const { records, processed, failed, dropped } = await processChunk(chunk, topic, partition);
+          pending ??= { records: [], chunks: [], since: Date.now(), offset: '', last: chunk[0] as KafkaMessage };
+          pending.records.push(...records);
+          pending.chunks.push({ processed, failed, dropped });
+          pending.offset = nextOffsetAfter(chunk, batch, lastOfBatch);
+          pending.last = chunk[chunk.length - 1] as KafkaMessage;
+          if (lastOfBatch || pending.chunks.length >= o.settings.commitMaxChunks || Date.now() - pending.since >= o.settings.commitIntervalMs) await commit();
+          await heartbeat();
+        }
+        await commit();
+      } catch (err) {
+        if (!(err instanceof SystemicError)) throw err;
+        onSystemic(err, topic, partition);
+      }
+    } finally {
+      stopHeartbeats();
+    }
+  };
+
+  await consumer.connect();
+  await consumer.subscribe({ topics: o.topics, fromBeginning: o.fromBeginning ?? true });
+  await consumer.run({
+    autoCommit: o.delivery === 'at-least-once',
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: o.partitionsConsumedConcurrently ?? 1,
+    eachBatch,
+  });
+  lag.start();
+  let stopped = false;
+  return {
+    consumer,
+    tracker,
+    ready: () => !stopped && tracker.isMember && pauses.healthy(),
+    async stop() {
+      stopped = true;
+      await consumer.disconnect();
+      lag.stop();
+      pauses.clear();
+      await delivery?.close();
+    },
+  };
+}
