@@ -123,7 +123,15 @@ export class AvroSerde {
   private async register(subject: string, schema: string): Promise<number> {
     const encoded = encodeURIComponent(subject);
     await this.request('PUT', `/config/${encoded}`, { compatibility: 'BACKWARD' });
-    const { id } = (await this.request('POST', `/subjects/${encoded}/versions`, { schema })) as { id: number };
+    let id: number;
+    try {
+      ({ id } = (await this.request('POST', `/subjects/${encoded}/versions`, { schema })) as { id: number });
+    } catch (err) {
+      // Two processes registering a new subject at once: Apicurio can answer the second with 409 although the
+      // schema is now there. The lookup finds it; a schema that is really refused is not found and the 409 stands.
+      if (registryStatus(err) !== 409) throw err;
+      ({ id } = (await this.request('POST', `/subjects/${encoded}`, { schema }).catch(() => { throw err; })) as { id: number });
+    }
     this.logger.debug({ subject, id }, 'schema registered');
     return id;
   }

@@ -84,6 +84,8 @@ interface FakeRegistry {
   requests: string[];
   schemas: Map<number, { status: number; body: unknown }>;
   register: { status: number; body: unknown };
+  /** The answer to looking a schema up under a subject (POST /subjects/<s>); the registration's when unset. */
+  lookup?: { status: number; body: unknown };
   close(): Promise<void>;
 }
 
@@ -96,7 +98,8 @@ async function startFakeRegistry(): Promise<FakeRegistry> {
       const id = /^\/schemas\/ids\/(\d+)/.exec(req.url ?? '')?.[1];
       const answer = id !== undefined
         ? fake.schemas.get(Number(id)) ?? { status: 404, body: { error_code: 40403, message: 'Schema not found' } }
-        : req.method === 'PUT' ? { status: 200, body: { compatibility: 'BACKWARD' } } : fake.register;
+        : req.method === 'PUT' ? { status: 200, body: { compatibility: 'BACKWARD' } }
+          : /^\/subjects\/[^/]+$/.test(req.url ?? '') ? fake.lookup ?? fake.register : fake.register;
       res.writeHead(answer.status, { 'content-type': 'application/vnd.schemaregistry.v1+json' }).end(JSON.stringify(answer.body));
     });
   });
@@ -217,6 +220,18 @@ describe('AvroSerde against a registry on 127.0.0.1', () => {
     const error = await serde.encode('t1', 'ImageRequest', request).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(SystemicError);
     expect((error as Error).message).toMatch(/BACKWARD/);
+  });
+
+  it('takes the id of a schema registered concurrently when the registry answers the registration with 409', async () => {
+    registry.register = { status: 409, body: { error_code: 409, message: 'Artifact already exists' } };
+    registry.lookup = { status: 200, body: { subject: 't4-value', id: 1, version: 1, schema: loadSchema('ImageRequest') } };
+    try {
+      const encoded = await serde.encode('t4', 'ImageRequest', request);
+      expect(encoded.subarray(0, 5)).toEqual(framed(1));
+      expect(registry.requests).toContain('POST /subjects/t4-value');
+    } finally {
+      delete registry.lookup;
+    }
   });
 
   it('encodes after registering, and refuses a value that does not fit as a SchemaError of the stage given', async () => {
