@@ -65,7 +65,7 @@ function checkInsideRoots(real: string, roots: readonly string[], requested: str
 function readFileSync(requested: string, roots: readonly string[], maxBytes: number): Buffer {
   let fd: number;
   try {
-    const real = realpathSync(requested);
+    const real = realpathSync.native(requested);
     checkInsideRoots(real, roots, requested);
     fd = openSync(real, 'r');
   } catch (err) {
