@@ -2,7 +2,7 @@
 # One image for every pipeline service, CPU inference (GPU nodes: Dockerfile.cuda). Each container picks its
 # service with its command, `node <entry point>` from the WORKDIR; the entry points are the LABELs below.
 # Nothing is downloaded at start: the services run compiled JavaScript with production dependencies only.
-# test/deploy/image.test.ts checks this file against the build (scripts/build/dist-layout.ts), the package
+# test/unit/deploy/image.test.ts checks this file against the build (scripts/build/dist-layout.ts), the package
 # scripts, docker-compose.yml and the Kubernetes manifests, since no Docker engine runs in CI.
 
 # Node.js 26 "Lithium" is the Active LTS line since October 2026 (24 is in maintenance until April 2028).
@@ -24,6 +24,7 @@ COPY router router
 COPY inference-consumers inference-consumers
 COPY drift-monitor drift-monitor
 COPY rollouts rollouts
+COPY gateway gateway
 RUN npm run build
 
 FROM ${NODE_IMAGE} AS production-dependencies
@@ -35,6 +36,7 @@ FROM ${NODE_IMAGE}
 ENV NODE_ENV=production \
     NODE_OPTIONS=--enable-source-maps \
     METRICS_HOST=0.0.0.0 \
+    GATEWAY_HOST=0.0.0.0 \
     MODEL_CACHE_DIR=/var/cache/imgpipe/models
 WORKDIR /app
 COPY package.json ./
@@ -46,12 +48,13 @@ RUN mkdir -p /var/cache/imgpipe/models && chown -R 1000:1000 /var/cache/imgpipe
 WORKDIR /app/dist
 # The node user, by number so that Kubernetes' runAsNonRoot can verify it.
 USER 1000:1000
-EXPOSE 9101 9102 9103 9104
+# Ops ports (METRICS_PORT: /metrics, /healthz, /readyz) as README "Deploy" assigns them, and the gateway's HTTP port.
+EXPOSE 8000 9101 9102 9103 9104 9105
 
 # Entry points, one per service, named like the package script that runs the same service from source.
 LABEL imgpipe.entrypoint.router="router/main.js"
 LABEL imgpipe.entrypoint.inference="inference-consumers/main.js"
 LABEL imgpipe.entrypoint.drift-monitor="drift-monitor/main.js"
 LABEL imgpipe.entrypoint.rollouts="rollouts/main.js"
-# gateway (issue 11, in progress): one LABEL line here, plus its COPY line in the build stage.
+LABEL imgpipe.entrypoint.gateway="gateway/main.js"
 CMD ["node", "router/main.js"]

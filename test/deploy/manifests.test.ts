@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { OVERLAYS, renderOverlay, validateManifests } from '../../deploy/checks/kubernetes-manifests.ts';
 import { deployTools, type DeployTools } from '../../deploy/checks/tools.ts';
+import { parseTokens } from '../../gateway/http/auth.ts';
 import { REPO_ROOT } from '../../stack/paths.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- rendered manifests are checked field by field */
@@ -43,7 +44,42 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
   });
 
   it('has a Deployment per service and one per model version', () => {
-    expect(services(overlay).map((d) => d.metadata.name).sort()).toEqual(['drift-monitor', 'inference-v1', 'inference-v2', 'router']);
+    expect(services(overlay).map((d) => d.metadata.name).sort()).toEqual(['drift-monitor', 'gateway', 'inference-v1', 'inference-v2', 'rollouts', 'router']);
+  });
+
+  it('routes each Service to the pods of one Deployment, on ports their container names', () => {
+    const named = of(overlay, 'Service').filter((s) => services(overlay).some((d) => d.metadata.name === s.metadata.name));
+    expect(named.map((s) => s.metadata.name).sort()).toEqual(['drift-monitor', 'gateway', 'rollouts']);
+    for (const svc of named) {
+      const targets = services(overlay).filter((d) => selects(svc.spec.selector, d.spec.template.metadata.labels));
+      expect(targets.map((d) => d.metadata.name), svc.metadata.name).toEqual([svc.metadata.name]);
+      const ports = app(targets[0]).ports.map((p: Resource) => p.name);
+      for (const p of svc.spec.ports) expect(ports, `${svc.metadata.name} port ${p.name}`).toContain(p.targetPort);
+    }
+  });
+
+  it('serves the gateway on its HTTP port on all interfaces, with the client tokens from the Secret', () => {
+    const gateway = services(overlay).find((d) => d.metadata.name === 'gateway');
+    const http = app(gateway).ports.find((p: Resource) => p.name === 'http');
+    expect(String(http.containerPort)).toBe(envOf(gateway, 'GATEWAY_PORT'));
+    expect(envOf(gateway, 'GATEWAY_HOST')).toBe('0.0.0.0');
+    expect(app(gateway).env.find((e: Resource) => e.name === 'GATEWAY_TOKENS').valueFrom).toEqual({ secretKeyRef: { name: 'imgpipe-secrets', key: 'GATEWAY_TOKENS' } });
+    const svc = of(overlay, 'Service').find((s) => s.metadata.name === 'gateway');
+    expect(svc.spec.ports.find((p: Resource) => p.name === 'http')).toMatchObject({ port: 8000, targetPort: 'http' });
+    const secret = of(overlay, 'Secret').find((s) => s.metadata.name === 'imgpipe-secrets');
+    // The local overlay brings its development Secret: its tokens must be ones the gateway accepts.
+    if (secret) expect(parseTokens(Buffer.from(secret.data.GATEWAY_TOKENS, 'base64').toString('utf8')).ok).toBe(true);
+  });
+
+  it('runs single-instance services (drift monitor, rollout controller) as one replica, replaced rather than rolled', () => {
+    for (const name of ['drift-monitor', 'rollouts']) {
+      const d = services(overlay).find((s) => s.metadata.name === name);
+      expect(d.spec.replicas, name).toBe(1);
+      expect(d.spec.strategy, name).toEqual({ type: 'Recreate' });
+    }
+    // The controller's transactional id derives from ROLLOUT_CONTROLLER_ID: a fixed value, so a replacement fences its predecessor.
+    const controller = services(overlay).find((s) => s.metadata.name === 'rollouts');
+    expect(envOf(controller, 'ROLLOUT_CONTROLLER_ID')).toMatch(/^[a-zA-Z0-9._-]+$/);
   });
 
   it('probes /readyz and /healthz on the ops port the service listens on, on all interfaces', () => {

@@ -29,19 +29,25 @@ describe('Prometheus', () => {
     expect(await checkScrapeConfigs(tools)).toMatch(/SUCCESS/);
   });
 
-  it('alerts on significant PSI, growing lag, dead letters, a service down or not ready, and missing predictions', () => {
+  it('alerts on significant PSI, growing lag, dead letters, a service down or not ready, missing predictions, gateway errors and timeouts, and rollbacks', () => {
     const alerts = allRuleQueries().map((q) => q.source.replace(/.*alert /, ''));
     expect(alerts).toEqual(expect.arrayContaining([
       'DriftPsiSignificant', 'ConsumerLagGrowing', 'InferenceDeadLetterRateHigh', 'RouterDeadLetterRateHigh', 'ServiceDown', 'ServiceNotReady', 'NoPredictions',
+      'GatewayServerErrors', 'GatewayTimeouts', 'RolloutRolledBack',
     ]));
   });
 
-  it('scrapes each component under the job name the rules use, in Kubernetes too', () => {
+  it('scrapes each component under the job name the rules use, in Kubernetes too, and watches every one for ServiceDown', () => {
+    const jobs = ['drift-monitor', 'gateway', 'inference', 'rollouts', 'router'];
     const k8s = parse(readFileSync(join(REPO_ROOT, 'deploy', 'prometheus', 'prometheus-kubernetes.yml'), 'utf8'));
-    const relabel = k8s.scrape_configs[0].relabel_configs as { source_labels?: string[]; target_label?: string }[];
+    const relabel = k8s.scrape_configs[0].relabel_configs as { source_labels?: string[]; target_label?: string; regex?: string; action?: string }[];
     expect(relabel).toContainEqual({ source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_component'], target_label: 'job' });
+    const kept = relabel.find((r) => r.action === 'keep' && r.source_labels?.[0] === '__meta_kubernetes_pod_label_app_kubernetes_io_component');
+    expect(kept?.regex?.split('|').sort()).toEqual(jobs);
     const compose = parse(readFileSync(join(REPO_ROOT, 'deploy', 'prometheus', 'prometheus.yml'), 'utf8'));
-    expect(compose.scrape_configs.map((s: { job_name: string }) => s.job_name).sort()).toEqual(['drift-monitor', 'inference', 'router']);
+    expect(compose.scrape_configs.map((s: { job_name: string }) => s.job_name).sort()).toEqual(jobs);
+    const down = allRuleQueries().find((q) => q.source.endsWith('alert ServiceDown'))!.expr;
+    expect(down.match(/job=~"([^"]+)"/)?.[1]?.split('|').sort()).toEqual(jobs);
   });
 });
 
@@ -74,6 +80,18 @@ describe('the Grafana dashboard', () => {
     const steps = (psi.fieldConfig!.defaults.thresholds as { steps: { value: number | null }[] }).steps.map((s) => s.value);
     expect(steps).toEqual([null, 0.1, 0.25]);
     expect(psi.fieldConfig!.defaults.custom).toMatchObject({ thresholdsStyle: { mode: expect.stringMatching(/line/) } });
+  });
+
+  it('shows the gateway\'s requests by route and status code, and its latency by route', () => {
+    expect(exprs(/^Gateway requests per second/)).toMatch(/sum by \(route, code\) \(rate\(gateway_requests_total/);
+    expect(exprs(/^Gateway latency/)).toMatch(/histogram_quantile\(0\.99, sum by \(route, le\) \(rate\(gateway_request_duration_seconds_bucket/);
+  });
+
+  it('shows each rollout\'s current step, its decisions by result and its guards\' values', () => {
+    expect(exprs(/^Rollouts: status and current step/)).toMatch(/rollout_step/);
+    expect(exprs(/^Rollout decisions/)).toMatch(/sum by \(rollout, decision\) \(rollout_decisions_total/);
+    expect(exprs(/^Rollout guard values/)).toMatch(/by \(rollout, guard, value\) \(rollout_guard_value/);
+    expect(exprs(/^Rollout guard outcomes/)).toMatch(/rollout_guard_outcome/);
   });
 
   it('shows accuracy per variant with its interval', () => {

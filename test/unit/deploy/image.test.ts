@@ -37,7 +37,7 @@ const sourceOf = (entry: string): string => entry.replace(/\.js$/, '.ts');
 
 describe('the image (Dockerfile)', () => {
   it('names an entry point per service, each the compiled file of a package script\'s source', () => {
-    expect(Object.keys(entries).sort()).toEqual(expect.arrayContaining(['drift-monitor', 'inference', 'router']));
+    expect(Object.keys(entries).sort()).toEqual(expect.arrayContaining(['drift-monitor', 'gateway', 'inference', 'rollouts', 'router']));
     for (const [name, entry] of Object.entries(entries)) {
       const source = sourceOf(entry);
       expect(pkg.scripts[name], `package script "${name}" for the entry point ${entry}`).toBe(`tsx ${source}`);
@@ -139,29 +139,32 @@ describe('the containers that run the image', () => {
   it('docker-compose.yml runs each pipeline service with node and an entry point of the image', () => {
     const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, { build?: string; command?: string[] }> };
     const built = Object.entries(compose.services).filter(([, s]) => s.build === '.');
-    expect(built.map(([name]) => name)).toEqual(expect.arrayContaining(['router', 'inference-v1', 'inference-v2', 'drift-monitor']));
+    expect(built.map(([name]) => name)).toEqual(expect.arrayContaining(['router', 'inference-v1', 'inference-v2', 'drift-monitor', 'rollouts', 'gateway']));
     for (const [name, service] of built) {
       expect(service.command?.[0], name).toBe('node');
       expect(Object.values(entries), name).toContain(service.command?.[1]);
     }
+    // Every service of the image runs in compose.
+    expect(new Set(built.map(([, service]) => service.command?.[1]))).toEqual(new Set(Object.values(entries)));
     expect(read('docker-compose.yml')).not.toMatch(/\b(npx|tsx)\b/);
   });
 
   it('every Kubernetes container of the image runs node and an entry point of the image', () => {
     const files = (dir: string): string[] =>
       readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : /\.ya?ml$/.test(f) ? [join(dir, f)] : []));
-    let seen = 0;
+    const run = new Set<string | undefined>();
     for (const file of files(join(REPO_ROOT, 'deploy', 'k8s'))) {
       for (const doc of parseAllDocuments(readFileSync(file, 'utf8'))) {
         const containers = (doc.toJS() as { spec?: { template?: { spec?: { containers?: { image?: string; command?: string[] }[] } } } } | null)?.spec?.template?.spec?.containers;
         for (const c of containers ?? []) {
           if (c.image !== 'imgpipe') continue;
-          seen += 1;
+          run.add(c.command?.[1]);
           expect(c.command?.[0], file).toBe('node');
           expect(Object.values(entries), file).toContain(c.command?.[1]);
         }
       }
     }
-    expect(seen).toBeGreaterThanOrEqual(3);
+    // Every service of the image has its Deployment.
+    expect(run).toEqual(new Set(Object.values(entries)));
   });
 });
