@@ -33,6 +33,9 @@ export interface RegistrySettings {
 }
 
 const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
+/** A conflicting registration by another process is looked up over about 3 s (0.2 + 0.4 + … + 1.0 s). */
+const CONFLICT_LOOKUP_ATTEMPTS = 6;
+const CONFLICT_LOOKUP_DELAY_MS = 200;
 
 /** The status our own registry calls report when no HTTP answer came at all (refused, reset, timed out). */
 export const NO_RESPONSE_STATUS = 599;
@@ -128,12 +131,25 @@ export class AvroSerde {
       ({ id } = (await this.request('POST', `/subjects/${encoded}/versions`, { schema })) as { id: number });
     } catch (err) {
       // Two processes registering a new subject at once: Apicurio can answer the second with 409 although the
-      // schema is now there. The lookup finds it; a schema that is really refused is not found and the 409 stands.
+      // schema is there, or is about to be once the other registration commits. The lookup finds it; a schema that is
+      // really refused is never found and the 409 stands.
       if (registryStatus(err) !== 409) throw err;
-      ({ id } = (await this.request('POST', `/subjects/${encoded}`, { schema }).catch(() => { throw err; })) as { id: number });
+      id = await this.lookupAfterConflict(encoded, schema, err);
     }
     this.logger.debug({ subject, id }, 'schema registered');
     return id;
+  }
+
+  private async lookupAfterConflict(encodedSubject: string, schema: string, conflict: unknown): Promise<number> {
+    for (let attempt = 0; attempt < CONFLICT_LOOKUP_ATTEMPTS; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, CONFLICT_LOOKUP_DELAY_MS * attempt));
+      try {
+        return ((await this.request('POST', `/subjects/${encodedSubject}`, { schema })) as { id: number }).id;
+      } catch (err) {
+        if (registryStatus(err) !== 404) throw conflict;
+      }
+    }
+    throw conflict;
   }
 
   /**

@@ -86,11 +86,13 @@ interface FakeRegistry {
   register: { status: number; body: unknown };
   /** The answer to looking a schema up under a subject (POST /subjects/<s>); the registration's when unset. */
   lookup?: { status: number; body: unknown };
+  /** Answers to the next lookups, in turn, before `lookup`. */
+  nextLookups: Array<{ status: number; body: unknown }>;
   close(): Promise<void>;
 }
 
 async function startFakeRegistry(): Promise<FakeRegistry> {
-  const fake: Omit<FakeRegistry, 'url' | 'close'> = { requests: [], schemas: new Map(), register: { status: 200, body: {} } };
+  const fake: Omit<FakeRegistry, 'url' | 'close'> = { requests: [], schemas: new Map(), register: { status: 200, body: {} }, nextLookups: [] };
   const server: Server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
@@ -99,7 +101,7 @@ async function startFakeRegistry(): Promise<FakeRegistry> {
       const answer = id !== undefined
         ? fake.schemas.get(Number(id)) ?? { status: 404, body: { error_code: 40403, message: 'Schema not found' } }
         : req.method === 'PUT' ? { status: 200, body: { compatibility: 'BACKWARD' } }
-          : /^\/subjects\/[^/]+$/.test(req.url ?? '') ? fake.lookup ?? fake.register : fake.register;
+          : /^\/subjects\/[^/]+$/.test(req.url ?? '') ? fake.nextLookups.shift() ?? fake.lookup ?? fake.register : fake.register;
       res.writeHead(answer.status, { 'content-type': 'application/vnd.schemaregistry.v1+json' }).end(JSON.stringify(answer.body));
     });
   });
@@ -229,6 +231,19 @@ describe('AvroSerde against a registry on 127.0.0.1', () => {
       const encoded = await serde.encode('t4', 'ImageRequest', request);
       expect(encoded.subarray(0, 5)).toEqual(framed(1));
       expect(registry.requests).toContain('POST /subjects/t4-value');
+    } finally {
+      delete registry.lookup;
+    }
+  });
+
+  it('looks again when the concurrent registration that answered 409 has not committed yet', async () => {
+    registry.register = { status: 409, body: { error_code: 409, message: 'Artifact already exists' } };
+    registry.nextLookups.push({ status: 404, body: { error_code: 40403, message: 'Schema not found' } });
+    registry.lookup = { status: 200, body: { subject: 't5-value', id: 1, version: 1, schema: loadSchema('ImageRequest') } };
+    try {
+      const encoded = await serde.encode('t5', 'ImageRequest', request);
+      expect(encoded.subarray(0, 5)).toEqual(framed(1));
+      expect(registry.requests.filter((r) => r === 'POST /subjects/t5-value')).toHaveLength(2);
     } finally {
       delete registry.lookup;
     }
