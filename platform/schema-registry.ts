@@ -33,9 +33,9 @@ export interface RegistrySettings {
 }
 
 const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
-/** A conflicting registration by another process is looked up over about 3 s (0.2 + 0.4 + … + 1.0 s). */
-const CONFLICT_LOOKUP_ATTEMPTS = 6;
-const CONFLICT_LOOKUP_DELAY_MS = 200;
+/** A registration that meets another process's is tried again over about 3 s (0.2 + 0.4 + … + 1.0 s). */
+const REGISTER_ATTEMPTS = 6;
+const REGISTER_RETRY_DELAY_MS = 200;
 
 /** The status our own registry calls report when no HTTP answer came at all (refused, reset, timed out). */
 export const NO_RESPONSE_STATUS = 599;
@@ -123,33 +123,40 @@ export class AvroSerde {
     return text ? JSON.parse(text) : {};
   }
 
+  /**
+   * Registers `schema` under `subject` (or finds it there). Apicurio answers concurrent registrations of one schema
+   * under different new subjects with a spurious 409 ("artifact already exists", for a subject that does not) or a
+   * 500, and of one subject with a 409 while the other registration commits; both pass when tried again. A schema
+   * that is really refused keeps its 409 and, after about 3 s, that answer stands.
+   */
   private async register(subject: string, schema: string): Promise<number> {
     const encoded = encodeURIComponent(subject);
     await this.request('PUT', `/config/${encoded}`, { compatibility: 'BACKWARD' });
-    let id: number;
-    try {
-      ({ id } = (await this.request('POST', `/subjects/${encoded}/versions`, { schema })) as { id: number });
-    } catch (err) {
-      // Two processes registering a new subject at once: Apicurio can answer the second with 409 although the
-      // schema is there, or is about to be once the other registration commits. The lookup finds it; a schema that is
-      // really refused is never found and the 409 stands.
-      if (registryStatus(err) !== 409) throw err;
-      id = await this.lookupAfterConflict(encoded, schema, err);
-    }
-    this.logger.debug({ subject, id }, 'schema registered');
-    return id;
-  }
-
-  private async lookupAfterConflict(encodedSubject: string, schema: string, conflict: unknown): Promise<number> {
-    for (let attempt = 0; attempt < CONFLICT_LOOKUP_ATTEMPTS; attempt++) {
-      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, CONFLICT_LOOKUP_DELAY_MS * attempt));
+    for (let attempt = 1; ; attempt++) {
       try {
-        return ((await this.request('POST', `/subjects/${encodedSubject}`, { schema })) as { id: number }).id;
+        const { id } = (await this.request('POST', `/subjects/${encoded}/versions`, { schema })) as { id: number };
+        this.logger.debug({ subject, id }, 'schema registered');
+        return id;
       } catch (err) {
-        if (registryStatus(err) !== 404) throw conflict;
+        const status = registryStatus(err);
+        const transient = status === 409 || (status !== undefined && status >= 500);
+        if (!transient || attempt >= REGISTER_ATTEMPTS) throw err;
+        if (status === 409) {
+          const found = await this.lookup(encoded, schema);
+          if (found !== undefined) return found;
+        }
+        await new Promise((resolve) => setTimeout(resolve, REGISTER_RETRY_DELAY_MS * attempt));
       }
     }
-    throw conflict;
+  }
+
+  /** The id of `schema` under the subject, or undefined when it is not there (yet) or the lookup failed. */
+  private async lookup(encodedSubject: string, schema: string): Promise<number | undefined> {
+    try {
+      return ((await this.request('POST', `/subjects/${encodedSubject}`, { schema })) as { id: number }).id;
+    } catch {
+      return undefined;
+    }
   }
 
   /**

@@ -88,11 +88,13 @@ interface FakeRegistry {
   lookup?: { status: number; body: unknown };
   /** Answers to the next lookups, in turn, before `lookup`. */
   nextLookups: Array<{ status: number; body: unknown }>;
+  /** Answers to the next registrations, in turn, before `register`. */
+  nextRegisters: Array<{ status: number; body: unknown }>;
   close(): Promise<void>;
 }
 
 async function startFakeRegistry(): Promise<FakeRegistry> {
-  const fake: Omit<FakeRegistry, 'url' | 'close'> = { requests: [], schemas: new Map(), register: { status: 200, body: {} }, nextLookups: [] };
+  const fake: Omit<FakeRegistry, 'url' | 'close'> = { requests: [], schemas: new Map(), register: { status: 200, body: {} }, nextLookups: [], nextRegisters: [] };
   const server: Server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
@@ -101,7 +103,7 @@ async function startFakeRegistry(): Promise<FakeRegistry> {
       const answer = id !== undefined
         ? fake.schemas.get(Number(id)) ?? { status: 404, body: { error_code: 40403, message: 'Schema not found' } }
         : req.method === 'PUT' ? { status: 200, body: { compatibility: 'BACKWARD' } }
-          : /^\/subjects\/[^/]+$/.test(req.url ?? '') ? fake.nextLookups.shift() ?? fake.lookup ?? fake.register : fake.register;
+          : /^\/subjects\/[^/]+$/.test(req.url ?? '') ? fake.nextLookups.shift() ?? fake.lookup ?? fake.register : fake.nextRegisters.shift() ?? fake.register;
       res.writeHead(answer.status, { 'content-type': 'application/vnd.schemaregistry.v1+json' }).end(JSON.stringify(answer.body));
     });
   });
@@ -219,9 +221,14 @@ describe('AvroSerde against a registry on 127.0.0.1', () => {
 
   it('makes a refused schema registration (409) systemic, saying why', async () => {
     registry.register = { status: 409, body: { error_code: 409, message: 'Schema being registered is incompatible' } };
-    const error = await serde.encode('t1', 'ImageRequest', request).catch((err: unknown) => err);
-    expect(error).toBeInstanceOf(SystemicError);
-    expect((error as Error).message).toMatch(/BACKWARD/);
+    registry.lookup = { status: 404, body: { error_code: 40403, message: 'Schema not found' } };
+    try {
+      const error = await serde.encode('t1', 'ImageRequest', request).catch((err: unknown) => err);
+      expect(error).toBeInstanceOf(SystemicError);
+      expect((error as Error).message).toMatch(/refused the schema \(409\).*BACKWARD/);
+    } finally {
+      delete registry.lookup;
+    }
   });
 
   it('takes the id of a schema registered concurrently when the registry answers the registration with 409', async () => {
@@ -244,6 +251,22 @@ describe('AvroSerde against a registry on 127.0.0.1', () => {
       const encoded = await serde.encode('t5', 'ImageRequest', request);
       expect(encoded.subarray(0, 5)).toEqual(framed(1));
       expect(registry.requests.filter((r) => r === 'POST /subjects/t5-value')).toHaveLength(2);
+    } finally {
+      delete registry.lookup;
+    }
+  });
+
+  it('registers again after a spurious 409 or 500 for a subject that does not exist (Apicurio, concurrent registrations of one schema)', async () => {
+    registry.register = { status: 200, body: { id: 1 } };
+    registry.nextRegisters.push(
+      { status: 409, body: { error_code: 409, message: "An artifact with ID 't6-value' in group 'null' already exists." } },
+      { status: 500, body: { error_code: 50001, message: 'RuntimeSqlException' } },
+    );
+    registry.lookup = { status: 404, body: { error_code: 40401, message: 'No artifact with ID' } };
+    try {
+      const encoded = await serde.encode('t6', 'ImageRequest', request);
+      expect(encoded.subarray(0, 5)).toEqual(framed(1));
+      expect(registry.requests.filter((r) => r === 'POST /subjects/t6-value/versions')).toHaveLength(3);
     } finally {
       delete registry.lookup;
     }
