@@ -41,7 +41,7 @@ export function readStreamSettings(env: EnvReader): StreamSettings {
     // Heartbeats also run during long chunks, so this bounds failover time, not processing time.
     sessionTimeoutMs: env.int('KAFKA_SESSION_TIMEOUT_MS', 30_000, { min: 6_000, max: 300_000 }),
     // Only a backlog gives a poll several chunks, so latency at low load is untouched.
-    commitMaxChunks: env.int('COMMIT_MAX_CHUNKS', 4, { min: 1, max: 1_000 }),
+    commitMaxChunks: env.int('COMMIT_MAX_CHUNKS', 64, { min: 1, max: 1_000 }),
     commitIntervalMs: env.int('COMMIT_INTERVAL_MS', 1_000, { min: 0, max: 60_000 }),
   };
 }

@@ -17,7 +17,7 @@ describe('readStreamSettings', () => {
         lagIntervalMs: 10_000,
         transactionTimeoutMs: 15_000,
         sessionTimeoutMs: 30_000,
-        commitMaxChunks: 4,
+        commitMaxChunks: 64,
         commitIntervalMs: 1_000,
       },
     });
