@@ -106,8 +106,11 @@ async function runInOrder(topic: PrefilledTopic, spec: ModelSpec, python: string
     reference: () => topic.runReference(`reference-r${round}`, { python, modelDir: spec.modelDir, batch: BATCH }),
     ours_exactly_once: () => topic.runOurs(`ours-eos-r${round}`, { modelDir: spec.modelDir, batch: BATCH, delivery: 'exactly-once' }),
   };
-  // Alternate who goes first: a machine that gets busier during a round must not favour one side every time.
-  const order: RunName[] = round % 2 === 1 ? ['ours', 'reference', 'ours_exactly_once'] : ['reference', 'ours', 'ours_exactly_once'];
+  // Rotate who goes first, second and third: a machine that gets busier (or a broker still settling the previous
+  // run's writes) during a round must not favour one run every time.
+  const base: RunName[] = ['ours', 'reference', 'ours_exactly_once'];
+  const shift = (round - 1) % base.length;
+  const order: RunName[] = [...base.slice(shift), ...base.slice(0, shift)];
   const result: RoundResult = { round, order, ips: { ours: 0, reference: 0, ours_exactly_once: 0 }, cpu_ms_per_image: { ours: undefined, reference: undefined, ours_exactly_once: undefined } };
   for (const name of order) {
     const r = await runs[name]();
