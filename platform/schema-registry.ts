@@ -4,6 +4,7 @@ import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
 import { PipelineError, SystemicError } from './errors.ts';
 import type { Logger } from './logger.ts';
+import { retry, type RetryPolicy } from './retry.ts';
 
 /** The Avro contracts in `schemas/`, by record name. */
 export const SCHEMA_FILES = {
@@ -33,9 +34,8 @@ export interface RegistrySettings {
 }
 
 const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
-/** A registration that meets another process's is tried again over about 3 s (0.2 + 0.4 + … + 1.0 s). */
-const REGISTER_ATTEMPTS = 6;
-const REGISTER_RETRY_DELAY_MS = 200;
+/** A registration that meets another process's is tried again for 1.8 to 3.6 s (five waits, jittered). */
+const REGISTER_RETRY: RetryPolicy = { attempts: 6, baseMs: 400, capMs: 800 };
 
 /** The status our own registry calls report when no HTTP answer came at all (refused, reset, timed out). */
 export const NO_RESPONSE_STATUS = 599;
@@ -127,27 +127,24 @@ export class AvroSerde {
    * Registers `schema` under `subject` (or finds it there). Apicurio answers concurrent registrations of one schema
    * under different new subjects with a spurious 409 ("artifact already exists", for a subject that does not) or a
    * 500, and of one subject with a 409 while the other registration commits; both pass when tried again. A schema
-   * that is really refused keeps its 409 and, after about 3 s, that answer stands.
+   * that is really refused keeps its 409 and, after 2 to 4 s of retries (REGISTER_RETRY), that answer stands.
    */
   private async register(subject: string, schema: string): Promise<number> {
     const encoded = encodeURIComponent(subject);
     await this.request('PUT', `/config/${encoded}`, { compatibility: 'BACKWARD' });
-    for (let attempt = 1; ; attempt++) {
+    const id = await retry(async () => {
       try {
-        const { id } = (await this.request('POST', `/subjects/${encoded}/versions`, { schema })) as { id: number };
-        this.logger.debug({ subject, id }, 'schema registered');
-        return id;
+        return ((await this.request('POST', `/subjects/${encoded}/versions`, { schema })) as { id: number }).id;
       } catch (err) {
-        const status = registryStatus(err);
-        const transient = status === 409 || (status !== undefined && status >= 500);
-        if (!transient || attempt >= REGISTER_ATTEMPTS) throw err;
-        if (status === 409) {
+        if (registryStatus(err) === 409) {
           const found = await this.lookup(encoded, schema);
           if (found !== undefined) return found;
         }
-        await new Promise((resolve) => setTimeout(resolve, REGISTER_RETRY_DELAY_MS * attempt));
+        throw err;
       }
-    }
+    }, { ...REGISTER_RETRY, isRetryable: (err) => { const status = registryStatus(err); return status === 409 || (status !== undefined && status >= 500); } });
+    this.logger.debug({ subject, id }, 'schema registered');
+    return id;
   }
 
   /** The id of `schema` under the subject, or undefined when it is not there (yet) or the lookup failed. */
