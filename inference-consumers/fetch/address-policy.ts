@@ -1,8 +1,10 @@
 /**
  * Which network addresses an image fetch may connect to. Pure: no DNS, no sockets.
- * - forbidden: link-local and cloud metadata endpoints; refused always, allow-list or not.
- * - private: loopback, RFC 1918, CGNAT, unique-local, unspecified, multicast, reserved; refused unless
- *   the URL's host is on the explicit allow-list.
+ * - forbidden: link-local and cloud metadata endpoints, and local-use NAT64 (64:ff9b:1::/48, whose
+ *   translator and embedded IPv4 position are site-specific, so any IPv4 could hide behind it); refused always,
+ *   allow-list or not.
+ * - private: loopback, RFC 1918, CGNAT, unique-local, unspecified, multicast, reserved, and the deprecated
+ *   IPv4-compatible range ::/96; refused unless the URL's host is on the explicit allow-list.
  * - public: everything else.
  */
 import { BlockList, isIP } from 'node:net';
@@ -15,7 +17,7 @@ const METADATA_HOSTNAMES = new Set(['metadata.google.internal', 'metadata.goog',
 type Subnet = readonly [address: string, prefix: number];
 
 const FORBIDDEN_V4: Subnet[] = [['169.254.0.0', 16]];
-const FORBIDDEN_V6: Subnet[] = [['fe80::', 10], ['fd00:ec2::254', 128]];
+const FORBIDDEN_V6: Subnet[] = [['fe80::', 10], ['fd00:ec2::254', 128], ['64:ff9b:1::', 48]];
 const PRIVATE_V4: Subnet[] = [
   ['0.0.0.0', 8],
   ['10.0.0.0', 8],
@@ -28,14 +30,16 @@ const PRIVATE_V4: Subnet[] = [
   ['224.0.0.0', 4],
   ['240.0.0.0', 4],
 ];
-const PRIVATE_V6: Subnet[] = [['::', 128], ['::1', 128], ['fc00::', 7], ['ff00::', 8]];
+const PRIVATE_V6: Subnet[] = [['::', 96], ['fc00::', 7], ['ff00::', 8]];
 
 function blockList(v4: Subnet[], v6: Subnet[]): BlockList {
   const list = new BlockList();
   for (const [address, prefix] of v4) {
     list.addSubnet(address, prefix, 'ipv4');
-    // NAT64 embeds an IPv4 address in the last 32 bits; BlockList already matches IPv4-mapped (::ffff:a.b.c.d).
+    // NAT64 (64:ff9b::/96) and IPv4-compatible (::/96) addresses embed an IPv4 address in the last 32 bits;
+    // BlockList already matches IPv4-mapped (::ffff:a.b.c.d) against the IPv4 rules.
     list.addSubnet(`64:ff9b::${address}`, 96 + prefix, 'ipv6');
+    list.addSubnet(`::${address}`, 96 + prefix, 'ipv6');
   }
   for (const [address, prefix] of v6) list.addSubnet(address, prefix, 'ipv6');
   return list;

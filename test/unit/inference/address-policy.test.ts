@@ -11,9 +11,18 @@ describe('classifyAddress', () => {
     ['fd00:ec2::254', 'forbidden'],
     ['::ffff:169.254.169.254', 'forbidden'],
     ['64:ff9b::a9fe:a9fe', 'forbidden'],
+    ['::169.254.169.254', 'forbidden'],
+    ['::a9fe:a9fe', 'forbidden'],
+    ['64:ff9b:1::a9fe:a9fe', 'forbidden'],
+    ['64:ff9b:1:a9fe:a9:fe00::', 'forbidden'],
+    ['64:ff9b:1::808:808', 'forbidden'],
     ['127.0.0.1', 'private'],
     ['::1', 'private'],
     ['::ffff:127.0.0.1', 'private'],
+    ['::127.0.0.1', 'private'],
+    ['::10.0.3.7', 'private'],
+    ['::8.8.8.8', 'private'],
+    ['::', 'private'],
     ['10.1.2.3', 'private'],
     ['172.16.0.1', 'private'],
     ['172.31.255.255', 'private'],
@@ -25,6 +34,8 @@ describe('classifyAddress', () => {
     ['8.8.8.8', 'public'],
     ['172.32.0.1', 'public'],
     ['2606:4700::1111', 'public'],
+    ['64:ff9b:2::1', 'public'],
+    ['::1:0:0:1', 'public'],
   ])('%s is %s', (address, expected) => {
     expect(classifyAddress(address)).toBe(expected);
   });
