@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { resolve } from 'node:path';
 import type { KafkaMessage } from 'kafkajs';
 import { fetchWithRetry } from '../inference-consumers/fetch/fetch-image.ts';
-import { defaultSessionConfig } from '../inference-consumers/onnx/session.ts';
+import { defaultSessionConfig } from '../models/runtime/session.ts';
 import { processBatch } from '../inference-consumers/service/process-batch.ts';
 import { TensorPool } from '../inference-consumers/service/tensor-pool.ts';
 import { loadModel, type LoadedModel } from '../models/loader/load-model.ts';

@@ -55,6 +55,13 @@ export class SystemicError extends Error {
   }
 }
 
+/** The `code` a Node socket, DNS or file-system error carries ('ECONNRESET', 'ENOENT'), if any. */
+export function errorCode(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
 /** Wraps anything thrown into a PipelineError, keeping an existing classification. */
 export function classify(err: unknown, stage: Stage, fallback: ErrorClass = 'InternalError'): PipelineError {
   if (err instanceof PipelineError) return err;

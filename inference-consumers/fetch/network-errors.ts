@@ -1,5 +1,7 @@
 /** Maps socket and DNS failures to pipeline error classes; resets and refusals are worth a retry. */
-import { PipelineError } from '../../platform/errors.ts';
+import { errorCode, PipelineError } from '../../platform/errors.ts';
+
+export { errorCode };
 
 const TRANSIENT_CODES = new Set([
   'ECONNRESET',
@@ -14,12 +16,6 @@ const TRANSIENT_CODES = new Set([
   'UND_ERR_SOCKET',
   'ERR_STREAM_PREMATURE_CLOSE',
 ]);
-
-export function errorCode(err: unknown): string | undefined {
-  if (typeof err !== 'object' || err === null) return undefined;
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' ? code : undefined;
-}
 
 /** A PipelineError for a network failure, or undefined when `err` is not one. */
 export function networkError(err: unknown, what: string): PipelineError | undefined {

@@ -3,7 +3,7 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { PipelineError } from '../../platform/errors.ts';
 import type { Deadline } from './deadline.ts';
 import { readLimited, tooLarge } from './read-limited.ts';
-import { classifyS3Error } from './s3-errors.ts';
+import { classifyS3Error } from '../../platform/s3-errors.ts';
 import { parseS3Uri } from '../../platform/s3-uri.ts';
 
 export interface S3FetchOptions {

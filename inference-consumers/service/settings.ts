@@ -6,7 +6,7 @@ import type { RetryPolicy } from '../../platform/retry.ts';
 import { readS3Settings, type S3Settings } from '../../platform/s3.ts';
 import { readCommonSettings, type CommonSettings } from '../../platform/service-config.ts';
 import type { FetchPolicy } from '../fetch/fetch-image.ts';
-import type { ExecutionProvider, SessionConfig } from '../onnx/session.ts';
+import type { ExecutionProvider, SessionConfig } from '../../models/runtime/session.ts';
 
 export interface InferenceSettings extends CommonSettings {
   s3: S3Settings;

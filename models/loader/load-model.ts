@@ -5,7 +5,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { InferenceSession } from 'onnxruntime-node';
 import type { Logger } from 'pino';
-import { createSession, type ExecutionProvider, type SessionConfig } from '../../inference-consumers/onnx/session.ts';
+import { createSession, type ExecutionProvider, type SessionConfig } from '../runtime/session.ts';
 import { PipelineError } from '../../platform/errors.ts';
 import type { ModelManifest } from '../manifest.ts';
 import { readLocalModel, type ModelFiles } from './local-source.ts';

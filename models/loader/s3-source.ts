@@ -7,7 +7,7 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { classifyS3Error } from '../../inference-consumers/fetch/s3-errors.ts';
+import { classifyS3Error } from '../../platform/s3-errors.ts';
 import { PipelineError } from '../../platform/errors.ts';
 import { sha256Hex, verifySha256 } from './checksum.ts';
 import type { ModelFiles } from './local-source.ts';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { defaultSessionConfig } from '../../inference-consumers/onnx/session.ts';
+import { defaultSessionConfig } from '../../models/runtime/session.ts';
 import { loadModel } from '../../models/loader/load-model.ts';
 import { EnvReader } from '../../platform/config.ts';
 import { createLogger } from '../../platform/logger.ts';

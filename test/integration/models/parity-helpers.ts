@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { fetchWithRetry, type FetchPolicy } from '../../../inference-consumers/fetch/fetch-image.ts';
 import { runBatch } from '../../../inference-consumers/onnx/run-batch.ts';
-import type { SessionConfig } from '../../../inference-consumers/onnx/session.ts';
+import type { SessionConfig } from '../../../models/runtime/session.ts';
 import { allocateBatch } from '../../../inference-consumers/preprocess/batch-tensor.ts';
 import { preprocessInto } from '../../../inference-consumers/preprocess/preprocess-image.ts';
 import type { LoadedModel } from '../../../models/loader/load-model.ts';

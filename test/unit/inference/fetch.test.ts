@@ -9,7 +9,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { fetchImage, fetchWithRetry, type FetchPolicy } from '../../../inference-consumers/fetch/fetch-image.ts';
 import type { Resolver } from '../../../inference-consumers/fetch/http-fetch.ts';
-import { classifyS3Error } from '../../../inference-consumers/fetch/s3-errors.ts';
+import { classifyS3Error } from '../../../platform/s3-errors.ts';
 
 const IMAGE = Buffer.from('pretend-png-bytes');
 let server: http.Server;

@@ -1,6 +1,6 @@
 import { NoSuchKey, S3ServiceException } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { classifyS3Error } from '../../../inference-consumers/fetch/s3-errors.ts';
+import { classifyS3Error } from '../../../platform/s3-errors.ts';
 import { PipelineError, systemicOf } from '../../../platform/errors.ts';
 
 /** An error as the S3 client raises it for an HTTP answer. */

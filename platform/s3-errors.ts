@@ -3,8 +3,7 @@
  * network trouble, server errors and refused credentials are the object store's (or our configuration's), so
  * once retries are exhausted they pause the partition instead of dead-lettering the record.
  */
-import { PipelineError, type Stage } from '../../platform/errors.ts';
-import { errorCode } from './network-errors.ts';
+import { errorCode, PipelineError, type Stage } from './errors.ts';
 
 const NOT_FOUND = new Set(['NoSuchKey', 'NotFound', 'NoSuchBucket']);
 const ACCESS_DENIED = new Set(['AccessDenied', 'Forbidden']);
