@@ -43,21 +43,33 @@ export interface DeadLetterLimits {
 }
 
 /**
- * Keys, header values and messages are producer-controlled too; these caps keep them from filling the record:
- * everything but the value stays under DEAD_LETTER_OVERHEAD_BYTES.
+ * Keys, header names and values, messages and ids are producer-controlled too; these caps, in UTF-8 bytes as the
+ * record carries them, keep everything but the value under DEAD_LETTER_OVERHEAD_BYTES. Counted in characters they
+ * would not: a header of invalid UTF-8 decodes to U+FFFD, 3 bytes per byte it replaces.
  */
 const MAX_KEY_BYTES = 1_024;
-const MAX_HEADER_VALUE_CHARS = 512;
+const MAX_HEADER_NAME_BYTES = 128;
+const MAX_HEADER_VALUE_BYTES = 512;
 const MAX_HEADERS = 32;
-const MAX_MESSAGE_CHARS = 2_000;
-const MAX_ID_CHARS = 256;
+const MAX_MESSAGE_BYTES = 2_000;
+const MAX_ID_BYTES = 256;
 
-function cut(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max)}…[${text.length - max} more characters]`;
+/**
+ * `text` cut to at most `maxBytes` UTF-8 bytes (at least 32, room for the note saying so), never inside a
+ * character.
+ */
+export function cutBytes(text: string, maxBytes: number): string {
+  const bytes = Buffer.from(text);
+  if (bytes.length <= maxBytes) return text;
+  const note = `…[cut from ${bytes.length} bytes]`;
+  let end = Math.max(0, maxBytes - Buffer.byteLength(note));
+  // Back to the start of a character: a cut sequence would decode to U+FFFD, 3 bytes again.
+  while (end > 0 && ((bytes[end] as number) & 0xc0) === 0x80) end -= 1;
+  return `${bytes.toString('utf8', 0, end)}${note}`;
 }
 
 function cappedHeaders(headers: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).slice(0, MAX_HEADERS).map(([name, value]) => [cut(name, 128), cut(value, MAX_HEADER_VALUE_CHARS)]));
+  return Object.fromEntries(Object.entries(headers).slice(0, MAX_HEADERS).map(([name, value]) => [cutBytes(name, MAX_HEADER_NAME_BYTES), cutBytes(value, MAX_HEADER_VALUE_BYTES)]));
 }
 
 /** Pure: the DeadLetter value for a record, keeping its original bytes (up to the limit) and headers for replay. */
@@ -76,9 +88,9 @@ export function toDeadLetter(f: FailedRecord, service: string, limits: DeadLette
     original_headers: cappedHeaders(headersToStrings(f.message.headers)),
     stage: f.error.stage,
     error_class: f.error.errorClass,
-    error_message: cut(f.error.message, MAX_MESSAGE_CHARS),
-    request_id: f.requestId ? cut(f.requestId, MAX_ID_CHARS) : null,
-    model_version: f.modelVersion ? cut(f.modelVersion, MAX_ID_CHARS) : null,
+    error_message: cutBytes(f.error.message, MAX_MESSAGE_BYTES),
+    request_id: f.requestId ? cutBytes(f.requestId, MAX_ID_BYTES) : null,
+    model_version: f.modelVersion ? cutBytes(f.modelVersion, MAX_ID_BYTES) : null,
     attempts: f.attempts ?? 1,
     service,
     failed_at: now,
