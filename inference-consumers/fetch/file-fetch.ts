@@ -1,8 +1,8 @@
 /**
  * Reads a file:// image. The path is resolved with realpath (following `..` and symlinks) and must lie
- * inside one of the allowed roots, themselves resolved the same way.
+ * inside one of the allowed roots, themselves resolved the same way. Only regular files are read.
  */
-import { closeSync, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, type Stats } from 'node:fs';
 import { realpath, open } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { PipelineError } from '../../platform/errors.ts';
@@ -32,12 +32,12 @@ export async function fetchFile(uri: string, options: FileFetchOptions): Promise
     throw fileError(err, requested);
   });
   checkInsideRoots(real, roots, requested);
-  const handle = await open(real, 'r').catch((err: unknown) => {
+  const handle = await open(real, OPEN_FLAGS).catch((err: unknown) => {
     throw fileError(err, requested);
   });
   try {
     const stats = await handle.stat();
-    if (!stats.isFile()) throw new PipelineError('fetch', 'NotFound', `${requested} is not a regular file.`);
+    checkRegularFile(stats, requested);
     if (stats.size > options.maxBytes) throw tooLarge(`File ${requested}`, options.maxBytes, stats.size);
     // One read of the size stat reported, plus a byte to notice a file that grew meanwhile; only then the
     // stream, whose limit holds whatever the size.
@@ -55,6 +55,29 @@ export async function fetchFile(uri: string, options: FileFetchOptions): Promise
   }
 }
 
+/**
+ * O_NONBLOCK: opening a FIFO for reading otherwise waits for a writer, which blocks the event loop (synchronous
+ * reads) or a libuv thread for good; it changes nothing for regular files. O_NOFOLLOW: the real path was checked
+ * against the roots, so a symlink swapped in since then is refused instead of followed.
+ */
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW;
+
+/** Refuses what fstat says is not a regular file, before any read. */
+function checkRegularFile(stats: Stats, requested: string): void {
+  if (stats.isFile()) return;
+  // A directory names no image, like an S3 prefix; FIFOs, sockets and devices could block or never end.
+  if (stats.isDirectory()) throw new PipelineError('fetch', 'NotFound', `${requested} is a directory, not a regular file.`);
+  throw forbidden(`Refused ${requested}: it is a ${specialKind(stats)}, not a regular file; only regular files are read.`);
+}
+
+function specialKind(stats: Stats): string {
+  if (stats.isFIFO()) return 'FIFO';
+  if (stats.isSocket()) return 'socket';
+  if (stats.isCharacterDevice()) return 'character device';
+  if (stats.isBlockDevice()) return 'block device';
+  return 'special file';
+}
+
 function checkInsideRoots(real: string, roots: readonly string[], requested: string): void {
   if (!isInsideRoots(real, roots)) {
     throw forbidden(`Refused ${requested}: it resolves outside the allowed file roots; move the image under an allowed root.`);
@@ -67,13 +90,13 @@ function readFileSync(requested: string, roots: readonly string[], maxBytes: num
   try {
     const real = realpathSync.native(requested);
     checkInsideRoots(real, roots, requested);
-    fd = openSync(real, 'r');
+    fd = openSync(real, OPEN_FLAGS);
   } catch (err) {
     throw err instanceof PipelineError ? err : fileError(err, requested);
   }
   try {
     const stats = fstatSync(fd);
-    if (!stats.isFile()) throw new PipelineError('fetch', 'NotFound', `${requested} is not a regular file.`);
+    checkRegularFile(stats, requested);
     if (stats.size > maxBytes) throw tooLarge(`File ${requested}`, maxBytes, stats.size);
     // Up to the limit plus one byte, whatever stat said: a file growing meanwhile is still bounded.
     let buffer = Buffer.allocUnsafe(stats.size + 1);
@@ -123,6 +146,10 @@ function filePath(uri: string): string {
 function fileError(err: unknown, file: string): PipelineError {
   const code = errorCode(err);
   if (code === 'ENOENT' || code === 'ENOTDIR') return new PipelineError('fetch', 'NotFound', `${file} does not exist.`, false, { cause: err });
+  // ELOOP: a symlink replaced the checked path (O_NOFOLLOW); ENXIO: a Unix socket, which open() cannot read.
+  if (code === 'ELOOP' || code === 'ENXIO') {
+    return new PipelineError('fetch', 'ForbiddenUri', `Refused ${file}: it is not a regular file; only regular files are read.`, false, { cause: err });
+  }
   if (code === 'EACCES' || code === 'EPERM') {
     return new PipelineError('fetch', 'AccessDenied', `${file} is not readable by the service user.`, false, { cause: err });
   }
