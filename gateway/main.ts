@@ -4,6 +4,7 @@
  * letter on images.dlq) becomes the HTTP answer.
  */
 import type { Server } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import type { Prediction } from '../inference-consumers/service/prediction.ts';
 import { connectClients } from '../platform/clients.ts';
@@ -12,6 +13,7 @@ import { runService } from '../platform/service.ts';
 import { RequestPublisher } from '../producers/publisher.ts';
 import { Authenticator } from './http/auth.ts';
 import { GatewayServer, type ResponseMeta } from './http/gateway-server.ts';
+import { openApiDocument } from './http/openapi-document.ts';
 import { RateLimiter } from './http/rate-limiter.ts';
 import { createGatewayMetrics } from './metrics.ts';
 import { loadCatalog } from './model-catalog.ts';
@@ -39,7 +41,11 @@ await runService({
     const clients = await connectClients(s, logger, { idempotent: false, retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 1_000 } });
     // Registered now, so the first request does not pay for it and a registry that is away stops the start.
     await clients.serde.schemaIdFor(clients.topics.requests, 'ImageRequest');
-    const tracker = new RequestTracker<Prediction, ResponseMeta>({ maxTracked: s.maxTracked, ttlMs: s.resultTtlMs });
+    const tracker = new RequestTracker<Prediction, ResponseMeta>({
+      maxTracked: s.maxTracked, maxTrackedPerClient: s.maxTrackedPerClient, ttlMs: s.resultTtlMs,
+      // The client is told the stage and class only; the dead letter's own words are for operators.
+      onDeadLetter: (d, r) => logger.info({ requestId: d.requestId, inferenceId: r.inferenceId, client: r.client, stage: d.stage, errorClass: d.errorClass, reason: d.message }, 'request dead-lettered'),
+    });
     const metrics = createGatewayMetrics(registry, () => ({ tracked: tracker.tracked, waiting: tracker.waiting }));
     const listener = new ResultListener({
       kafka: clients.kafka, serde: clients.serde, topics: clients.topics, topicPrefix: s.kafka.topicPrefix, tracker, logger, fatal,
@@ -62,8 +68,13 @@ await runService({
       auth: new Authenticator(s.tokens, s.anonymous),
       limiter: new RateLimiter(s.rate.perSecond, s.rate.burst),
       ready: () => listener.ready,
-      limits: { maxBatch: s.maxBatch, uriSchemes: s.uriSchemes, maxBodyBytes: s.maxBodyBytes, timeoutMs: s.timeoutMs, resultTtlMs: s.resultTtlMs },
+      limits: {
+        maxBatch: s.maxBatch, maxStringBytes: s.maxStringBytes, maxBodyBytes: s.maxBodyBytes, maxInFlightPerClient: s.maxInFlightPerClient,
+        uri: { schemes: s.uriSchemes, allow: s.uriAllow, maxUriBytes: s.maxUriBytes },
+        timeoutMs: s.timeoutMs, resultTtlMs: s.resultTtlMs,
+      },
       server: { name: 'kafka-image-inference-gateway', version: serverVersion() },
+      openapi: openApiDocument(fileURLToPath(new URL('./openapi.json', import.meta.url))),
     });
     const server: Server = await gateway.listen(s.http.host, s.http.port);
 

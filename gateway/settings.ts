@@ -20,8 +20,18 @@ export interface GatewaySettings extends CommonSettings {
   timeoutMs: number;
   /** How long a finished result stays for GET /v2/results/{id}, and how long an unanswered request is tracked. */
   resultTtlMs: number;
-  /** Requests tracked at once (waiting, asynchronous, or finished and not yet collected). */
+  /** Requests tracked at once (waiting, asynchronous, or finished and not yet collected), all clients together. */
   maxTracked: number;
+  /** The same for one client: one client's backlog answers that client 429, never the others. */
+  maxTrackedPerClient: number;
+  /** Inference requests of one client being read, parsed, uploaded or published at once: bounds the bodies held. */
+  maxInFlightPerClient: number;
+  /** Longest client string the gateway keeps (the request `id`, `parameters.stickiness_key`), in UTF-8 bytes. */
+  maxStringBytes: number;
+  /** Longest `uri` input, in UTF-8 bytes. */
+  maxUriBytes: number;
+  /** Where a `uri` input may point: `s3://bucket/[prefix/]`, `https://host[:port]/[path/]` or `file:///path/` prefixes. */
+  uriAllow: string[];
   /** Key prefix of uploaded images in S3_BUCKET. */
   uploadPrefix: string;
   /** Schemes a `uri` input may use; file:// is left out by default so clients cannot read the consumers' disks. */
@@ -29,6 +39,9 @@ export interface GatewaySettings extends CommonSettings {
   /** Folder of models/<name>/<version>/manifest.json: what the gateway serves and describes. */
   modelsDir: string;
 }
+
+/** An allow-list entry: a bucket or host, then a path prefix that ends at a "/" so `a/` never admits `ab/`. */
+const URI_ALLOW_ENTRY = /^(s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]|https?:\/\/[a-zA-Z0-9.-]+(:\d{1,5})?|file:\/\/)\/([a-zA-Z0-9!_.*'()/-]*\/)?$/;
 
 const MODELS_DIR = fileURLToPath(new URL('../models/', import.meta.url));
 
@@ -48,9 +61,13 @@ export function readGatewaySettings(env: EnvReader): GatewaySettings {
   const burst = env.int('GATEWAY_RATE_BURST', Math.max(40, maxBatch), { min: 1, max: 1_000_000 });
   // An inference request costs one token per image; a burst smaller than a batch could never pass.
   env.check(perSecond === 0 || burst >= maxBatch, 'GATEWAY_RATE_BURST', String(burst), `at least GATEWAY_MAX_BATCH (${maxBatch}): a request costs one token per image`);
+  const s3 = readS3Settings(env);
+  const maxTracked = env.int('GATEWAY_MAX_TRACKED', 10_000, { min: 1, max: 10_000_000 });
+  const uriAllow = env.list('GATEWAY_URI_ALLOW', [`s3://${s3.bucket}/`], { regex: URI_ALLOW_ENTRY, expected: 's3://bucket/[prefix/], https://host[:port]/[path/] or file:///path/ prefixes ending in "/"' });
   return {
-    ...readCommonSettings(env, 'gateway', 9104),
-    s3: readS3Settings(env),
+    // 9104 is the rollout controller's: both run side by side on one host.
+    ...readCommonSettings(env, 'gateway', 9105),
+    s3,
     http: {
       host: env.string('GATEWAY_HOST', '127.0.0.1'),
       port: env.int('GATEWAY_PORT', 8000, { min: 0, max: 65_535 }),
@@ -62,7 +79,12 @@ export function readGatewaySettings(env: EnvReader): GatewaySettings {
     maxBatch,
     timeoutMs: env.int('GATEWAY_TIMEOUT_MS', 30_000, { min: 1, max: 3_600_000 }),
     resultTtlMs: env.int('GATEWAY_RESULT_TTL_SECONDS', 600, { min: 1, max: 7 * 86_400 }) * 1000,
-    maxTracked: env.int('GATEWAY_MAX_TRACKED', 10_000, { min: 1, max: 10_000_000 }),
+    maxTracked,
+    maxTrackedPerClient: env.int('GATEWAY_MAX_TRACKED_PER_CLIENT', Math.min(500, maxTracked), { min: 1, max: maxTracked }),
+    maxInFlightPerClient: env.int('GATEWAY_MAX_IN_FLIGHT_PER_CLIENT', 8, { min: 1, max: 10_000 }),
+    maxStringBytes: env.int('GATEWAY_MAX_STRING_BYTES', 256, { min: 16, max: 65_536 }),
+    maxUriBytes: env.int('GATEWAY_MAX_URI_BYTES', 2_048, { min: 64, max: 65_536 }),
+    uriAllow,
     uploadPrefix,
     uriSchemes: env.list('GATEWAY_URI_SCHEMES', ['s3', 'https'], { regex: /^(s3|https|http|file)$/, expected: 's3, https, http or file' }),
     modelsDir: env.string('GATEWAY_MODELS_DIR', MODELS_DIR),

@@ -12,7 +12,7 @@ import type { RequestTracker } from '../pipeline/request-tracker.ts';
 import type { Submission } from '../pipeline/submitter.ts';
 import { HEADER_LENGTH, splitBody } from '../protocol/binary-tensor.ts';
 import { imageType } from '../protocol/image-type.ts';
-import { parseInferRequest, type InferRequest, type RequestLimits } from '../protocol/infer-request.ts';
+import { parseInferRequest, type RequestLimits } from '../protocol/infer-request.ts';
 import { buildInferResponse, type ResponseContext } from '../protocol/infer-response.ts';
 import type { Authenticator } from './auth.ts';
 import { HttpError } from './http-error.ts';
@@ -32,8 +32,18 @@ export interface GatewayDeps {
   logger: Logger;
   /** Connected to Kafka and reading answers: inference is accepted only then. */
   ready: () => boolean;
-  limits: RequestLimits & { maxBodyBytes: number; timeoutMs: number; resultTtlMs: number };
+  limits: RequestLimits & { maxBodyBytes: number; timeoutMs: number; resultTtlMs: number; maxInFlightPerClient: number };
   server: { name: string; version: string };
+  /** The OpenAPI document of this API, served without a token. */
+  openapi: () => Promise<Buffer>;
+}
+
+/** What a synchronous request keeps while it waits: never its body or images. */
+interface Accepted {
+  inferenceId: string;
+  meta: ResponseMeta;
+  async: boolean;
+  timeoutMs: number | undefined;
 }
 
 interface Reply {
@@ -45,6 +55,9 @@ interface Reply {
 const json = (status: number, body: object, headers: Record<string, string> = {}): Reply => ({ status, body, headers });
 
 export class GatewayServer {
+  /** Inference requests per client between admission and publishing: each may hold a body of up to maxBodyBytes. */
+  private readonly inFlight = new Map<string, number>();
+
   constructor(private readonly d: GatewayDeps) {}
 
   async listen(host: string, port: number): Promise<Server> {
@@ -124,6 +137,8 @@ export class GatewayServer {
       }
       case 'server':
         return json(200, { ...this.d.server, extensions: ['binary_tensor_data'] });
+      case 'openapi':
+        return { status: 200, body: await this.d.openapi() };
       case 'model':
         return json(200, catalog.metadata(route.model, route.version));
       case 'modelReady': {
@@ -142,6 +157,39 @@ export class GatewayServer {
     this.d.catalog.require(route.model, route.version);
     checkContentType(req.headers['content-type']);
     if (!this.d.ready()) throw new HttpError(503, 'the gateway is not connected to the pipeline yet; retry shortly', { headers: { 'retry-after': '1' } });
+    const { inferenceId, meta, async, timeoutMs } = await this.holdingSlot(client, () => this.accept(route, req, client));
+    try {
+      const location = `/v2/results/${inferenceId}`;
+      const reply = async
+        ? json(202, { id: meta.id, request_id: inferenceId, status: 'pending', result: location }, { location })
+        : await this.await(inferenceId, meta, timeoutMs, location);
+      return { ...reply, headers: { ...reply.headers, 'x-request-id': inferenceId } };
+    } catch (err) {
+      // Every answer to an accepted request names its id, errors included, so it can be found in the topics.
+      if (err instanceof HttpError) err.headers['x-request-id'] = inferenceId;
+      throw err;
+    }
+  }
+
+  /** Runs `work` in one of the client's in-flight slots, or answers 429 when it has none free. */
+  private async holdingSlot<T>(client: string, work: () => Promise<T>): Promise<T> {
+    const held = this.inFlight.get(client) ?? 0;
+    const limit = this.d.limits.maxInFlightPerClient;
+    if (held >= limit) {
+      throw new HttpError(429, `client ${client} is already sending ${held} inference requests at once, its limit (GATEWAY_MAX_IN_FLIGHT_PER_CLIENT); wait for one to be accepted`, { headers: { 'retry-after': '1' } });
+    }
+    this.inFlight.set(client, held + 1);
+    try {
+      return await work();
+    } finally {
+      const left = (this.inFlight.get(client) ?? 1) - 1;
+      if (left > 0) this.inFlight.set(client, left);
+      else this.inFlight.delete(client);
+    }
+  }
+
+  /** Reads, checks, stores and publishes a request; the body and images are released when this returns. */
+  private async accept(route: RouteMatch, req: IncomingMessage, client: string): Promise<Accepted> {
     const body = await readBody(req, this.d.limits.maxBodyBytes);
     const { json: header, binary } = splitBody(body, req.headers[HEADER_LENGTH] as string | undefined);
     const request = parseInferRequest(header, binary, this.d.limits);
@@ -158,25 +206,18 @@ export class GatewayServer {
       await this.d.submit(
         { requestIds, input: request.input, imageTypes, pinnedVersion: route.version, stickinessKey: request.stickinessKey, client },
         (stage, seconds) => this.d.metrics.stageSeconds.observe({ stage }, seconds),
-      ).catch((err: unknown) => {
-        this.d.tracker.forget(inferenceId);
-        throw err;
-      });
-      this.d.metrics.images.inc({ input: request.input.kind }, count);
-      const location = `/v2/results/${inferenceId}`;
-      const reply = request.async
-        ? json(202, { id: meta.id, request_id: inferenceId, status: 'pending', result: location }, { location })
-        : await this.await(inferenceId, meta, request, location);
-      return { ...reply, headers: { ...reply.headers, 'x-request-id': inferenceId } };
+      );
     } catch (err) {
-      // Every answer to an accepted request names its id, errors included, so it can be found in the topics.
+      this.d.tracker.forget(inferenceId);
       if (err instanceof HttpError) err.headers['x-request-id'] = inferenceId;
       throw err;
     }
+    this.d.metrics.images.inc({ input: request.input.kind }, count);
+    return { inferenceId, meta, async: request.async, timeoutMs: request.timeoutMs };
   }
 
-  private async await(inferenceId: string, meta: ResponseMeta, request: InferRequest, location: string): Promise<Reply> {
-    const timeoutMs = Math.min(this.d.limits.timeoutMs, request.timeoutMs ?? Infinity);
+  private async await(inferenceId: string, meta: ResponseMeta, requestedMs: number | undefined, location: string): Promise<Reply> {
+    const timeoutMs = Math.min(this.d.limits.timeoutMs, requestedMs ?? Infinity);
     const timer = this.d.metrics.stageSeconds.startTimer({ stage: 'wait' });
     const outcome = await this.d.tracker.wait(inferenceId, timeoutMs);
     timer();

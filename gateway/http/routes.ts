@@ -4,12 +4,12 @@
  */
 import { HttpError } from './http-error.ts';
 
-export type RouteName = 'live' | 'ready' | 'server' | 'model' | 'modelReady' | 'infer' | 'result';
+export type RouteName = 'live' | 'ready' | 'server' | 'openapi' | 'model' | 'modelReady' | 'infer' | 'result';
 
 export interface RouteMatch {
   name: RouteName;
   template: string;
-  /** Health endpoints answer without a token (Kubernetes probes, load balancers). */
+  /** Health endpoints answer without a token (Kubernetes probes, load balancers), and so does the API's description. */
   open: boolean;
   model: string;
   version: string | null;
@@ -31,6 +31,7 @@ const ROUTES: RouteSpec[] = [
   { name: 'live', method: 'GET', template: '/v2/health/live', pattern: /^\/v2\/health\/live$/, open: true },
   { name: 'ready', method: 'GET', template: '/v2/health/ready', pattern: /^\/v2\/health\/ready$/, open: true },
   { name: 'server', method: 'GET', template: '/v2', pattern: /^\/v2\/?$/ },
+  { name: 'openapi', method: 'GET', template: '/v2/openapi.json', pattern: /^\/v2\/openapi\.json$/, open: true },
   { name: 'infer', method: 'POST', template: '/v2/models/{name}[/versions/{version}]/infer', pattern: model('/infer') },
   { name: 'modelReady', method: 'GET', template: '/v2/models/{name}[/versions/{version}]/ready', pattern: model('/ready') },
   { name: 'model', method: 'GET', template: '/v2/models/{name}[/versions/{version}]', pattern: model('') },

@@ -30,15 +30,21 @@ interface Entry<P, M> extends TrackedRequest<M> {
 }
 
 export interface TrackerOptions {
+  /** All clients together. */
   maxTracked: number;
+  /** One client: its backlog makes that client wait (429), never the others. */
+  maxTrackedPerClient: number;
   /** Settled results are kept this long; a request with no answer is given up after it too. */
   ttlMs: number;
   clock?: () => number;
+  /** Sees a served copy's dead letter, full message included, before the client gets the generic answer. */
+  onDeadLetter?: (facts: DeadLetterFacts, request: { inferenceId: string; client: string }) => void;
 }
 
 export class RequestTracker<P extends { request_id: string; shadow: boolean }, M> {
   private readonly entries = new Map<string, Entry<P, M>>();
   private readonly byRequestId = new Map<string, { entry: Entry<P, M>; index: number }>();
+  private readonly perClient = new Map<string, number>();
   private readonly clock: () => number;
 
   constructor(private readonly opts: TrackerOptions) {
@@ -47,7 +53,15 @@ export class RequestTracker<P extends { request_id: string; shadow: boolean }, M
 
   /** Starts tracking before anything is published, so an answer can never arrive unseen. */
   track(request: TrackedRequest<M>): void {
-    if (this.entries.size >= this.opts.maxTracked) this.evictOneSettled();
+    const { client } = request;
+    // The client's own uncollected results make room first: another client's are dropped only when the
+    // gateway as a whole is full.
+    if (this.trackedFor(client) >= this.opts.maxTrackedPerClient) this.evictOneSettled((e) => e.client === client);
+    if (this.trackedFor(client) >= this.opts.maxTrackedPerClient) {
+      throw new HttpError(429, `client ${client} has ${this.trackedFor(client)} requests waiting for answers, its limit (GATEWAY_MAX_TRACKED_PER_CLIENT); retry once some are answered`, { headers: { 'retry-after': '1' } });
+    }
+    if (this.entries.size >= this.opts.maxTracked) this.evictOneSettled((e) => e.client === client);
+    if (this.entries.size >= this.opts.maxTracked) this.evictOneSettled(() => true);
     if (this.entries.size >= this.opts.maxTracked) {
       throw new HttpError(503, `the gateway is tracking ${this.entries.size} requests, its limit (GATEWAY_MAX_TRACKED); retry shortly`, { headers: { 'retry-after': '1' } });
     }
@@ -60,6 +74,7 @@ export class RequestTracker<P extends { request_id: string; shadow: boolean }, M
       waiters: new Set(),
     };
     this.entries.set(request.inferenceId, entry);
+    this.perClient.set(client, this.trackedFor(client) + 1);
     request.requestIds.forEach((id, index) => this.byRequestId.set(id, { entry, index }));
   }
 
@@ -84,6 +99,7 @@ export class RequestTracker<P extends { request_id: string; shadow: boolean }, M
   deadLetter(facts: DeadLetterFacts, shadow: boolean): boolean {
     const hit = this.byRequestId.get(facts.requestId);
     if (!hit || shadow || hit.entry.outcome) return false;
+    this.opts.onDeadLetter?.(facts, { inferenceId: hit.entry.inferenceId, client: hit.entry.client });
     this.settle(hit.entry, { ok: false, error: deadLetterError(facts, hit.entry.inferenceId) });
     return true;
   }
@@ -117,6 +133,14 @@ export class RequestTracker<P extends { request_id: string; shadow: boolean }, M
     if (!entry) return;
     this.entries.delete(inferenceId);
     for (const id of entry.requestIds) this.byRequestId.delete(id);
+    const left = this.trackedFor(entry.client) - 1;
+    if (left > 0) this.perClient.set(entry.client, left);
+    else this.perClient.delete(entry.client);
+  }
+
+  /** Requests one client has waiting or uncollected. */
+  trackedFor(client: string): number {
+    return this.perClient.get(client) ?? 0;
   }
 
   /** Drops what has expired: settled results after the TTL, and requests never answered within it. */
@@ -148,10 +172,10 @@ export class RequestTracker<P extends { request_id: string; shadow: boolean }, M
     for (const wake of [...entry.waiters]) wake(outcome);
   }
 
-  /** Makes room by dropping the oldest settled result nobody collected. */
-  private evictOneSettled(): void {
+  /** Makes room by dropping the oldest settled result nobody collected, among those `which` picks. */
+  private evictOneSettled(which: (entry: Entry<P, M>) => boolean): void {
     for (const entry of this.entries.values()) {
-      if (entry.outcome) {
+      if (entry.outcome && which(entry)) {
         this.forget(entry.inferenceId);
         return;
       }

@@ -11,7 +11,9 @@
  */
 import { HttpError } from '../http/http-error.ts';
 import { readBytesElements } from './binary-tensor.ts';
+import { keptString, quoted } from './client-strings.ts';
 import { INPUT_NAMES, OUTPUT_NAMES, type InputName, type OutputName } from './tensors.ts';
+import { checkUri, type UriPolicy } from './uri-allow.ts';
 
 export interface RequestedOutput {
   name: OutputName;
@@ -32,7 +34,9 @@ export interface InferRequest {
 
 export interface RequestLimits {
   maxBatch: number;
-  uriSchemes: readonly string[];
+  /** Bounds the strings a tracked request keeps: `id` and `parameters.stickiness_key`. */
+  maxStringBytes: number;
+  uri: UriPolicy;
 }
 
 type Json = Record<string, unknown>;
@@ -85,25 +89,14 @@ function decodeBase64(s: string, i: number): Buffer {
   return Buffer.from(compact, 'base64');
 }
 
-function checkUri(uri: string, i: number, schemes: readonly string[]): string {
-  let scheme: string;
-  try {
-    scheme = new URL(uri).protocol.replace(/:$/, '');
-  } catch {
-    throw bad(`input "uri": element ${i} is not a URI (${JSON.stringify(uri.slice(0, 200))})`);
-  }
-  if (!schemes.includes(scheme)) throw bad(`input "uri": element ${i} uses ${scheme}://, which this gateway does not accept; use ${schemes.map((s) => `${s}://`).join(' or ')}`);
-  return uri;
-}
-
 function parseInput(raw: unknown, binary: Buffer, limits: RequestLimits): ImageInput {
   if (!isObject(raw)) throw bad('each input must be an object with name, datatype, shape and data');
   const name = raw.name;
   if (typeof name !== 'string' || !(INPUT_NAMES as readonly string[]).includes(name)) {
-    throw bad(`unknown input ${JSON.stringify(name)}: send "image" (the encoded image file) or "uri" (an s3:// or https:// reference), datatype BYTES`);
+    throw bad(`unknown input ${quoted(name)}: send "image" (the encoded image file) or "uri" (an s3:// or https:// reference), datatype BYTES`);
   }
   const input = name as InputName;
-  if (raw.datatype !== 'BYTES') throw bad(`input "${input}": datatype must be BYTES, got ${JSON.stringify(raw.datatype)}`);
+  if (raw.datatype !== 'BYTES') throw bad(`input "${input}": datatype must be BYTES, got ${quoted(raw.datatype)}`);
   const count = elementCount(raw.shape, input);
   if (count < 1 || count > limits.maxBatch) throw bad(`input "${input}": ${count} elements; send 1 to ${limits.maxBatch} images per request`);
   const size = optionalObject(raw.parameters, `input "${input}": parameters`).binary_data_size;
@@ -121,7 +114,7 @@ function parseInput(raw: unknown, binary: Buffer, limits: RequestLimits): ImageI
   }
 
   if (input === 'uri') {
-    return { kind: 'uri', uris: elements.map((e, i) => checkUri(typeof e === 'string' ? e : e.toString('utf8'), i, limits.uriSchemes)) };
+    return { kind: 'uri', uris: elements.map((e, i) => checkUri(typeof e === 'string' ? e : e.toString('utf8'), i, limits.uri)) };
   }
   const images = elements.map((e, i) => (typeof e === 'string' ? decodeBase64(e, i) : e));
   images.forEach((img, i) => {
@@ -136,7 +129,7 @@ function parseOutputs(raw: unknown, binaryByDefault: boolean): RequestedOutput[]
   const seen = new Set<string>();
   return raw.map((o: unknown) => {
     if (!isObject(o) || typeof o.name !== 'string' || !(OUTPUT_NAMES as readonly string[]).includes(o.name)) {
-      throw bad(`unknown output ${JSON.stringify(isObject(o) ? o.name : o)}; this model gives ${OUTPUT_NAMES.join(', ')}`);
+      throw bad(`unknown output ${quoted(isObject(o) ? o.name : o)}; this model gives ${OUTPUT_NAMES.join(', ')}`);
     }
     if (seen.has(o.name)) throw bad(`output "${o.name}" is asked for twice`);
     seen.add(o.name);
@@ -161,6 +154,8 @@ export function parseInferRequest(json: Buffer, binary: Buffer, limits: RequestL
   if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout > 0))) throw bad('parameters.timeout must be a positive number of microseconds');
   const stickiness = params.stickiness_key;
   if (stickiness !== undefined && (typeof stickiness !== 'string' || stickiness === '')) throw bad('parameters.stickiness_key must be a non-empty string');
+  if (stickiness !== undefined) keptString(stickiness, 'parameters.stickiness_key', limits.maxStringBytes);
+  if (body.id !== undefined) keptString(body.id as string, 'id', limits.maxStringBytes);
   if (!Array.isArray(body.inputs) || body.inputs.length !== 1) {
     throw bad('inputs must hold exactly one input: "image" (BYTES, the encoded files) or "uri" (BYTES, s3:// or https:// references)');
   }

@@ -2,15 +2,20 @@
  * The HTTP layer over a real socket on 127.0.0.1, with the pipeline replaced by a function that answers from
  * the tracker the way the result listener does. What the real pipeline answers is test/e2e/gateway.test.ts.
  */
-import { request as httpRequest, type Server } from 'node:http';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { request as httpRequest, type ClientRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Registry } from 'prom-client';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Prediction } from '../../../inference-consumers/service/prediction.ts';
 import { createLogger } from '../../../platform/logger.ts';
 import { Authenticator } from '../../../gateway/http/auth.ts';
+import { openApiDocument } from '../../../gateway/http/openapi-document.ts';
 import { GatewayServer, type ResponseMeta } from '../../../gateway/http/gateway-server.ts';
 import { RateLimiter } from '../../../gateway/http/rate-limiter.ts';
 import { createGatewayMetrics } from '../../../gateway/metrics.ts';
@@ -22,6 +27,7 @@ import { REPO_ROOT } from '../../../stack/pipeline-harness.ts';
 
 const TOKEN = 'alice-token-0123456789';
 const FLOOD = 'flood-token-0123456789';
+const CAROL = 'carol-token-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };
 let server: Server;
 let base: string;
@@ -29,7 +35,10 @@ let ready = true;
 /** What the fake pipeline does per submission: answer, dead-letter, or stay silent. */
 let behaviour: 'predict' | 'dead-letter' | 'silent' = 'predict';
 const submissions: Submission[] = [];
-const tracker = new RequestTracker<Prediction, ResponseMeta>({ maxTracked: 100, ttlMs: 60_000 });
+const tracker = new RequestTracker<Prediction, ResponseMeta>({ maxTracked: 100, maxTrackedPerClient: 100, ttlMs: 60_000 });
+const openApiPath = join(mkdtempSync(join(tmpdir(), 'gateway-openapi-')), 'openapi.json');
+/** Called with each submission as it is made, for tests that look at what it holds. */
+let onSubmit: (s: Submission) => void = () => {};
 const registry = new Registry();
 let png: Buffer;
 
@@ -41,7 +50,9 @@ function prediction(requestId: string, version: string): Prediction {
 }
 
 async function submit(s: Submission): Promise<void> {
-  submissions.push(s);
+  onSubmit(s);
+  // Only what the assertions read: the images would stay reachable from here, not from the gateway.
+  submissions.push({ ...s, input: s.input.kind === 'uri' ? s.input : { kind: 'image', images: [] } });
   const mode = behaviour;
   setImmediate(() => {
     for (const id of s.requestIds) {
@@ -60,13 +71,17 @@ beforeAll(async () => {
     catalog: await loadCatalog(join(REPO_ROOT, 'models')),
     tracker,
     submit,
-    auth: new Authenticator([{ name: 'alice', token: TOKEN }, { name: 'flood', token: FLOOD }], false),
+    auth: new Authenticator([{ name: 'alice', token: TOKEN }, { name: 'flood', token: FLOOD }, { name: 'carol', token: CAROL }], false),
     limiter: new RateLimiter(5, 64),
     metrics: createGatewayMetrics(registry, () => ({ tracked: tracker.tracked, waiting: tracker.waiting })),
     logger: createLogger('gateway-test', 'silent'),
     ready: () => ready,
-    limits: { maxBatch: 4, uriSchemes: ['s3', 'https'], maxBodyBytes: 64 * 1024, timeoutMs: 2_000, resultTtlMs: 60_000 },
+    limits: {
+      maxBatch: 4, maxStringBytes: 256, maxBodyBytes: 64 * 1024, timeoutMs: 2_000, resultTtlMs: 60_000, maxInFlightPerClient: 2,
+      uri: { schemes: ['s3', 'https'], allow: ['s3://images/'], maxUriBytes: 1_024 },
+    },
     server: { name: 'gateway-test', version: '0.0.0' },
+    openapi: openApiDocument(openApiPath),
   });
   server = await gateway.listen('127.0.0.1', 0);
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -212,6 +227,85 @@ describe('gateway HTTP', () => {
     expect(limited.length).toBeGreaterThan(20);
     expect(limited.every((r) => r.retryAfter >= 1)).toBe(true);
     expect((await fetch(`${base}/v2/models/fashion-mnist`, { headers: auth })).status).toBe(200);
+  });
+
+  it('serves its OpenAPI document without a token once the file exists, 404 in the protocol\'s format before', async () => {
+    const missing = await fetch(`${base}/v2/openapi.json`);
+    expect(missing.status).toBe(404);
+    expect((await missing.json()).error).toMatch(/no OpenAPI document \(openapi.json is missing\)/);
+    const document = { openapi: '3.0.3', info: { title: 'gateway', version: '1' }, paths: {} };
+    writeFileSync(openApiPath, JSON.stringify(document));
+    const found = await fetch(`${base}/v2/openapi.json`);
+    expect([found.status, found.headers.get('content-type')]).toEqual([200, 'application/json']);
+    expect(await found.json()).toEqual(document);
+  });
+
+  it('refuses an id over the limit at the door with 400 naming the setting, and a uri outside the allow-list with 403', async () => {
+    const before = submissions.length;
+    const res = await infer(jsonBody({ id: 'x'.repeat(60_000), inputs: [{ name: 'uri', datatype: 'BYTES', shape: [1], data: ['s3://images/a.png'] }] }), '/v2/models/fashion-mnist/infer');
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: 'id is 60000 bytes, over the limit of 256 (GATEWAY_MAX_STRING_BYTES)' });
+    const outside = await infer(jsonBody({ inputs: [{ name: 'uri', datatype: 'BYTES', shape: [1], data: ['s3://secrets/a.png'] }] }));
+    expect(outside.status).toBe(403);
+    expect((await outside.json()).error).toMatch(/GATEWAY_URI_ALLOW/);
+    expect(submissions.length).toBe(before);
+  });
+
+  it('answers a dead letter with a generic reason, not the dead letter\'s message', async () => {
+    behaviour = 'dead-letter';
+    const res = await infer(imageRequest([png]));
+    behaviour = 'predict';
+    const body = await res.json();
+    expect(body.error).toMatch(/the image could not be decoded \(preprocess\/NotAnImage\)/);
+    expect(body.error).not.toMatch(/corrupt/);
+  });
+
+  it('releases a synchronous request\'s images once they are submitted, while it still waits', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    let images: WeakRef<object> | undefined;
+    const submitted = new Promise<void>((resolve) => {
+      onSubmit = (s) => {
+        images = new WeakRef(s.input);
+        resolve();
+      };
+    });
+    behaviour = 'silent';
+    const waiting = infer(imageRequest([png, png], { parameters: { timeout: 60_000_000 } }));
+    await submitted;
+    onSubmit = () => {};
+    behaviour = 'predict';
+    // A WeakRef holds its target until the current job ends: collect on a later turn.
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    expect(images?.deref()).toBeUndefined();
+    const s = submissions.at(-1)!;
+    for (const id of s.requestIds) tracker.prediction(prediction(id, 'v1'));
+    expect((await waiting).status).toBe(200);
+  });
+
+  it('limits a client\'s inference requests in flight: 429 naming the setting for it, others go on', async () => {
+    const carol = { authorization: `Bearer ${CAROL}` };
+    const body = Buffer.from(JSON.stringify({ inputs: [{ name: 'image', datatype: 'BYTES', shape: [1], data: [png.toString('base64')] }] }));
+    // Each waits for 100-continue: the slot is taken in the same turn as the server's go-ahead.
+    const open = (): Promise<{ req: ClientRequest; done: Promise<number> }> => new Promise((resolve, reject) => {
+      let answered: (status: number) => void = () => {};
+      const done = new Promise<number>((r) => { answered = r; });
+      const req = httpRequest(`${base}/v2/models/fashion-mnist/infer`, {
+        method: 'POST', headers: { ...carol, 'content-type': 'application/json', 'content-length': String(body.length), expect: '100-continue' },
+      }, (r) => { r.resume(); r.on('end', () => answered(r.statusCode ?? 0)); });
+      req.on('continue', () => resolve({ req, done }));
+      req.on('error', reject);
+      req.flushHeaders();
+    });
+    const held = [await open(), await open()];
+    const third = await infer({ ...imageRequest([png]), headers: { ...carol, 'content-type': 'application/json' } });
+    expect(third.status).toBe(429);
+    expect((await third.json()).error).toMatch(/client carol is already sending 2 inference requests at once, its limit \(GATEWAY_MAX_IN_FLIGHT_PER_CLIENT\)/);
+    expect((await infer(imageRequest([png]))).status).toBe(200);
+    for (const h of held) h.req.end(body);
+    expect(await Promise.all(held.map((h) => h.done))).toEqual([200, 200]);
+    expect((await infer({ ...imageRequest([png]), headers: { ...carol, 'content-type': 'application/json' } })).status).toBe(200);
   });
 
   it('counts requests by route template and status', async () => {

@@ -30,6 +30,7 @@ describe('routes', () => {
     expect(matchRoute('POST', '/v2/models/m/infer?x=1')).toMatchObject({ name: 'infer', model: 'm', version: null, template: '/v2/models/{name}[/versions/{version}]/infer' });
     expect(matchRoute('POST', '/v2/models/m/versions/v2/infer')).toMatchObject({ name: 'infer', version: 'v2' });
     expect(matchRoute('GET', '/v2/results/abc')).toMatchObject({ name: 'result', id: 'abc', model: '' });
+    expect(matchRoute('GET', '/v2/openapi.json')).toMatchObject({ name: 'openapi', open: true, template: '/v2/openapi.json' });
   });
 
   it('answer 404 to unknown paths and 405 with Allow to the wrong method', () => {

@@ -3,7 +3,7 @@ import { encodeBytesElements, readBytesElements, splitBody } from '../../../gate
 import { parseInferRequest, type InferRequest } from '../../../gateway/protocol/infer-request.ts';
 import { refusal } from './fixtures.ts';
 
-const LIMITS = { maxBatch: 4, uriSchemes: ['s3', 'https'] };
+const LIMITS = { maxBatch: 4, maxStringBytes: 64, uri: { schemes: ['s3', 'https'], allow: ['s3://images/', 'https://example.com/'], maxUriBytes: 128 } };
 const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
 const JPEG = Buffer.from('ffd8ffe000104a464946', 'hex');
 
@@ -54,7 +54,7 @@ describe('inference request in JSON', () => {
     expect(r.input).toEqual({ kind: 'uri', uris: ['s3://images/a.png', 'https://example.com/b.jpg'] });
     const file = () => parseJson({ inputs: [{ name: 'uri', datatype: 'BYTES', shape: [1], data: ['file:///etc/passwd'] }] });
     expect(status(file)).toBe(400);
-    expect(message(file)).toMatch(/file:\/\/.*s3:\/\/ or https:\/\//);
+    expect(message(file)).toMatch(/file:\/\/.*s3:\/\/ or https:\/\/ \(GATEWAY_URI_SCHEMES\)/);
     expect(status(() => parseJson({ inputs: [{ name: 'uri', datatype: 'BYTES', shape: [1], data: ['not a uri'] }] }))).toBe(400);
   });
 
@@ -77,10 +77,65 @@ describe('inference request in JSON', () => {
     ['a non-boolean async', JSON.stringify({ parameters: { async: 'yes' }, ...image(['aGk=']) }), /parameters.async/],
     ['a negative timeout', JSON.stringify({ parameters: { timeout: -1 }, ...image(['aGk=']) }), /parameters.timeout/],
     ['a numeric id', JSON.stringify({ id: 7, ...image(['aGk=']) }), /id must be a string/],
+    ['an id over the limit', JSON.stringify({ id: 'x'.repeat(65), ...image(['aGk=']) }), /^id is 65 bytes, over the limit of 64 \(GATEWAY_MAX_STRING_BYTES\)$/],
+    ['an id over the limit in UTF-8 bytes', JSON.stringify({ id: 'é'.repeat(33), ...image(['aGk=']) }), /id is 66 bytes.*GATEWAY_MAX_STRING_BYTES/],
+    ['a stickiness key over the limit', JSON.stringify({ parameters: { stickiness_key: 'u'.repeat(100) }, ...image(['aGk=']) }), /parameters.stickiness_key is 100 bytes, over the limit of 64 \(GATEWAY_MAX_STRING_BYTES\)/],
+    ['a uri over the limit', JSON.stringify({ inputs: [{ name: 'uri', datatype: 'BYTES', shape: [1], data: [`s3://images/${'k'.repeat(120)}`] }] }), /element 0 is 132 bytes, over the limit of 128 \(GATEWAY_MAX_URI_BYTES\)/],
   ])('answers 400 to %s', (_what, body, pattern) => {
     const parse = () => parseInferRequest(Buffer.from(body), Buffer.alloc(0), LIMITS);
     expect(status(parse)).toBe(400);
     expect(message(parse)).toMatch(pattern);
+  });
+});
+
+describe('client strings', () => {
+  it('keeps an id and a stickiness key at the limit', () => {
+    const r = parseJson({ id: 'i'.repeat(64), parameters: { stickiness_key: 'k'.repeat(64) }, ...image([PNG.toString('base64')]) });
+    expect([r.id?.length, r.stickinessKey?.length]).toEqual([64, 64]);
+  });
+
+  it('echoes no more than a few dozen characters of what it refuses', () => {
+    const huge = 'n'.repeat(1_000_000);
+    const cases = [
+      { inputs: [{ name: huge, datatype: 'BYTES', shape: [1], data: ['aGk='] }] },
+      { inputs: [{ name: 'image', datatype: huge, shape: [1], data: ['aGk='] }] },
+      { ...image(['aGk=']), outputs: [{ name: huge }] },
+      { id: huge, ...image(['aGk=']) },
+    ];
+    for (const body of cases) expect(message(() => parseJson(body)).length).toBeLessThan(400);
+  });
+});
+
+describe('uri inputs', () => {
+  const uris = (...data: string[]) => ({ inputs: [{ name: 'uri', datatype: 'BYTES', shape: [data.length], data }] });
+  const refused = (uri: string) => refusal(() => parseJson(uris(uri)));
+
+  it('are taken inside the allow-list: a bucket (keys verbatim) or a host (after URL parsing)', () => {
+    expect(parseJson(uris('s3://images/a/b.png', 'https://example.com/c.jpg', 'https://EXAMPLE.com:443/d.jpg')).input.kind).toBe('uri');
+  });
+
+  it.each([
+    ['another bucket', 's3://secrets/a.png'],
+    ['a bucket whose name starts the same', 's3://images-private/a.png'],
+    ['another host', 'https://db.internal/a.png'],
+    ['another port', 'https://example.com:8443/a.png'],
+    ['a host behind credentials', 'https://example.com@10.0.3.7/a.png'],
+    ['credentials before an allowed host', 'https://user:pw@example.com/a.png'],
+  ])('answer 403 naming GATEWAY_URI_ALLOW for %s', (_what, uri) => {
+    const err = refused(uri);
+    expect(err.status).toBe(403);
+    expect(err.message).toMatch(/GATEWAY_URI_ALLOW: s3:\/\/images\/, https:\/\/example.com\//);
+  });
+
+  it('answer 403 to keys with "." or ".." segments, which could climb out of an allowed prefix', () => {
+    const policy = { ...LIMITS, uri: { ...LIMITS.uri, allow: ['s3://images/uploads/', 'https://example.com/pub/'] } };
+    const parse = (uri: string) => () => parseInferRequest(Buffer.from(JSON.stringify(uris(uri))), Buffer.alloc(0), policy);
+    expect(parse('s3://images/uploads/a.png')().input.kind).toBe('uri');
+    expect(status(parse('s3://images/uploads/../secret.png'))).toBe(403);
+    expect(status(parse('s3://images/uploads/./a.png'))).toBe(403);
+    expect(status(parse('s3://images/uploadsX/a.png'))).toBe(403);
+    expect(status(parse('https://example.com/pub/../admin/a.png'))).toBe(403);
+    expect(status(parse('https://example.com/pub/%2e%2e/admin/a.png'))).toBe(403);
   });
 });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HttpError } from '../../../gateway/http/http-error.ts';
-import { statusForDeadLetter } from '../../../gateway/protocol/dead-letter-status.ts';
-import { RequestTracker } from '../../../gateway/pipeline/request-tracker.ts';
+import { deadLetterError, genericReason, statusForDeadLetter } from '../../../gateway/protocol/dead-letter-status.ts';
+import { RequestTracker, type TrackerOptions } from '../../../gateway/pipeline/request-tracker.ts';
 
 interface P {
   request_id: string;
@@ -12,8 +12,17 @@ interface P {
 const served = (id: string, version = 'v1'): P => ({ request_id: id, shadow: false, model_version: version });
 const shadow = (id: string): P => ({ request_id: id, shadow: true, model_version: 'v2' });
 
-function tracker(over: { maxTracked?: number; ttlMs?: number; clock?: () => number } = {}) {
-  return new RequestTracker<P, string>({ maxTracked: 10, ttlMs: 60_000, ...over });
+function tracker(over: Partial<TrackerOptions> = {}) {
+  return new RequestTracker<P, string>({ maxTracked: 10, maxTrackedPerClient: 10, ttlMs: 60_000, ...over });
+}
+
+function refusedTrack(t: RequestTracker<P, string>, inferenceId: string, client: string): HttpError | undefined {
+  try {
+    t.track({ inferenceId, client, requestIds: [inferenceId], meta: 'm' });
+  } catch (err) {
+    return err as HttpError;
+  }
+  return undefined;
 }
 
 describe('request tracker', () => {
@@ -41,7 +50,8 @@ describe('request tracker', () => {
   });
 
   it('fails the whole request on the served copy\'s dead letter, naming stage and class; a shadow\'s is ignored', async () => {
-    const t = tracker();
+    const seen: unknown[] = [];
+    const t = tracker({ onDeadLetter: (facts, request) => seen.push([facts.message, request]) });
     t.track({ inferenceId: 'r', client: 'alice', requestIds: ['r.0', 'r.1'], meta: 'm' });
     const facts = { requestId: 'r.1', stage: 'preprocess', errorClass: 'NotAnImage', message: 'corrupt header' };
     expect(t.deadLetter(facts, true)).toBe(false);
@@ -50,8 +60,10 @@ describe('request tracker', () => {
     expect(outcome?.ok).toBe(false);
     const error = (outcome as { error: HttpError }).error;
     expect(error.status).toBe(422);
-    expect(error.message).toBe('request r.1 was dead-lettered at stage preprocess (NotAnImage): corrupt header');
+    expect(error.message).toBe('request r.1 was dead-lettered at stage preprocess (NotAnImage): the image could not be decoded (preprocess/NotAnImage); the full reason is on the dead-letter topic under this request id');
     expect(error.body()).toMatchObject({ id: 'r', request_id: 'r.1', stage: 'preprocess', error_class: 'NotAnImage' });
+    // The full message goes to the log through the hook, once, for the served copy only.
+    expect(seen).toEqual([['corrupt header', { inferenceId: 'r', client: 'alice' }]]);
     expect(t.prediction(served('r.0'))).toBe(false);
   });
 
@@ -101,6 +113,42 @@ describe('request tracker', () => {
     expect(status).toBe(503);
   });
 
+  it('limits each client\'s tracked requests on its own: 429 naming the setting for that client, the others go on', () => {
+    const t = tracker({ maxTracked: 10, maxTrackedPerClient: 3 });
+    for (const id of ['m1', 'm2', 'm3']) t.track({ inferenceId: id, client: 'mallory', requestIds: [id], meta: 'm' });
+    const err = refusedTrack(t, 'm4', 'mallory');
+    expect([err?.status, err?.headers['retry-after']]).toEqual([429, '1']);
+    expect(err?.message).toMatch(/client mallory has 3 requests waiting .*its limit \(GATEWAY_MAX_TRACKED_PER_CLIENT\)/);
+    for (const id of ['a1', 'a2', 'a3']) expect(refusedTrack(t, id, 'alice')).toBeUndefined();
+    expect([t.trackedFor('mallory'), t.trackedFor('alice'), t.tracked]).toEqual([3, 3, 6]);
+  });
+
+  it('makes room for a client at its quota from its own uncollected results, never from another client\'s', () => {
+    const t = tracker({ maxTracked: 10, maxTrackedPerClient: 2 });
+    t.track({ inferenceId: 'a1', client: 'alice', requestIds: ['a1'], meta: 'm' });
+    t.prediction(served('a1'));
+    t.track({ inferenceId: 'm1', client: 'mallory', requestIds: ['m1'], meta: 'm' });
+    t.track({ inferenceId: 'm2', client: 'mallory', requestIds: ['m2'], meta: 'm' });
+    t.prediction(served('m1'));
+    expect(refusedTrack(t, 'm3', 'mallory')).toBeUndefined();
+    expect(t.lookup('m1', 'mallory')).toBeUndefined();
+    expect(t.lookup('a1', 'alice')?.state).toBe('settled');
+    expect(refusedTrack(t, 'm4', 'mallory')?.status).toBe(429);
+    expect(t.lookup('a1', 'alice')?.state).toBe('settled');
+  });
+
+  it('counts a client\'s requests down as they are collected, swept or forgotten', () => {
+    let now = 0;
+    const t = tracker({ maxTrackedPerClient: 2, ttlMs: 1_000, clock: () => now });
+    t.track({ inferenceId: 'a', client: 'alice', requestIds: ['a'], meta: 'm' });
+    t.track({ inferenceId: 'b', client: 'alice', requestIds: ['b'], meta: 'm' });
+    t.forget('a');
+    now = 2_000;
+    t.sweep();
+    expect(t.trackedFor('alice')).toBe(0);
+    for (const id of ['c', 'd']) expect(refusedTrack(t, id, 'alice')).toBeUndefined();
+  });
+
   it('forgets a request that was never published', () => {
     const t = tracker();
     t.track({ inferenceId: 'r', client: 'alice', requestIds: ['r.0', 'r.1'], meta: 'm' });
@@ -116,5 +164,20 @@ describe('dead letters as HTTP statuses', () => {
     ['ConnectionError', 502], ['InferenceError', 500], ['SchemaError', 500], ['InternalError', 500],
   ])('%s is %i', (errorClass, status) => {
     expect(statusForDeadLetter(errorClass)).toBe(status);
+  });
+
+  it('tell the client the stage and class in general words, never the dead letter\'s own message', () => {
+    const leaks = [
+      ['fetch', 'ConnectionError', 'Refused db.internal (10.0.3.7)', /db\.internal|10\.0\.3\.7/],
+      ['fetch', 'TooLarge', 'object s3://secrets/payroll.png is 48213 bytes, over 40000', /secrets|48213/],
+      ['fetch', 'AccessDenied', 'S3 GetObject: Access Denied (RequestId 17A3)', /GetObject|17A3/],
+    ] as const;
+    for (const [stage, errorClass, message, leak] of leaks) {
+      const err = deadLetterError({ requestId: 'r', stage, errorClass, message }, 'i');
+      expect(JSON.stringify(err.body())).not.toMatch(leak);
+      expect(err.message).toContain(`the image could not be fetched (fetch/${errorClass})`);
+    }
+    expect(genericReason('preprocess', 'NotAnImage')).toBe('the image could not be decoded (preprocess/NotAnImage)');
+    expect(genericReason('somewhere-new', 'Odd')).toBe('the request failed in the pipeline (somewhere-new/Odd)');
   });
 });

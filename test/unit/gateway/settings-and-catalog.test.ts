@@ -8,6 +8,7 @@ import { HttpError } from '../../../gateway/http/http-error.ts';
 import { loadCatalog } from '../../../gateway/model-catalog.ts';
 import { serverVersion } from '../../../gateway/server-version.ts';
 import { readGatewaySettings } from '../../../gateway/settings.ts';
+import { readControllerSettings } from '../../../rollouts/settings.ts';
 import { REPO_ROOT } from '../../../stack/pipeline-harness.ts';
 
 const TOKENS = 'alice:alice-token-0123456789,bob:bob-token-0123456789';
@@ -30,10 +31,10 @@ function problems(env: Record<string, string>): string[] {
 }
 
 describe('gateway settings', () => {
-  it('default to port 8000 on loopback, ops on 9104, 10 MiB bodies, 16 images, 30 s, s3 and https URIs', () => {
+  it('default to port 8000 on loopback, ops on 9105, 10 MiB bodies, 16 images, 30 s, s3 and https URIs', () => {
     const s = settings({ GATEWAY_TOKENS: TOKENS });
     expect(s.http).toEqual({ host: '127.0.0.1', port: 8000 });
-    expect(s.ops.port).toBe(9104);
+    expect(s.ops.port).toBe(9105);
     expect(s.tokens.map((t) => t.name)).toEqual(['alice', 'bob']);
     expect(s.anonymous).toBe(false);
     expect(s.rate).toEqual({ perSecond: 20, burst: 40 });
@@ -41,6 +42,27 @@ describe('gateway settings', () => {
     expect(s.uriSchemes).toEqual(['s3', 'https']);
     expect(s.uploadPrefix).toBe('gateway/uploads/');
     expect(s.modelsDir).toBe(join(REPO_ROOT, 'models/'));
+  });
+
+  it('bound what a client can make the gateway hold: 256-byte strings, 2 KiB URIs, 500 tracked and 8 in flight per client, the upload bucket only', () => {
+    const s = settings({ GATEWAY_TOKENS: TOKENS, S3_BUCKET: 'uploads' });
+    expect([s.maxStringBytes, s.maxUriBytes, s.maxTracked, s.maxTrackedPerClient, s.maxInFlightPerClient]).toEqual([256, 2_048, 10_000, 500, 8]);
+    expect(s.uriAllow).toEqual(['s3://uploads/']);
+    expect(settings({ GATEWAY_TOKENS: TOKENS, GATEWAY_MAX_TRACKED: '100' }).maxTrackedPerClient).toBe(100);
+    expect(settings({ GATEWAY_TOKENS: TOKENS, GATEWAY_URI_ALLOW: 's3://images/uploads/, https://cdn.example.com/pub/, file:///srv/images/' }).uriAllow)
+      .toEqual(['s3://images/uploads/', 'https://cdn.example.com/pub/', 'file:///srv/images/']);
+  });
+
+  it('refuse an allow-list entry that is not a bucket or host with a prefix ending in "/", and a per-client quota over the global one', () => {
+    for (const entry of ['s3://images', 's3://images/uploads', 'https://cdn.example.com', 'ftp://host/', 'images/']) {
+      expect(problems({ GATEWAY_TOKENS: TOKENS, GATEWAY_URI_ALLOW: entry }).join(), entry).toMatch(/^GATEWAY_URI_ALLOW=.*expected a comma-separated list of s3:\/\/bucket\/\[prefix\/\]/);
+    }
+    expect(problems({ GATEWAY_TOKENS: TOKENS, GATEWAY_MAX_TRACKED: '100', GATEWAY_MAX_TRACKED_PER_CLIENT: '101' }).join()).toMatch(/^GATEWAY_MAX_TRACKED_PER_CLIENT="101": expected an integer from 1 to 100/);
+  });
+
+  it('put the ops server on another port than the rollout controller\'s, so both start side by side with their defaults', () => {
+    const rollouts = readControllerSettings(new EnvReader({}));
+    expect(settings({ GATEWAY_TOKENS: TOKENS }).ops.port).not.toBe(rollouts.ops.port);
   });
 
   it('need tokens unless anonymous access is asked for', () => {
