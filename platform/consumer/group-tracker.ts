@@ -16,6 +16,7 @@ export class GroupTracker {
   private failed = false;
   private assignment: Assignment = new Map();
   private readonly listeners: ((assignment: Assignment) => void)[] = [];
+  private readonly leaveListeners: (() => void)[] = [];
 
   constructor(
     consumer: Consumer,
@@ -32,15 +33,19 @@ export class GroupTracker {
       this.fatal(`consumer group "${groupId}" assigned this member topics it does not subscribe to (${payload.topicsNotSubscribed.join(', ')}): another deployment uses the same group id. Give each deployment its own TOPIC_PREFIX or group id.`);
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      this.joined = false;
+      this.left();
       if (!payload.restart) {
         this.failed = true;
         this.fatal(`consumer of group ${groupId} stopped after an error kafkajs does not restart: ${payload.error.message}`, payload.error);
       }
     });
-    consumer.on(consumer.events.STOP, () => {
-      this.joined = false;
-    });
+    consumer.on(consumer.events.STOP, () => this.left());
+  }
+
+  /** kafkajs stopped its consumer (stop, or a crash: it stops, then maybe restarts): out of the group. */
+  private left(): void {
+    this.joined = false;
+    for (const listener of this.leaveListeners) listener();
   }
 
   private onJoin(memberAssignment: Record<string, number[]>): void {
@@ -53,6 +58,11 @@ export class GroupTracker {
 
   onAssignment(listener: (assignment: Assignment) => void): void {
     this.listeners.push(listener);
+  }
+
+  /** Called when the consumer stops or crashes; a restart joins again (onAssignment). */
+  onLeave(listener: () => void): void {
+    this.leaveListeners.push(listener);
   }
 
   get isMember(): boolean {

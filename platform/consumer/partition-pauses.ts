@@ -3,6 +3,10 @@
  * growing backoff (the chunk is then fetched and tried again from its first unprocessed record), and readiness
  * turns false once any partition has been paused for longer than the configured time. Pure bookkeeping: the
  * kafkajs pause/resume calls and the timers are injected.
+ *
+ * kafkajs' resume throws while its consumer is not running (between a crash and its restart, during stop), and a
+ * throw in a timer would end the process: a failed resume is reported and tried again after capMs, and detach()
+ * drops every pending resume when the consumer stops (a restarted consumer starts with nothing paused).
  */
 import { backoffDelay } from '../retry.ts';
 
@@ -18,6 +22,8 @@ export interface PauseSettings {
 export interface PauseTarget {
   pause(topic: string, partition: number): void;
   resume(topic: string, partition: number): void;
+  /** A resume threw; it is tried again after capMs. */
+  resumeFailed?(topic: string, partition: number, err: unknown): void;
 }
 
 interface Paused {
@@ -50,13 +56,27 @@ export class PartitionPauses {
     clearTimeout(entry.resumeTimer);
     const delay = backoffDelay(entry.failures, this.settings, this.random);
     this.target.pause(topic, partition);
+    this.state.set(key, entry);
+    this.resumeLater(key, entry, topic, partition, delay);
+    return delay;
+  }
+
+  private resumeLater(key: string, entry: Paused, topic: string, partition: number, delay: number): void {
     entry.resumeTimer = setTimeout(() => {
       entry.resumeTimer = undefined;
-      this.target.resume(topic, partition);
+      if (!this.tryResume(topic, partition) && this.state.get(key) === entry) this.resumeLater(key, entry, topic, partition, this.settings.capMs);
     }, delay);
     entry.resumeTimer.unref?.();
-    this.state.set(key, entry);
-    return delay;
+  }
+
+  private tryResume(topic: string, partition: number): boolean {
+    try {
+      this.target.resume(topic, partition);
+      return true;
+    } catch (err) {
+      this.target.resumeFailed?.(topic, partition, err);
+      return false;
+    }
   }
 
   /** A chunk of the partition went through: it is healthy again. */
@@ -99,8 +119,19 @@ export class PartitionPauses {
       const [topic, partition] = key.split('\u0000') as [string, string];
       if (owned(topic, Number(partition))) continue;
       clearTimeout(entry.resumeTimer);
-      if (entry.resumeTimer !== undefined) this.target.resume(topic, Number(partition));
+      if (entry.resumeTimer !== undefined) this.tryResume(topic, Number(partition));
       this.state.delete(key);
+    }
+  }
+
+  /**
+   * The consumer stopped (a crash kafkajs restarts, or stop): it has forgotten its pauses, so pending resumes are
+   * dropped. Failures and their start are kept: the backoff grows and readiness counts on from there.
+   */
+  detach(): void {
+    for (const entry of this.state.values()) {
+      clearTimeout(entry.resumeTimer);
+      entry.resumeTimer = undefined;
     }
   }
 

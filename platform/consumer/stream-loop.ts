@@ -140,6 +140,11 @@ export async function startStreamLoop(o: StreamLoopOptions): Promise<StreamLoop>
   const pauses = new PartitionPauses(o.settings.pause, {
     pause: (topic, partition) => consumer.pause([{ topic, partitions: [partition] }]),
     resume: (topic, partition) => consumer.resume([{ topic, partitions: [partition] }]),
+    resumeFailed: (topic, partition, err) => log.warn({ topic, partition, err: (err as Error).message }, 'resuming a paused partition failed; tried again later'),
+  });
+  tracker.onLeave(() => {
+    pauses.detach();
+    metrics.paused.set({ group: o.groupId }, pauses.paused);
   });
   metrics.paused.set({ group: o.groupId }, 0);
   const delivery: Delivery | undefined = o.delivery === 'none' ? undefined : createDelivery(o.delivery, {

@@ -112,4 +112,19 @@ describe('GroupTracker', () => {
     expect(tracker.isMember).toBe(false);
     expect(fatal).not.toHaveBeenCalled();
   });
+
+  it('tells leave listeners when the consumer stops or crashes, then joins again', () => {
+    const { tracker, emit, join } = setup();
+    const left = vi.fn();
+    tracker.onLeave(left);
+    join({ 'images.requests.v1': [0] });
+    expect(left).not.toHaveBeenCalled();
+    // kafkajs' crash handler stops the consumer (STOP), then reports the crash (CRASH) and restarts it.
+    emit(EVENTS.STOP, {});
+    emit(EVENTS.CRASH, { error: new Error('connection closed'), groupId: 'hdr.inference-v1', restart: true });
+    expect(left).toHaveBeenCalledTimes(2);
+    join({ 'images.requests.v1': [0] });
+    expect(tracker.isMember).toBe(true);
+    expect(left).toHaveBeenCalledTimes(2);
+  });
 });

@@ -1,3 +1,4 @@
+import { Kafka } from 'kafkajs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { PartitionPauses, type PauseSettings } from '../../../../platform/consumer/partition-pauses.ts';
 
@@ -164,5 +165,67 @@ describe('PartitionPauses', () => {
   it('is healthy with nothing paused when notReadyAfterMs is 0', () => {
     const { pauses } = setup({ ...SETTINGS, notReadyAfterMs: 0 });
     expect(pauses.healthy()).toBe(true);
+  });
+
+  // kafkajs' consumer.resume throws "Consumer group was not initialized" whenever its consumer group is gone:
+  // before run, during stop and between a crash and its restart. A throw in the timer ended the process.
+  describe('with the consumer not running', () => {
+    /** kafkajs' own consumer, never run: its resume throws as it does between a crash and the restart. */
+    function notRunning() {
+      const consumer = new Kafka({ brokers: ['127.0.0.1:9'], logLevel: 0 }).consumer({ groupId: 'unused' });
+      let running = false;
+      const resumed: string[] = [];
+      const failed: string[] = [];
+      const pauses = new PartitionPauses(SETTINGS, {
+        pause: () => undefined,
+        resume: (topic, partition) => {
+          if (!running) consumer.resume([{ topic, partitions: [partition] }]);
+          resumed.push(`${topic}/${partition}`);
+        },
+        resumeFailed: (topic, partition, err) => failed.push(`${topic}/${partition}: ${(err as Error).message}`),
+      }, () => Date.now(), () => 1);
+      return { pauses, resumed, failed, start: () => { running = true; } };
+    }
+
+    it('reports a resume that throws instead of throwing from the timer, and tries again after capMs', async () => {
+      const { pauses, resumed, failed, start } = notRunning();
+      pauses.pause('t', 0, 'x');
+      await vi.advanceTimersByTimeAsync(100);
+      expect(failed).toEqual(['t/0: Consumer group was not initialized, consumer#run must be called first']);
+      expect(resumed).toEqual([]);
+      expect(pauses.paused).toBe(1);
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(failed).toHaveLength(2);
+      start();
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(resumed).toEqual(['t/0']);
+      expect(pauses.paused).toBe(0);
+      await vi.runAllTimersAsync();
+      expect(failed).toHaveLength(2);
+    });
+
+    it('does not throw from retain either', () => {
+      const { pauses, failed } = notRunning();
+      pauses.pause('t', 0, 'x');
+      expect(() => pauses.retain(() => false)).not.toThrow();
+      expect(failed).toHaveLength(1);
+      expect(pauses.troubled).toBe(0);
+    });
+
+    it('detach() drops pending resumes but keeps the failures and readiness clock', async () => {
+      const { pauses, resumed, failed } = notRunning();
+      pauses.pause('t', 0, 'x');
+      pauses.pause('t', 1, 'x');
+      await vi.advanceTimersByTimeAsync(50);
+      pauses.detach();
+      expect(pauses.paused).toBe(0);
+      expect(pauses.troubled).toBe(2);
+      await vi.runAllTimersAsync();
+      expect([resumed, failed]).toEqual([[], []]);
+      await vi.advanceTimersByTimeAsync(5_000);
+      expect(pauses.healthy()).toBe(false);
+      // The restarted consumer fetches the partition again; another failure backs off further.
+      expect(pauses.pause('t', 0, 'x')).toBe(200);
+    });
   });
 });
