@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type ChunkProcessor, EMPTY_CHUNK } from '../platform/consumer/chunk-isolation.ts';
+import { resumeOnJoin } from '../platform/consumer/kept-positions.ts';
 import { ReadProgress } from '../platform/consumer/read-progress.ts';
 import { fittingDeadLetterLimits, startStreamLoop } from '../platform/consumer/stream-loop.ts';
 import { connectClients } from '../platform/clients.ts';
@@ -29,7 +30,7 @@ import { readDriftSettings } from './service/settings.ts';
 import { SeverityTracker } from './service/severity-log.ts';
 import { SnapshotStore } from './service/snapshot-store.ts';
 import { AtLeastOnceStateWriter, FencedError, TransactionalStateWriter } from './service/state-writer.ts';
-import { fetchEnds } from './service/topic-offsets.ts';
+import { fetchEnds } from '../platform/topic-ends.ts';
 
 /** How often time windows of quiet streams are closed, join entries expired and outputs/snapshots written. */
 const TICK_MS = 1_000;
@@ -152,6 +153,7 @@ await runService({
     // earliest offset where the snapshot has none, and a seek to the snapshot's offsets everywhere else.
     const process: ChunkProcessor = async (records, chunk) => {
       const unseen = processor.unseen(chunk.topic, chunk.partition, records);
+      if (unseen.length < records.length) metrics.reread.inc({ topic: chunk.topic }, records.length - unseen.length);
       if (unseen.length > 0) {
         // Decoding changes no state, so it runs outside the queue; a registry failure pauses and retries the chunk.
         const { decoded, failed } = await decodeChunk(serde, chunk.topic, chunk.partition, unseen, chunk.topic === topics.predictions ? 'Prediction' : 'Feedback');
@@ -171,11 +173,10 @@ await runService({
       logger: log, registry, fatal,
     });
     const progress = new ReadProgress(loop.consumer);
-    // Applied before the first fetch at these positions; a batch fetched before the seek is dropped by kafkajs,
-    // and anything below a position by processor.unseen().
-    for (const [topic, partitions] of Object.entries(processor.positions)) {
-      for (const [partition, offset] of Object.entries(partitions)) loop.consumer.seek({ topic, partition: Number(partition), offset });
-    }
+    // At the counted positions now (the first join happened inside startStreamLoop) and after every later join,
+    // which would otherwise start this commit-less group at the earliest offsets again. A batch fetched before a
+    // seek is dropped by kafkajs, and anything below a position by processor.unseen().
+    resumeOnJoin(loop.consumer, (topic, partition) => processor.position(topic, partition), log)(loop.tracker.current);
 
     let caughtUp = false;
     let ticking = false;

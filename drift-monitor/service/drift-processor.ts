@@ -23,7 +23,7 @@ import { InvalidEventError, type FeedbackInput, type PredictionInput } from '../
 import { streamIdOf, type StreamId } from '../analytics/stream-id.ts';
 import type { WindowSummary } from '../analytics/window-summary.ts';
 import { SNAPSHOT_FORMAT, type Positions, type Snapshot } from './snapshot-codec.ts';
-import type { PartitionEnds } from './topic-offsets.ts';
+import type { PartitionEnds } from '../../platform/topic-ends.ts';
 
 export interface RecordTopics {
   predictions: string;

@@ -25,6 +25,7 @@ export function createDriftMetrics(registry: Registry, state: () => DriftState) 
     classShare: new Gauge({ name: 'drift_class_share', help: 'Share of predictions per predicted class in the last closed window', labelNames: [...labelNames, 'class'], registers }),
     latency: new Gauge({ name: 'drift_window_latency_seconds', help: 'Submitted-to-predicted latency percentile of the last closed window', labelNames: [...labelNames, 'quantile'], registers }),
     predictions: new Counter({ name: 'drift_predictions_total', help: 'Predictions read, by outcome (counted, duplicate)', labelNames: [...labelNames, 'outcome'], registers }),
+    reread: new Counter({ name: 'drift_records_reread_total', help: 'Records delivered again below the counted position and skipped (read twice, counted once)', labelNames: ['topic'], registers }),
     feedback: new Counter({ name: 'drift_feedback_total', help: 'Feedback records read, by outcome (joined, waiting for its prediction, duplicate)', labelNames: ['outcome'], registers }),
     deadLetters: new Counter({ name: 'drift_dead_letters_total', help: 'Records sent to the dead-letter topic', labelNames: ['topic', 'stage', 'error_class'], registers }),
     reports: new Counter({ name: 'drift_reports_published_total', help: 'DriftReports produced (again after a restart for windows closed since the last snapshot)', registers }),

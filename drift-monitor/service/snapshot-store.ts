@@ -15,7 +15,7 @@ import {
   type Slot,
   type Snapshot,
 } from './snapshot-codec.ts';
-import { fetchEnds } from './topic-offsets.ts';
+import { fetchEnds } from '../../platform/topic-ends.ts';
 
 export interface SnapshotStoreOptions {
   kafka: Kafka;

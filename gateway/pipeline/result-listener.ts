@@ -1,7 +1,10 @@
 /**
- * Reads every partition of the predictions and dead-letter topics from the latest offset, in a consumer group
+ * Reads every partition of the predictions and dead-letter topics from their ends at start, in a consumer group
  * of its own per gateway process (a request's answer may land on any partition, and every instance must see
  * the answers to its own requests). Nothing is committed: a restarted gateway has no requests to answer.
+ * Its positions are kept here instead, and every join of the group (a coordinator move, a partition-count
+ * change, the restart after a broker outage) resumes at them: an answer produced meanwhile is read late, never
+ * skipped. A partition added after start has no position and is read from its earliest offset.
  * Only records whose `x-request-id` header names a tracked request are decoded.
  */
 import { hostname } from 'node:os';
@@ -12,8 +15,10 @@ import type { DeadLetter } from '../../platform/dead-letter.ts';
 import { HEADER, headersToStrings } from '../../platform/headers.ts';
 import { groupIdFor } from '../../platform/kafka-config.ts';
 import { GroupTracker } from '../../platform/consumer/group-tracker.ts';
+import { KeptPositions, resumeOnJoin } from '../../platform/consumer/kept-positions.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { AvroSerde } from '../../platform/schema-registry.ts';
+import { fetchEnds } from '../../platform/topic-ends.ts';
 import type { RequestTracker } from './request-tracker.ts';
 
 export interface ResultListenerOptions {
@@ -28,6 +33,12 @@ export interface ResultListenerOptions {
   onSettled: (kind: 'prediction' | 'dead_letter', d?: { stage: string; errorClass: string }) => void;
 }
 
+/**
+ * How often the listener refreshes its topics' metadata (kafkajs' default is 5 minutes): partitions added to the
+ * predictions topic are read within this long of their producers' first use of them.
+ */
+const METADATA_MAX_AGE_MS = 10_000;
+
 /** `${prefix}.gateway-<host>-<pid>-<random>`: unique per process, so each instance reads every partition. */
 export function listenerGroupId(prefix: string): string {
   return groupIdFor(prefix, `gateway-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`);
@@ -36,24 +47,35 @@ export function listenerGroupId(prefix: string): string {
 export class ResultListener {
   private readonly consumer: Consumer;
   private readonly group: GroupTracker;
-  private fetched = false;
+  private readonly positions = new KeptPositions();
 
   constructor(private readonly o: ResultListenerOptions) {
     const groupId = listenerGroupId(o.topicPrefix);
-    this.consumer = o.kafka.consumer({ groupId, maxWaitTimeInMs: 500, sessionTimeout: 30_000 });
+    this.consumer = o.kafka.consumer({ groupId, maxWaitTimeInMs: 500, sessionTimeout: 30_000, metadataMaxAge: METADATA_MAX_AGE_MS });
     this.group = new GroupTracker(this.consumer, groupId, o.logger, o.fatal);
-    // Offsets of a new group resolve to "latest" on its first fetch; answers produced before then would be missed.
-    this.consumer.on(this.consumer.events.FETCH, () => { if (this.group.isMember) this.fetched = true; });
+    resumeOnJoin(this.consumer, this.positions.positionOf, o.logger);
   }
 
-  /** True from the first fetch after joining while the consumer is a member of its group. */
+  /** True while the consumer is a member of its group (its positions were taken before it joined). */
   get ready(): boolean {
-    return this.group.isMember && this.fetched;
+    return this.group.isMember;
   }
 
   async start(): Promise<void> {
+    const topics = [this.o.topics.predictions, this.o.topics.dlq];
+    // Answers to this process's requests come after this moment: the partitions' ends now are where reading
+    // starts, and any partition not among them is newer than this start, so all of it is read (fromBeginning).
+    const admin = this.o.kafka.admin();
+    await admin.connect();
+    try {
+      for (const topic of topics) {
+        for (const end of await fetchEnds(admin, topic)) this.positions.advance(topic, end.partition, BigInt(end.high));
+      }
+    } finally {
+      await admin.disconnect();
+    }
     await this.consumer.connect();
-    await this.consumer.subscribe({ topics: [this.o.topics.predictions, this.o.topics.dlq], fromBeginning: false });
+    await this.consumer.subscribe({ topics, fromBeginning: true });
     await this.consumer.run({
       autoCommit: false,
       partitionsConsumedConcurrently: 8,
@@ -86,5 +108,7 @@ export class ResultListener {
         this.o.logger.warn({ err, topic: batch.topic, partition: batch.partition, offset: message.offset, requestId }, 'cannot decode a record for a tracked request');
       }
     }
+    // Past the batch's last offset (transaction markers included): every record below it has been looked at.
+    this.positions.advance(batch.topic, batch.partition, BigInt(batch.lastOffset()) + 1n);
   }
 }

@@ -1,5 +1,5 @@
 import type { Admin } from 'kafkajs';
-import { retry } from '../../platform/retry.ts';
+import { retry } from './retry.ts';
 
 export interface PartitionEnds {
   topic: string;
