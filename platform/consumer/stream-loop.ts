@@ -10,7 +10,7 @@
  *     partition and retries the chunk after a growing backoff; nothing of it is dead-lettered.
  * Offsets are never committed before their outputs are acknowledged.
  */
-import type { Admin, Batch, Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Admin, Consumer, ConsumerConfig, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { DEAD_LETTER_OVERHEAD_BYTES, deadLetterRecords, type DeadLetterLimits, type FailedRecord } from '../dead-letter.ts';
 import { PipelineError, SystemicError, type Stage } from '../errors.ts';
@@ -18,6 +18,7 @@ import { HEADER, headersToStrings } from '../headers.ts';
 import type { Logger } from '../logger.ts';
 import { maxRecordBytes, recordBytes, type OutgoingRecord } from '../produce-budget.ts';
 import type { AvroSerde } from '../schema-registry.ts';
+import { createBatchHandler, type ChunkResult } from './batch-handler.ts';
 import { processIsolated, type ChunkProcessor, type ProcessedChunk } from './chunk-isolation.ts';
 import { createDelivery, type Delivery, type DeliveryMode } from './delivery.ts';
 import { GroupTracker } from './group-tracker.ts';
@@ -66,31 +67,6 @@ export interface StreamLoop {
   ready(): boolean;
   /** Finishes the chunk in flight (delivered and committed), leaves the group, releases producers. */
   stop(): Promise<void>;
-}
-
-/** Processed chunks of one partition waiting for their common commit. */
-interface PendingCommit {
-  records: OutgoingRecord[];
-  chunks: { processed: ProcessedChunk; failed: FailedRecord[]; dropped: ReadonlySet<KafkaMessage> }[];
-  since: number;
-  /** The offset to commit: past the last chunk's records. */
-  offset: string;
-  last: KafkaMessage;
-}
-
-/** Heartbeats while a long chunk runs, so slow fetches or inference never cost the group a rebalance. */
-function keepAlive(heartbeat: () => Promise<void>, logger: Logger, everyMs = 2_000): () => void {
-  const timer = setInterval(() => {
-    heartbeat().catch((err: unknown) => logger.debug({ err }, 'heartbeat during batch failed'));
-  }, everyMs);
-  return () => clearInterval(timer);
-}
-
-/** The offset to commit after a chunk: past its last record, and past the batch's trailing transaction markers. */
-export function nextOffsetAfter(chunk: readonly KafkaMessage[], batch: Pick<Batch, 'lastOffset'>, lastOfBatch: boolean): string {
-  const last = chunk[chunk.length - 1] as KafkaMessage;
-  const through = lastOfBatch ? BigInt(batch.lastOffset()) : BigInt(last.offset);
-  return String((through > BigInt(last.offset) ? through : BigInt(last.offset)) + 1n);
 }
 
 /**
@@ -184,7 +160,7 @@ export async function startStreamLoop(o: StreamLoopOptions): Promise<StreamLoop>
       `${err.component} failure: partition paused, the chunk is retried without dead-lettering its records`);
   };
 
-  const processChunk = async (chunk: KafkaMessage[], topic: string, partition: number): Promise<{ records: OutgoingRecord[]; processed: ProcessedChunk; failed: FailedRecord[]; dropped: ReadonlySet<KafkaMessage> }> => {
+  const processChunk = async (chunk: KafkaMessage[], topic: string, partition: number): Promise<ChunkResult> => {
     const processed = await processIsolated(chunk, o.process, {
       topic, partition, stage: o.stage, timeoutMs: o.settings.chunkTimeoutMs,
       isolateTotalStalls: (stalls.get(`${topic}/${partition}`) ?? 0) >= 2,
@@ -195,67 +171,22 @@ export async function startStreamLoop(o: StreamLoopOptions): Promise<StreamLoop>
     return { records: [...records, ...dead], processed, failed, dropped };
   };
 
-  const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }: EachBatchPayload): Promise<void> => {
-    const { topic, partition } = batch;
-    const generation = tracker.generation;
-    const stopHeartbeats = keepAlive(heartbeat, log);
-    try {
-      let messages = batch.messages;
-      try {
-        const committed = await delivery?.claim(topic, partition, generation);
-        if (committed !== undefined && messages.length > 0 && BigInt((messages[0] as KafkaMessage).offset) < committed) {
-          const done = messages.filter((m) => BigInt(m.offset) < committed);
-          if (done.length > 0) {
-            log.info({ topic, partition, skipped: done.length, committed: String(committed) }, 'skipping records a previous owner already committed');
-            resolveOffset((done[done.length - 1] as KafkaMessage).offset);
-            messages = messages.slice(done.length);
-          }
-        }
-        // Chunks of a backlog share a commit (up to COMMIT_MAX_CHUNKS or COMMIT_INTERVAL_MS): one transaction's
-        // round trips and markers are paid for several chunks; a batch's last chunk always commits at once.
-        let pending: PendingCommit | undefined;
-        const commit = async (): Promise<void> => {
-          if (!pending) return;
-          const done = pending;
-          pending = undefined;
-          await delivery?.deliver(done.records, { topic, partition, offset: done.offset }, commitOffsetsIfNecessary);
-          resolveOffset(done.last.offset);
-          pauses.succeeded(topic, partition);
-          stalls.delete(`${topic}/${partition}`);
-          metrics.paused.set({ group: o.groupId }, pauses.paused);
-          for (const c of done.chunks) {
-            c.processed.onDelivered?.(c.dropped);
-            if (c.failed.length > 0) o.onDeadLetters?.(c.failed);
-          }
-        };
-        for (let i = 0; i < messages.length; i += o.maxBatchSize) {
-          // On shutdown, commit what is processed; after a rebalance or a seek, leave everything uncommitted to
-          // whoever owns the partition next.
-          if (!isRunning()) break;
-          if (isStale() || tracker.generation !== generation) {
-            pending = undefined;
-            break;
-          }
-          const chunk = messages.slice(i, i + o.maxBatchSize);
-          const lastOfBatch = i + o.maxBatchSize >= messages.length;
-          const { records, processed, failed, dropped } = await processChunk(chunk, topic, partition);
-          pending ??= { records: [], chunks: [], since: Date.now(), offset: '', last: chunk[0] as KafkaMessage };
-          pending.records.push(...records);
-          pending.chunks.push({ processed, failed, dropped });
-          pending.offset = nextOffsetAfter(chunk, batch, lastOfBatch);
-          pending.last = chunk[chunk.length - 1] as KafkaMessage;
-          if (lastOfBatch || pending.chunks.length >= o.settings.commitMaxChunks || Date.now() - pending.since >= o.settings.commitIntervalMs) await commit();
-          await heartbeat();
-        }
-        await commit();
-      } catch (err) {
-        if (!(err instanceof SystemicError)) throw err;
-        onSystemic(err, topic, partition);
-      }
-    } finally {
-      stopHeartbeats();
-    }
-  };
+  const eachBatch = createBatchHandler({
+    delivery,
+    ownership: (topic, partition) => (tracker.owns(topic, partition) ? tracker.generation : undefined),
+    processChunk,
+    maxBatchSize: o.maxBatchSize,
+    commitMaxChunks: o.settings.commitMaxChunks,
+    commitIntervalMs: o.settings.commitIntervalMs,
+    succeeded: (topic, partition) => {
+      pauses.succeeded(topic, partition);
+      stalls.delete(`${topic}/${partition}`);
+      metrics.paused.set({ group: o.groupId }, pauses.paused);
+    },
+    systemic: onSystemic,
+    ...(o.onDeadLetters ? { onDeadLetters: o.onDeadLetters } : {}),
+    logger: log,
+  });
 
   await consumer.connect();
   await consumer.subscribe({ topics: o.topics, fromBeginning: o.fromBeginning ?? true });

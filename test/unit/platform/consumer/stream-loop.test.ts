@@ -1,7 +1,8 @@
 import type { KafkaMessage } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import type { ProcessedChunk } from '../../../../platform/consumer/chunk-isolation.ts';
-import { fitOutputs, nextOffsetAfter } from '../../../../platform/consumer/stream-loop.ts';
+import { nextOffsetAfter } from '../../../../platform/consumer/batch-handler.ts';
+import { fitOutputs } from '../../../../platform/consumer/stream-loop.ts';
 import { PipelineError } from '../../../../platform/errors.ts';
 import { maxRecordBytes, recordBytes, type OutgoingRecord } from '../../../../platform/produce-budget.ts';
 import { kafkaMessage, kafkaMessages } from './fixtures.ts';
