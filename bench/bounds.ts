@@ -9,8 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { runBatch } from '../inference-consumers/onnx/run-batch.ts';
 import { allocateBatch, slotOffset } from '../inference-consumers/preprocess/batch-tensor.ts';
 import { normaliseInto } from '../inference-consumers/preprocess/normalise.ts';
-import { preprocessInto } from '../inference-consumers/preprocess/preprocess-image.ts';
-import { decodeResized } from '../inference-consumers/preprocess/sharp-decode.ts';
+import { decodeWithSharp, preprocessInto } from '../inference-consumers/preprocess/preprocess-image.ts';
 import type { LoadedModel } from '../models/loader/load-model.ts';
 import { mapWithConcurrency } from '../platform/concurrency.ts';
 
@@ -47,7 +46,7 @@ export async function decodeOnlyThroughput(model: LoadedModel, images: Buffer[],
   const limits = { maxPixels: 25_000_000 };
   const decode = decoder === 'ours'
     ? (bytes: Buffer, slot: number) => preprocessInto(bytes, spec, tensor, slot, limits)
-    : async (bytes: Buffer, slot: number) => normaliseInto(await decodeResized(bytes, spec, limits.maxPixels), spec, tensor.data, slotOffset(tensor, slot));
+    : async (bytes: Buffer, slot: number) => normaliseInto(await decodeWithSharp(bytes, spec, limits.maxPixels), spec, tensor.data, slotOffset(tensor, slot));
   const pass = async () => {
     for (let from = 0; from < images.length; from += batch) {
       const chunk = images.slice(from, from + batch);

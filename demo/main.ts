@@ -157,7 +157,7 @@ async function main(): Promise<void> {
     await predictions.waitFor((items) => new Set(items.map((p) => p.value.request_id)).size + deadLetters.items.length >= expected, 600_000,
       () => `${predictions.items.length} predictions and ${deadLetters.items.length} dead letters of ${expected}`);
     const seconds = (Date.now() - started) / 1000;
-    const rows = summarise(predictions.items.map((p) => p.value), (id) => labels.get(id), { v1: manifests.v1!.metrics.test_accuracy, v2: manifests.v2!.metrics.test_accuracy });
+    const rows = summarise(predictions.items.map((p) => p.value), (id) => labels.get(id), { v1: manifests.v1!.metrics!.test_accuracy, v2: manifests.v2!.metrics!.test_accuracy });
     say(formatSummary(rows, deadLetters.items.length));
     say(`${predictions.items.length} predictions in ${seconds.toFixed(1)} s (${(predictions.items.length / seconds).toFixed(0)} images/s end to end, publishing included)`);
 

@@ -10,38 +10,88 @@ export interface HistogramReference {
   probabilities: number[];
 }
 
+/** An 8-bit colour, [r, g, b] in 0..255. */
+export type Rgb = [number, number, number];
+
+/**
+ * How the image is brought to width × height:
+ * - 'fill' stretches to the exact size (aspect ratio not kept);
+ * - 'cover' scales to cover the size and crops the centre;
+ * - 'contain' scales to fit and pads (sharp's centring) with pad_color;
+ * - 'letterbox' scales to fit (scaled size rounded to the nearest pixel) and pads with pad_color: half the
+ *   padding left/top (rounded down), the rest right/bottom;
+ * - 'shorter_side_crop' resizes the shorter side to resize_shorter keeping the aspect ratio (the longer side
+ *   truncated, as torchvision's Resize), then crops width × height from the centre (offsets rounded half to
+ *   even, as torchvision's CenterCrop): the ImageNet evaluation transform 256 -> 224.
+ */
+export type ResizeMode = 'fill' | 'cover' | 'contain' | 'letterbox' | 'shorter_side_crop';
+
+export const RESIZE_MODES: readonly ResizeMode[] = ['fill', 'cover', 'contain', 'letterbox', 'shorter_side_crop'];
+
+/**
+ * Element type of the input tensor. float32 and float16 carry (x / scale - mean) / std (float16 rounded to
+ * nearest even from the float32 value); uint8 carries the raw 0..255 pixel values.
+ */
+export type InputDtype = 'float32' | 'float16' | 'uint8';
+
+export const INPUT_DTYPES: readonly InputDtype[] = ['float32', 'float16', 'uint8'];
+
 export interface InputSpec {
   /** ONNX input name. */
   name: string;
-  /** ONNX shape with -1 for the dynamic batch dimension, e.g. [-1, 1, 28, 28]. */
+  /**
+   * ONNX shape, e.g. [-1, 1, 28, 28]: -1 for a dynamic batch dimension, or a fixed N the model was exported
+   * with (serving then runs the session in slices of N).
+   */
   shape: number[];
   layout: 'NCHW' | 'NHWC';
-  /** 1 = grayscale, 3 = RGB. Images are converted to this many channels before resizing. */
+  /** 1 = grayscale, 3 = colour. Images are converted to this many channels before resizing. */
   channels: 1 | 3;
   width: number;
   height: number;
-  /** sharp's fit: 'fill' stretches, 'cover' crops the centre, 'contain' pads. */
-  resize: 'fill' | 'cover' | 'contain';
+  resize: ResizeMode;
+  /** The shorter side's length before the centre crop; required with resize 'shorter_side_crop'. */
+  resize_shorter?: number;
+  /** Padding colour for 'contain' and 'letterbox'; default black. */
+  pad_color?: Rgb;
   /** sharp's kernel used for resizing. */
   kernel: 'nearest' | 'linear' | 'cubic' | 'mitchell' | 'lanczos2' | 'lanczos3';
-  /** Pixel values are divided by this first (255 maps 8-bit to [0,1]). */
-  scale: number;
-  /** Per channel, applied after scaling: (x / scale - mean) / std. */
-  mean: number[];
-  std: number[];
-  dtype: 'float32';
+  /** Order of the 3 colour channels in the tensor; default 'RGB'; ignored for 1 channel. */
+  channel_order?: 'RGB' | 'BGR';
+  /** Pixel values are divided by this first (255 maps 8-bit to [0,1]); float dtypes only. */
+  scale?: number;
+  /** Per channel (in channel_order), applied after scaling: (x / scale - mean) / std; float dtypes only. */
+  mean?: number[];
+  std?: number[];
+  dtype: InputDtype;
+  /** Transparent pixels are flattened onto this colour; absent: the alpha channel is dropped (colour under it kept). */
+  background?: Rgb;
+  /** Whether the EXIF orientation is applied before resizing; default true. */
+  exif_orientation?: boolean;
+}
+
+/** The fixed batch size of a model exported with one, or undefined for a dynamic batch dimension. */
+export function fixedBatchSize(spec: Pick<InputSpec, 'shape'>): number | undefined {
+  const n = spec.shape[0];
+  return n !== undefined && n > 0 ? n : undefined;
 }
 
 export interface OutputSpec {
+  /** The output read, by name, among the model's outputs. */
   name: string;
-  /** 'logits' are turned into probabilities with softmax at serving time. */
-  kind: 'logits' | 'probabilities';
+  /**
+   * 'logits' become probabilities with softmax; 'probabilities' are used as they are; 'sigmoid' are
+   * independent per-class logits of a multi-label model: each becomes sigmoid(x), top-k by score.
+   */
+  kind: 'logits' | 'probabilities' | 'sigmoid';
   num_classes: number;
 }
 
+export const OUTPUT_KINDS: readonly OutputSpec['kind'][] = ['logits', 'probabilities', 'sigmoid'];
+
 /**
  * Numeric precision of the model's weights and arithmetic: fp32 as trained, int8 after static quantization
- * (CPU), fp16 for GPUs. Inputs and outputs stay float32 in every case, so serving does not change.
+ * (CPU), fp16 for GPUs. The input and output element types are the input spec's dtype and the output's own.
  */
 export type Precision = 'fp32' | 'int8' | 'fp16';
 
@@ -68,7 +118,8 @@ export interface ModelManifest {
   input: InputSpec;
   output: OutputSpec;
   labels: string[];
-  lineage: {
+  /** How a model trained here was made; a trained model has it (an imported one may not). */
+  lineage?: {
     dataset: string;
     dataset_files: Record<string, string>;
     training_script: string;
@@ -80,19 +131,39 @@ export interface ModelManifest {
     /** For a derived model (e.g. an INT8 quantization): the version and file it was made from. */
     quantized_from?: { version: string; sha256: string };
   };
-  metrics: {
+  /** Where an imported model came from; at least one of lineage and provenance is present. */
+  provenance?: Provenance;
+  /** Accuracy measured on held-out data, where there is any. */
+  metrics?: {
     test_accuracy: number;
     test_samples: number;
     validation_accuracy: number;
     per_class_accuracy: Record<string, number>;
   };
-  /** Distributions on held-out data, the baseline for drift (PSI). */
-  reference: {
-    source: string;
-    samples: number;
-    predicted_class: { probabilities: number[] };
-    confidence: HistogramReference;
-    brightness: HistogramReference;
-    contrast: HistogramReference;
-  };
+  /**
+   * The baseline for drift (PSI). Absent: the drift monitor learns one from the first live predictions.
+   * `source` says how it was computed (held-out data, or "samples: <where>, N images" for an import).
+   */
+  reference?: ManifestReference;
+}
+
+export interface Provenance {
+  /** Where the file was obtained (a package and version, a URL). */
+  source: string;
+  licence: string;
+  /** Hex sha256 of the file as obtained. */
+  sha256: string;
+  imported_at: string;
+  /** The tool (and version) that wrote the manifest. */
+  importer: string;
+  notes?: string;
+}
+
+export interface ManifestReference {
+  source: string;
+  samples: number;
+  predicted_class: { probabilities: number[] };
+  confidence: HistogramReference;
+  brightness: HistogramReference;
+  contrast: HistogramReference;
 }

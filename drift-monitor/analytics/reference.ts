@@ -1,4 +1,4 @@
-import type { HistogramReference, ModelManifest } from '../../models/manifest.ts';
+import type { HistogramReference, ManifestReference } from '../../models/manifest.ts';
 import {
   emptyDistribution,
   mergeDistribution,
@@ -7,8 +7,11 @@ import {
   type HistogramMetric,
 } from './distribution-counts.ts';
 
-/** What the drift monitor needs from a model's manifest. */
-export type ModelReference = Pick<ModelManifest, 'labels' | 'reference'>;
+/** What the drift monitor needs from a model's manifest (one that carries a reference). */
+export interface ModelReference {
+  labels: string[];
+  reference: ManifestReference;
+}
 
 /** Finds the manifest reference of a model version; undefined when the model ships none (warm-up applies). */
 export type ReferenceLookup = (modelName: string, modelVersion: string) => ModelReference | undefined;

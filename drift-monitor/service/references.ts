@@ -44,7 +44,8 @@ export async function loadReferences(paths: readonly string[]): Promise<LoadedRe
     const key = `${manifest.name}/${manifest.version}`;
     const earlier = byModel.get(key);
     if (earlier) throw new Error(`model ${key} has two manifests, ${earlier.path} and ${path}; list one of them in DRIFT_MANIFESTS`);
-    byModel.set(key, { reference: { labels: manifest.labels, reference: manifest.reference }, path });
+    // A manifest without a reference leaves the model to the warm-up baseline (lookup answers undefined).
+    if (manifest.reference) byModel.set(key, { reference: { labels: manifest.labels, reference: manifest.reference }, path });
   }
   return {
     lookup: (name, version) => byModel.get(`${name}/${version}`)?.reference,

@@ -1,4 +1,4 @@
-/** Turning a model's output row into probabilities and the top-k labels. Pure. */
+/** Turning a model's output row into scores (softmax or sigmoid) and the top-k labels. Pure. */
 
 export interface ScoredLabel {
   index: number;
@@ -18,6 +18,16 @@ export function softmax(logits: ArrayLike<number>): Float32Array {
     sum += exps[i] as number;
   }
   for (let i = 0; i < logits.length; i++) out[i] = (exps[i] as number) / sum;
+  return out;
+}
+
+/** Independent per-class probabilities of a multi-label model: 1 / (1 + e^-x), stable for large |x|. */
+export function sigmoid(logits: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(logits.length);
+  for (let i = 0; i < logits.length; i++) {
+    const x = logits[i] as number;
+    out[i] = x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
+  }
   return out;
 }
 

@@ -1,31 +1,50 @@
 /**
- * One preallocated Float32 buffer per batch: images are normalised straight into their slot, and the
- * inference call wraps the filled prefix without copying.
+ * One preallocated buffer per batch, of the input's dtype: images are normalised straight into their slot,
+ * and the inference call wraps the filled prefix without copying.
  */
-import type { InputSpec } from '../../models/manifest.ts';
-import { itemSize } from './normalise.ts';
+import { fixedBatchSize, type InputSpec } from '../../models/manifest.ts';
+import { allocateTensorData, itemSize, type TensorData } from './normalise.ts';
 
 export interface BatchTensor {
-  readonly data: Float32Array;
+  /** Room for `capacity` images, rounded up to whole slices of a fixed batch size (the model call pads with them). */
+  readonly data: TensorData;
+  readonly dtype: InputSpec['dtype'];
   /** Slots available. */
   readonly capacity: number;
-  /** Float32 elements per image. */
+  /** Elements per image. */
   readonly itemSize: number;
   readonly layout: InputSpec['layout'];
   /** Dimensions of one image in layout order, e.g. [1, 28, 28] for NCHW. */
   readonly itemDims: readonly number[];
 }
 
-export function allocateBatch(spec: Pick<InputSpec, 'layout' | 'channels' | 'width' | 'height'>, capacity: number): BatchTensor {
+type AllocationSpec = Pick<InputSpec, 'layout' | 'channels' | 'width' | 'height' | 'dtype' | 'shape'>;
+
+export function allocateBatch(spec: AllocationSpec, capacity: number): BatchTensor {
   if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`allocateBatch: capacity must be a positive integer, got ${capacity}`);
-  const size = itemSize(spec);
   return {
-    data: new Float32Array(size * capacity),
+    data: allocateTensorData(spec.dtype, dataLength(spec, capacity)),
+    dtype: spec.dtype,
     capacity,
-    itemSize: size,
+    itemSize: itemSize(spec),
     layout: spec.layout,
-    itemDims: spec.layout === 'NCHW' ? [spec.channels, spec.height, spec.width] : [spec.height, spec.width, spec.channels],
+    itemDims: itemDims(spec),
   };
+}
+
+/** Whether a tensor allocated for one spec serves another (a reloaded model with the same input). */
+export function fitsSpec(batch: BatchTensor, spec: AllocationSpec): boolean {
+  return batch.dtype === spec.dtype && batch.layout === spec.layout && batch.itemDims.join() === itemDims(spec).join() &&
+    batch.data.length === dataLength(spec, batch.capacity);
+}
+
+function itemDims(spec: AllocationSpec): number[] {
+  return spec.layout === 'NCHW' ? [spec.channels, spec.height, spec.width] : [spec.height, spec.width, spec.channels];
+}
+
+function dataLength(spec: AllocationSpec, capacity: number): number {
+  const slice = fixedBatchSize(spec) ?? 1;
+  return itemSize(spec) * Math.ceil(capacity / slice) * slice;
 }
 
 /** Element offset of a slot. */

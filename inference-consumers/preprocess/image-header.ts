@@ -25,6 +25,8 @@ export interface PngHeader extends HeaderSize {
 
 export interface JpegHeader extends HeaderSize {
   format: 'jpeg';
+  /** EXIF orientation 1..8 from an APP1 segment before the frame header; 1 when there is none. */
+  orientation: number;
 }
 
 export type ImageHeader = PngHeader | JpegHeader;
@@ -72,6 +74,7 @@ function isStartOfFrame(marker: number): boolean {
 export function readJpegHeader(bytes: Uint8Array): JpegHeader | undefined {
   if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) return undefined;
   let at = 2;
+  let orientation = 1;
   while (at + 4 <= bytes.length) {
     if (bytes[at] !== 0xff) return undefined;
     const marker = bytes[at + 1] as number;
@@ -87,15 +90,38 @@ export function readJpegHeader(bytes: Uint8Array): JpegHeader | undefined {
     if (marker === 0xd9 || marker === 0xda) return undefined; // EOI or scan data before any frame header
     const length = ((bytes[at + 2] as number) << 8) | (bytes[at + 3] as number);
     if (length < 2) return undefined;
+    if (marker === 0xe1) orientation = exifOrientation(bytes.subarray(at + 4, Math.min(bytes.length, at + 2 + length))) ?? orientation;
     if (isStartOfFrame(marker)) {
       if (at + 10 > bytes.length) return undefined;
       const height = ((bytes[at + 5] as number) << 8) | (bytes[at + 6] as number);
       const width = ((bytes[at + 7] as number) << 8) | (bytes[at + 8] as number);
       const channels = bytes[at + 9] as number;
       if (!validSize(width, height) || channels < 1 || channels > 4) return undefined;
-      return { format: 'jpeg', width, height, channels };
+      return { format: 'jpeg', width, height, channels, orientation };
     }
     at += 2 + length;
+  }
+  return undefined;
+}
+
+const EXIF_ORIENTATION_TAG = 0x0112;
+
+/** The orientation tag of IFD0 in an APP1 payload ("Exif\0\0" then a TIFF header), or undefined. */
+function exifOrientation(app1: Uint8Array): number | undefined {
+  if (app1.length < 14 || String.fromCharCode(...app1.subarray(0, 4)) !== 'Exif' || app1[4] !== 0 || app1[5] !== 0) return undefined;
+  const tiff = new DataView(app1.buffer, app1.byteOffset + 6, app1.byteLength - 6);
+  const order = tiff.getUint16(0);
+  if (order !== 0x4949 && order !== 0x4d4d) return undefined;
+  const little = order === 0x4949;
+  const ifd = tiff.getUint32(4, little);
+  if (ifd + 2 > tiff.byteLength) return undefined;
+  const entries = tiff.getUint16(ifd, little);
+  for (let i = 0; i < entries; i++) {
+    const entry = ifd + 2 + i * 12;
+    if (entry + 12 > tiff.byteLength) return undefined;
+    if (tiff.getUint16(entry, little) !== EXIF_ORIENTATION_TAG) continue;
+    const value = tiff.getUint16(entry + 8, little);
+    return value >= 1 && value <= 8 ? value : undefined;
   }
   return undefined;
 }

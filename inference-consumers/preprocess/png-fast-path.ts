@@ -6,6 +6,7 @@
  */
 import pngjs from 'pngjs';
 import type { InputSpec } from '../../models/manifest.ts';
+import { keepsSize } from './geometry.ts';
 import type { PngHeader } from './image-header.ts';
 
 /** Chunks that make libvips change the pixels (colour profile, gamma, orientation): sharp handles those. */
@@ -13,15 +14,20 @@ const SHARP_ONLY_CHUNKS = new Set(['iCCP', 'gAMA', 'cHRM', 'eXIf']);
 /** Gray, RGB, gray + alpha, RGBA; palette images go to sharp. */
 const DIRECT_COLOR_TYPES = new Set([0, 2, 4, 6]);
 
-export function takesPngFastPath(header: PngHeader, spec: Pick<InputSpec, 'width' | 'height'>): boolean {
+export function takesPngFastPath(header: PngHeader, spec: Pick<InputSpec, 'width' | 'height' | 'resize' | 'resize_shorter' | 'background'>): boolean {
   return (
-    header.width === spec.width &&
-    header.height === spec.height &&
+    keepsSize(header, spec) &&
+    // Flattening alpha onto a background is libvips' arithmetic; without a background alpha is dropped, as here.
+    (spec.background === undefined || !hasAlpha(header)) &&
     header.bitDepth === 8 &&
     !header.interlaced && // pngjs inflates interlaced images without a size bound
     DIRECT_COLOR_TYPES.has(header.colorType) &&
     !header.chunks.some((c) => SHARP_ONLY_CHUNKS.has(c))
   );
+}
+
+function hasAlpha(header: PngHeader): boolean {
+  return header.colorType === 4 || header.colorType === 6 || header.chunks.includes('tRNS');
 }
 
 /**

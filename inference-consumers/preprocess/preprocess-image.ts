@@ -6,7 +6,8 @@
 import type { InputSpec } from '../../models/manifest.ts';
 import { PipelineError } from '../../platform/errors.ts';
 import { slotOffset, type BatchTensor } from './batch-tensor.ts';
-import { readImageHeader } from './image-header.ts';
+import { orientedSize, type Size } from './geometry.ts';
+import { readImageHeader, type ImageHeader } from './image-header.ts';
 import { normaliseInto, type PixelStats } from './normalise.ts';
 import { decodePngFast, takesPngFastPath } from './png-fast-path.ts';
 import { decodeResized, sharpHeader } from './sharp-decode.ts';
@@ -45,7 +46,26 @@ export async function preprocessInto(
     );
   }
   const fast = parsed?.format === 'png' && takesPngFastPath(parsed, spec) ? decodePngFast(bytes, parsed, spec.channels) : undefined;
-  const raw = fast ?? (await decodeResized(bytes, spec, limits.maxPixels));
+  const raw = fast ?? (await decodeResized(bytes, spec, limits.maxPixels, await sourceSize(bytes, header, spec)));
   const stats = normaliseInto(raw, spec, batch.data, offset);
   return { width, height, channels, bytes: bytes.length, ...stats };
+}
+
+/** The pixels through sharp alone, whatever the image (no fast path): the reference the fast path is held to. */
+export async function decodeWithSharp(bytes: Buffer, spec: InputSpec, maxPixels: number): Promise<Uint8Array> {
+  const header = readImageHeader(bytes) ?? (await sharpHeader(bytes));
+  return decodeResized(bytes, spec, maxPixels, await sourceSize(bytes, header, spec));
+}
+
+/**
+ * The size the resize starts from: after EXIF orientation when it is applied. Only letterbox and crop need it
+ * (they compute their geometry here); a PNG with an eXIf chunk is the one case the header cannot answer.
+ */
+async function sourceSize(bytes: Buffer, header: ImageHeader | (Size & { orientation: number }), spec: InputSpec): Promise<Size> {
+  const size = { width: header.width, height: header.height };
+  if ((spec.resize !== 'letterbox' && spec.resize !== 'shorter_side_crop') || spec.exif_orientation === false) return size;
+  if ('format' in header && header.format === 'png') {
+    return header.chunks.includes('eXIf') ? orientedSize(size, (await sharpHeader(bytes)).orientation) : size;
+  }
+  return orientedSize(size, header.orientation);
 }

@@ -1,23 +1,27 @@
 /**
- * The general decoding path: one sharp call per image (decode, orientation, channels, resize to the model's
- * input), with libvips' own pixel limit guarding the decoder in case a header understated the size.
+ * The general decoding path: one sharp call per image (decode, orientation, alpha, channels, resize to the
+ * model's input), with libvips' own pixel limit guarding the decoder in case a header understated the size.
  */
-import sharp, { type Metadata } from 'sharp';
-import type { InputSpec } from '../../models/manifest.ts';
+import sharp, { type Metadata, type Sharp } from 'sharp';
+import type { InputSpec, Rgb } from '../../models/manifest.ts';
 import { PipelineError } from '../../platform/errors.ts';
+import { letterboxGeometry, shorterSideCropGeometry, type Size } from './geometry.ts';
 
 // libvips caches recent operations for reuse; every image here is new, so the cache only costs CPU and memory
 // (about a third of the CPU of decoding a 28×28 PNG).
 sharp.cache(false);
 
-export async function decodeResized(bytes: Buffer, spec: InputSpec, maxPixels: number): Promise<Uint8Array> {
-  const image = sharp(bytes, { limitInputPixels: maxPixels }).autoOrient().removeAlpha();
-  const converted = spec.channels === 1 ? image.grayscale() : image.toColourspace('srgb');
+/**
+ * Interleaved 8-bit pixels at the model's size and channel count (colour channels in RGB order). `source` is
+ * the image's size after orientation, which the letterbox and crop geometries are computed from.
+ */
+export async function decodeResized(bytes: Buffer, spec: InputSpec, maxPixels: number, source: Size): Promise<Uint8Array> {
+  const decoded = sharp(bytes, { limitInputPixels: maxPixels });
+  const oriented = spec.exif_orientation === false ? decoded : decoded.autoOrient();
+  const opaque = spec.background ? oriented.flatten({ background: colour(spec.background) }) : oriented.removeAlpha();
+  const converted = spec.channels === 1 ? opaque.grayscale() : opaque.toColourspace('srgb');
   try {
-    const { data, info } = await converted
-      .resize(spec.width, spec.height, { fit: spec.resize, kernel: spec.kernel, background: { r: 0, g: 0, b: 0 } })
-      .raw()
-      .toBuffer({ resolveWithObject: true });
+    const { data, info } = await resize(converted, spec, source).raw().toBuffer({ resolveWithObject: true });
     if (info.channels !== spec.channels || info.width !== spec.width || info.height !== spec.height) {
       throw new PipelineError(
         'preprocess',
@@ -35,8 +39,29 @@ export async function decodeResized(bytes: Buffer, spec: InputSpec, maxPixels: n
   }
 }
 
-/** The header through sharp, for formats image-header.ts does not read (WebP, GIF, TIFF, AVIF). */
-export async function sharpHeader(bytes: Buffer): Promise<{ width: number; height: number; channels: number }> {
+function resize(image: Sharp, spec: InputSpec, source: Size): Sharp {
+  const target = { width: spec.width, height: spec.height };
+  const background = colour(spec.pad_color ?? [0, 0, 0]);
+  switch (spec.resize) {
+    case 'letterbox': {
+      const g = letterboxGeometry(source, target);
+      return image.resize(g.resized.width, g.resized.height, { fit: 'fill', kernel: spec.kernel }).extend({ ...g.pad, background });
+    }
+    case 'shorter_side_crop': {
+      const g = shorterSideCropGeometry(source, target, spec.resize_shorter ?? Math.min(spec.width, spec.height));
+      return image.resize(g.resized.width, g.resized.height, { fit: 'fill', kernel: spec.kernel }).extract({ left: g.left, top: g.top, ...target });
+    }
+    default:
+      return image.resize(spec.width, spec.height, { fit: spec.resize, kernel: spec.kernel, background });
+  }
+}
+
+function colour([r, g, b]: Rgb): { r: number; g: number; b: number } {
+  return { r, g, b };
+}
+
+/** The header through sharp, for formats image-header.ts does not read (WebP, GIF, TIFF, AVIF) and EXIF it does not. */
+export async function sharpHeader(bytes: Buffer): Promise<{ width: number; height: number; channels: number; orientation: number }> {
   let metadata: Metadata;
   try {
     metadata = await sharp(bytes).metadata();
@@ -45,7 +70,7 @@ export async function sharpHeader(bytes: Buffer): Promise<{ width: number; heigh
   }
   const { width, height, channels } = metadata;
   if (!width || !height || !channels) throw notAnImage(new Error('no image dimensions in the header'));
-  return { width, height, channels };
+  return { width, height, channels, orientation: metadata.orientation ?? 1 };
 }
 
 export function notAnImage(err: unknown): PipelineError {

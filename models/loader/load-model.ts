@@ -64,6 +64,19 @@ function checkSessionMatchesManifest(session: InferenceSession, manifest: ModelM
   if (!session.outputNames.includes(manifest.output.name)) {
     problems.push(`output.name "${manifest.output.name}" is not a model output (${session.outputNames.join(', ')})`);
   }
+  const input = session.inputMetadata.find((m) => m.name === manifest.input.name);
+  if (input?.isTensor) {
+    if (input.type !== manifest.input.dtype) problems.push(`input.dtype is "${manifest.input.dtype}" but the model's input "${input.name}" takes ${input.type}`);
+    // A model exported with a fixed batch size refuses any other: the manifest must say so for serving to slice batches.
+    const batch = input.shape[0];
+    if (typeof batch === 'number' && batch > 0 && manifest.input.shape[0] !== batch) {
+      problems.push(`input.shape[0] is ${manifest.input.shape[0]} but the model's batch dimension is fixed at ${batch}`);
+    }
+  }
+  const output = session.outputMetadata.find((m) => m.name === manifest.output.name);
+  if (output?.isTensor && output.type !== 'float32' && output.type !== 'float16') {
+    problems.push(`output "${output.name}" is ${output.type}; serving reads float32 or float16 scores`);
+  }
   if (problems.length > 0) {
     throw new PipelineError('inference', 'SchemaError', `Model ${uri} does not match its manifest: ${problems.join('; ')}.`);
   }

@@ -3,7 +3,7 @@
  * every problem at once, each naming its field, so a bad manifest is fixed in one go.
  */
 import { PipelineError } from '../../platform/errors.ts';
-import { PRECISIONS, type HistogramReference, type ModelManifest } from '../manifest.ts';
+import { INPUT_DTYPES, OUTPUT_KINDS, PRECISIONS, RESIZE_MODES, type HistogramReference, type ModelManifest } from '../manifest.ts';
 
 type Json = Record<string, unknown>;
 
@@ -58,6 +58,13 @@ class Checker {
     if (edges) this.distribution(h.probabilities, `${field}.probabilities`, edges.length - 1);
   }
 
+  /** An 8-bit colour: three integers 0..255. */
+  rgb(value: unknown, field: string): void {
+    if (!Array.isArray(value) || value.length !== 3 || !value.every((v) => Number.isInteger(v) && v >= 0 && v <= 255)) {
+      this.fail(field, 'an array of 3 integers 0..255 ([r, g, b])', value);
+    }
+  }
+
   distribution(value: unknown, field: string, length: number): void {
     const p = this.numberArray(value, field, length);
     if (p && (p.some((x) => x < 0) || Math.abs(p.reduce((a, b) => a + b, 0) - 1) > 1e-3)) {
@@ -106,7 +113,7 @@ function checkManifest(c: Checker, m: Json): void {
   const output = c.object(m.output, 'output');
   if (output) {
     c.string(output.name, 'output.name');
-    c.oneOf(output.kind, 'output.kind', ['logits', 'probabilities']);
+    c.oneOf(output.kind, 'output.kind', OUTPUT_KINDS);
     c.number(output.num_classes, 'output.num_classes', { min: 1, integer: true });
   }
   const classes = typeof output?.num_classes === 'number' ? output.num_classes : undefined;
@@ -118,38 +125,56 @@ function checkManifest(c: Checker, m: Json): void {
     c.fail('labels', `an array of ${classes ?? 'output.num_classes'} strings`, m.labels);
   }
 
-  const lineage = c.object(m.lineage, 'lineage');
-  if (lineage) {
-    for (const field of ['dataset', 'training_script', 'code_revision'] as const) c.string(lineage[field], `lineage.${field}`);
-    for (const field of ['seed', 'epochs', 'train_samples', 'validation_samples'] as const) {
-      c.number(lineage[field], `lineage.${field}`, { min: 0, integer: true });
-    }
-    c.object(lineage.dataset_files, 'lineage.dataset_files');
-    if (lineage.quantized_from !== undefined) {
-      const parent = c.object(lineage.quantized_from, 'lineage.quantized_from');
-      if (parent) {
-        c.string(parent.version, 'lineage.quantized_from.version');
-        c.sha256(parent.sha256, 'lineage.quantized_from.sha256');
-      }
+  // Trained models carry their lineage, imported ones their provenance; at least one says where the model came from.
+  if (m.lineage === undefined && m.provenance === undefined) c.fail('lineage', 'present when provenance is absent (one of them says where the model came from)', undefined);
+  if (m.lineage !== undefined) checkLineage(c, m.lineage);
+  if (m.provenance !== undefined) {
+    const provenance = c.object(m.provenance, 'provenance');
+    if (provenance) {
+      for (const field of ['source', 'licence', 'imported_at', 'importer'] as const) c.string(provenance[field], `provenance.${field}`);
+      c.sha256(provenance.sha256, 'provenance.sha256');
+      if (provenance.notes !== undefined) c.string(provenance.notes, 'provenance.notes', { empty: true });
     }
   }
 
-  const metrics = c.object(m.metrics, 'metrics');
-  if (metrics) {
-    c.number(metrics.test_accuracy, 'metrics.test_accuracy', { min: 0, max: 1 });
-    c.number(metrics.validation_accuracy, 'metrics.validation_accuracy', { min: 0, max: 1 });
-    c.number(metrics.test_samples, 'metrics.test_samples', { min: 0, integer: true });
-    c.object(metrics.per_class_accuracy, 'metrics.per_class_accuracy');
+  if (m.metrics !== undefined) {
+    const metrics = c.object(m.metrics, 'metrics');
+    if (metrics) {
+      c.number(metrics.test_accuracy, 'metrics.test_accuracy', { min: 0, max: 1 });
+      c.number(metrics.validation_accuracy, 'metrics.validation_accuracy', { min: 0, max: 1 });
+      c.number(metrics.test_samples, 'metrics.test_samples', { min: 0, integer: true });
+      c.object(metrics.per_class_accuracy, 'metrics.per_class_accuracy');
+    }
   }
 
-  const reference = c.object(m.reference, 'reference');
-  if (reference) {
-    c.string(reference.source, 'reference.source');
-    c.number(reference.samples, 'reference.samples', { min: 0, integer: true });
-    const predicted = c.object(reference.predicted_class, 'reference.predicted_class');
-    if (predicted && classes !== undefined) c.distribution(predicted.probabilities, 'reference.predicted_class.probabilities', classes);
-    for (const field of ['confidence', 'brightness', 'contrast'] as const) c.histogram(reference[field], `reference.${field}`);
+  if (m.reference !== undefined) checkReference(c, m.reference, classes);
+}
+
+function checkLineage(c: Checker, value: unknown): void {
+  const lineage = c.object(value, 'lineage');
+  if (!lineage) return;
+  for (const field of ['dataset', 'training_script', 'code_revision'] as const) c.string(lineage[field], `lineage.${field}`);
+  for (const field of ['seed', 'epochs', 'train_samples', 'validation_samples'] as const) {
+    c.number(lineage[field], `lineage.${field}`, { min: 0, integer: true });
   }
+  c.object(lineage.dataset_files, 'lineage.dataset_files');
+  if (lineage.quantized_from !== undefined) {
+    const parent = c.object(lineage.quantized_from, 'lineage.quantized_from');
+    if (parent) {
+      c.string(parent.version, 'lineage.quantized_from.version');
+      c.sha256(parent.sha256, 'lineage.quantized_from.sha256');
+    }
+  }
+}
+
+function checkReference(c: Checker, value: unknown, classes: number | undefined): void {
+  const reference = c.object(value, 'reference');
+  if (!reference) return;
+  c.string(reference.source, 'reference.source');
+  c.number(reference.samples, 'reference.samples', { min: 0, integer: true });
+  const predicted = c.object(reference.predicted_class, 'reference.predicted_class');
+  if (predicted && classes !== undefined) c.distribution(predicted.probabilities, 'reference.predicted_class.probabilities', classes);
+  for (const field of ['confidence', 'brightness', 'contrast'] as const) c.histogram(reference[field], `reference.${field}`);
 }
 
 function checkInput(c: Checker, input: Json): void {
@@ -158,22 +183,57 @@ function checkInput(c: Checker, input: Json): void {
   c.oneOf(input.channels, 'input.channels', [1, 3]);
   c.number(input.width, 'input.width', { min: 1, integer: true });
   c.number(input.height, 'input.height', { min: 1, integer: true });
-  c.oneOf(input.resize, 'input.resize', ['fill', 'cover', 'contain']);
   c.oneOf(input.kernel, 'input.kernel', ['nearest', 'linear', 'cubic', 'mitchell', 'lanczos2', 'lanczos3']);
-  c.number(input.scale, 'input.scale', { min: Number.MIN_VALUE });
-  c.oneOf(input.dtype, 'input.dtype', ['float32']);
+  checkGeometry(c, input);
+  if (input.channel_order !== undefined) c.oneOf(input.channel_order, 'input.channel_order', ['RGB', 'BGR']);
+  if (input.background !== undefined) c.rgb(input.background, 'input.background');
+  if (input.exif_orientation !== undefined && typeof input.exif_orientation !== 'boolean') c.fail('input.exif_orientation', 'true or false', input.exif_orientation);
+  c.oneOf(input.dtype, 'input.dtype', INPUT_DTYPES);
   const channels = input.channels === 1 || input.channels === 3 ? input.channels : undefined;
-  c.numberArray(input.mean, 'input.mean', channels);
-  const std = c.numberArray(input.std, 'input.std', channels);
-  if (std?.some((s) => s <= 0)) c.fail('input.std', 'positive numbers', std);
+  checkNormalisation(c, input, channels);
 
   const shape = c.numberArray(input.shape, 'input.shape', 4);
   if (shape && channels !== undefined) {
     const { width, height } = input;
     const expected = input.layout === 'NHWC' ? [-1, height, width, channels] : [-1, channels, height, width];
-    const dynamicBatch = shape[0] === -1 || (typeof shape[0] === 'number' && shape[0] > 0);
-    if (!dynamicBatch || shape.slice(1).some((d, i) => d !== expected[i + 1])) {
-      c.fail('input.shape', `[-1, ${expected.slice(1).join(', ')}] for layout ${String(input.layout)}`, shape);
+    const batchOk = shape[0] === -1 || (Number.isInteger(shape[0]) && (shape[0] as number) > 0);
+    if (!batchOk || shape.slice(1).some((d, i) => d !== expected[i + 1])) {
+      c.fail('input.shape', `[-1 or a fixed batch size, ${expected.slice(1).join(', ')}] for layout ${String(input.layout)}`, shape);
     }
   }
+}
+
+/** The resize mode and the fields that only some modes take (a field the mode ignores is a mistake, so refused). */
+function checkGeometry(c: Checker, input: Json): void {
+  c.oneOf(input.resize, 'input.resize', RESIZE_MODES);
+  if (input.resize === 'shorter_side_crop') {
+    const crop = Math.max(Number(input.width) || 0, Number(input.height) || 0);
+    c.number(input.resize_shorter, 'input.resize_shorter', { min: Math.max(1, crop), integer: true });
+  } else if (input.resize_shorter !== undefined) {
+    c.fail('input.resize_shorter', 'absent unless input.resize is "shorter_side_crop"', input.resize_shorter);
+  }
+  if (input.pad_color !== undefined) {
+    if (input.resize === 'contain' || input.resize === 'letterbox') c.rgb(input.pad_color, 'input.pad_color');
+    else c.fail('input.pad_color', 'absent unless input.resize is "contain" or "letterbox"', input.pad_color);
+  }
+}
+
+/** float inputs are (x / scale - mean) / std; a uint8 input carries the raw pixels, so it takes no normalisation (or the identity). */
+function checkNormalisation(c: Checker, input: Json, channels: 1 | 3 | undefined): void {
+  if (input.dtype === 'uint8') {
+    const identity = (field: 'scale' | 'mean' | 'std', value: number): void => {
+      const v = input[field];
+      if (v !== undefined && !(Array.isArray(v) ? v.length === channels && v.every((x) => x === value) : v === value)) {
+        c.fail(`input.${field}`, `absent (or ${value}) for dtype "uint8": a uint8 input takes the raw 0..255 pixel values`, v);
+      }
+    };
+    identity('scale', 1);
+    identity('mean', 0);
+    identity('std', 1);
+    return;
+  }
+  c.number(input.scale, 'input.scale', { min: Number.MIN_VALUE });
+  c.numberArray(input.mean, 'input.mean', channels);
+  const std = c.numberArray(input.std, 'input.std', channels);
+  if (std?.some((s) => s <= 0)) c.fail('input.std', 'positive numbers', std);
 }

@@ -76,7 +76,7 @@ describe('parity of the TypeScript serving path with training metrics', () => {
   it.each(['v1', 'v2', 'v2-int8', 'v3-broken'])('%s: accuracy within 0.5 points of manifest.metrics.test_accuracy', async (version) => {
     const model = await loadModel(MODEL_DIR(version), { session: sessionConfig, logger });
     try {
-      const expected = model.manifest.metrics.test_accuracy;
+      const expected = model.manifest.metrics!.test_accuracy;
       const started = performance.now();
       const { accuracy, predicted } = await classify(model, samples, root);
       // Shown to justify using all 10,000: the first 2,000 alone sit well away from the full-set number.
@@ -84,9 +84,9 @@ describe('parity of the TypeScript serving path with training metrics', () => {
       process.stdout.write(
         `parity ${version}: serving ${(accuracy * 100).toFixed(2)}% on ${samples.length} images ` +
           `(first 2,000: ${(first2000 * 100).toFixed(2)}%), manifest ${(expected * 100).toFixed(2)}% ` +
-          `on ${model.manifest.metrics.test_samples}; ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
+          `on ${model.manifest.metrics!.test_samples}; ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
       );
-      expect(model.manifest.metrics.test_samples).toBe(PARITY_COUNT);
+      expect(model.manifest.metrics!.test_samples).toBe(PARITY_COUNT);
       expect(Math.abs(accuracy - expected)).toBeLessThanOrEqual(PARITY_TOLERANCE);
     } finally {
       await model.session.release();

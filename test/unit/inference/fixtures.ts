@@ -9,8 +9,11 @@ const uniform = (bins: number) => ({
   probabilities: Array.from({ length: bins }, () => 1 / bins),
 });
 
+/** A manifest of a model trained here: every optional section present. */
+export type TrainedManifest = ModelManifest & Required<Pick<ModelManifest, 'lineage' | 'metrics' | 'reference'>>;
+
 /** A complete, valid manifest for a 28x28 grayscale 10-class model; a fresh copy per call. */
-export function validManifest(overrides: Partial<ModelManifest> = {}): ModelManifest {
+export function validManifest(overrides: Partial<ModelManifest> = {}): TrainedManifest {
   const labels = Array.from({ length: 10 }, (_, i) => `class-${i}`);
   return {
     name: 'test-model',
@@ -62,5 +65,5 @@ export function validManifest(overrides: Partial<ModelManifest> = {}): ModelMani
       contrast: uniform(10),
     },
     ...overrides,
-  };
+  } as TrainedManifest;
 }

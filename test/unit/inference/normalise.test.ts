@@ -12,6 +12,7 @@ const spec = (layout: 'NCHW' | 'NHWC'): NormaliseSpec => ({
   scale: 255,
   mean: [0.5, 0.2, 0],
   std: [0.5, 0.1, 2],
+  dtype: 'float32',
 });
 
 describe('normaliseInto', () => {
@@ -38,7 +39,7 @@ describe('normaliseInto', () => {
   });
 
   it('writes into its slot of a batch and leaves the other slots alone', () => {
-    const gray: NormaliseSpec = { layout: 'NCHW', channels: 1, width: 2, height: 2, scale: 255, mean: [0], std: [1] };
+    const gray = { layout: 'NCHW', channels: 1, width: 2, height: 2, scale: 255, mean: [0], std: [1], dtype: 'float32', shape: [-1, 1, 2, 2] } as const satisfies NormaliseSpec & { shape: number[] };
     const batch = allocateBatch(gray, 3);
     batch.data.fill(7);
     normaliseInto(Uint8Array.from([0, 255, 255, 0]), gray, batch.data, slotOffset(batch, 1));
@@ -47,7 +48,7 @@ describe('normaliseInto', () => {
   });
 
   it('gives zero contrast for a flat image', () => {
-    const gray: NormaliseSpec = { layout: 'NHWC', channels: 1, width: 2, height: 2, scale: 255, mean: [0], std: [1] };
+    const gray: NormaliseSpec = { layout: 'NHWC', channels: 1, width: 2, height: 2, scale: 255, mean: [0], std: [1], dtype: 'float32' };
     const stats = normaliseInto(Uint8Array.from([51, 51, 51, 51]), gray, new Float32Array(4), 0);
     expect(stats).toEqual({ brightness: expect.closeTo(0.2, 12), contrast: 0 });
   });
@@ -55,6 +56,6 @@ describe('normaliseInto', () => {
   it('refuses raw data of the wrong size and slots outside the batch', () => {
     expect(() => normaliseInto(new Uint8Array(5), spec('NCHW'), new Float32Array(6), 0)).toThrow(/expected 6 bytes/);
     expect(() => normaliseInto(rgb, spec('NCHW'), new Float32Array(6), 1)).toThrow(/does not fit/);
-    expect(() => slotOffset(allocateBatch(spec('NCHW'), 2), 2)).toThrow(/outside a batch of 2/);
+    expect(() => slotOffset(allocateBatch({ ...spec('NCHW'), shape: [-1, 3, 1, 2] }, 2), 2)).toThrow(/outside a batch of 2/);
   });
 });

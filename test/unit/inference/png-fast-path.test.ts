@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { readPngHeader, type PngHeader } from '../../../inference-consumers/preprocess/image-header.ts';
 import { decodePngFast, takesPngFastPath } from '../../../inference-consumers/preprocess/png-fast-path.ts';
-import { decodeResized } from '../../../inference-consumers/preprocess/sharp-decode.ts';
+import { decodeWithSharp } from '../../../inference-consumers/preprocess/preprocess-image.ts';
 import type { InputSpec } from '../../../models/manifest.ts';
 import { validManifest } from './fixtures.ts';
 
@@ -32,7 +32,7 @@ async function both(png: Buffer, spec: InputSpec): Promise<{ header: PngHeader; 
   const header = readPngHeader(png);
   if (!header) throw new Error('not a PNG');
   expect(takesPngFastPath(header, spec)).toBe(true);
-  return { header, fast: decodePngFast(png, header, spec.channels), viaSharp: await decodeResized(png, spec, 1_000_000) };
+  return { header, fast: decodePngFast(png, header, spec.channels), viaSharp: await decodeWithSharp(png, spec, 1_000_000) };
 }
 
 describe('PNG fast path gives the bytes sharp gives', () => {

@@ -65,7 +65,7 @@ describe('runBatch', () => {
     await expect(runBatch({ run } as unknown as ort.InferenceSession, manifest, allocateBatch(manifest.input, 1), 1)).rejects.toMatchObject({
       stage: 'inference',
       errorClass: 'InferenceError',
-      message: expect.stringMatching(/expected float32 \[1, 3\]/),
+      message: expect.stringMatching(/expected float32 or float16 \[1, 3\]/),
     });
   });
 });
