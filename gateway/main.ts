@@ -18,6 +18,7 @@ import { RateLimiter } from './http/rate-limiter.ts';
 import { createGatewayMetrics } from './metrics.ts';
 import { loadCatalog } from './model-catalog.ts';
 import { RequestTracker } from './pipeline/request-tracker.ts';
+import { servedPart, type ServedPrediction } from './protocol/infer-response.ts';
 import { ResultListener } from './pipeline/result-listener.ts';
 import { Submitter } from './pipeline/submitter.ts';
 import { serverVersion } from './server-version.ts';
@@ -41,8 +42,8 @@ await runService({
     const clients = await connectClients(s, logger, { idempotent: false, retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 1_000 } });
     // Registered now, so the first request does not pay for it and a registry that is away stops the start.
     await clients.serde.schemaIdFor(clients.topics.requests, 'ImageRequest');
-    const tracker = new RequestTracker<Prediction, ResponseMeta>({
-      maxTracked: s.maxTracked, maxTrackedPerClient: s.maxTrackedPerClient, ttlMs: s.resultTtlMs,
+    const tracker = new RequestTracker<Prediction, ResponseMeta, ServedPrediction>({
+      maxTracked: s.maxTracked, maxTrackedPerClient: s.maxTrackedPerClient, ttlMs: s.resultTtlMs, keep: servedPart,
       // The client is told the stage and class only; the dead letter's own words are for operators.
       onDeadLetter: (d, r) => logger.info({ requestId: d.requestId, inferenceId: r.inferenceId, client: r.client, stage: d.stage, errorClass: d.errorClass, reason: d.message }, 'request dead-lettered'),
     });

@@ -81,7 +81,7 @@ export function readGatewaySettings(env: EnvReader): GatewaySettings {
     resultTtlMs: env.int('GATEWAY_RESULT_TTL_SECONDS', 600, { min: 1, max: 7 * 86_400 }) * 1000,
     maxTracked,
     maxTrackedPerClient: env.int('GATEWAY_MAX_TRACKED_PER_CLIENT', Math.min(500, maxTracked), { min: 1, max: maxTracked }),
-    maxInFlightPerClient: env.int('GATEWAY_MAX_IN_FLIGHT_PER_CLIENT', 8, { min: 1, max: 10_000 }),
+    maxInFlightPerClient: env.int('GATEWAY_MAX_IN_FLIGHT_PER_CLIENT', 4, { min: 1, max: 10_000 }),
     maxStringBytes: env.int('GATEWAY_MAX_STRING_BYTES', 256, { min: 16, max: 65_536 }),
     maxUriBytes: env.int('GATEWAY_MAX_URI_BYTES', 2_048, { min: 64, max: 65_536 }),
     uriAllow,

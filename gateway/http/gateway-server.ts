@@ -12,8 +12,8 @@ import type { RequestTracker } from '../pipeline/request-tracker.ts';
 import type { Submission } from '../pipeline/submitter.ts';
 import { HEADER_LENGTH, splitBody } from '../protocol/binary-tensor.ts';
 import { imageType } from '../protocol/image-type.ts';
-import { parseInferRequest, type RequestLimits } from '../protocol/infer-request.ts';
-import { buildInferResponse, type ResponseContext } from '../protocol/infer-response.ts';
+import { parseInferRequest, type InferRequest, type RequestLimits } from '../protocol/infer-request.ts';
+import { buildInferResponse, type ResponseContext, type ServedPrediction } from '../protocol/infer-response.ts';
 import type { Authenticator } from './auth.ts';
 import { HttpError } from './http-error.ts';
 import type { RateLimiter } from './rate-limiter.ts';
@@ -24,7 +24,7 @@ export type ResponseMeta = Omit<ResponseContext, 'inferenceId'>;
 
 export interface GatewayDeps {
   catalog: ModelCatalog;
-  tracker: RequestTracker<Prediction, ResponseMeta>;
+  tracker: RequestTracker<Prediction, ResponseMeta, ServedPrediction>;
   submit: (s: Submission, onStage: (stage: 'upload' | 'publish', seconds: number) => void) => Promise<void>;
   auth: Authenticator;
   limiter: RateLimiter;
@@ -190,9 +190,7 @@ export class GatewayServer {
 
   /** Reads, checks, stores and publishes a request; the body and images are released when this returns. */
   private async accept(route: RouteMatch, req: IncomingMessage, client: string): Promise<Accepted> {
-    const body = await readBody(req, this.d.limits.maxBodyBytes);
-    const { json: header, binary } = splitBody(body, req.headers[HEADER_LENGTH] as string | undefined);
-    const request = parseInferRequest(header, binary, this.d.limits);
+    const request = await this.read(req);
     const imageTypes = request.input.kind === 'image' ? request.input.images.map(checkImage) : [];
     const count = request.input.kind === 'image' ? request.input.images.length : request.input.uris.length;
     // One token was taken for the request; an inference costs one per image.
@@ -214,6 +212,13 @@ export class GatewayServer {
     }
     this.d.metrics.images.inc({ input: request.input.kind }, count);
     return { inferenceId, meta, async: request.async, timeoutMs: request.timeoutMs };
+  }
+
+  /** The parsed request; the raw body stays reachable only through images sent as binary data (views on it). */
+  private async read(req: IncomingMessage): Promise<InferRequest> {
+    const body = await readBody(req, this.d.limits.maxBodyBytes);
+    const { json: header, binary } = splitBody(body, req.headers[HEADER_LENGTH] as string | undefined);
+    return parseInferRequest(header, binary, this.d.limits);
   }
 
   private async await(inferenceId: string, meta: ResponseMeta, requestedMs: number | undefined, location: string): Promise<Reply> {

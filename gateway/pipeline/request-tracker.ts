@@ -7,7 +7,7 @@
 import { HttpError } from '../http/http-error.ts';
 import { deadLetterError, type DeadLetterFacts } from '../protocol/dead-letter-status.ts';
 
-export type Outcome<P> = { ok: true; predictions: P[] } | { ok: false; error: HttpError };
+export type Outcome<S> = { ok: true; predictions: S[] } | { ok: false; error: HttpError };
 
 export interface TrackedRequest<M> {
   inferenceId: string;
@@ -19,17 +19,18 @@ export interface TrackedRequest<M> {
   meta: M;
 }
 
-export type Lookup<P, M> = { state: 'pending'; meta: M } | { state: 'settled'; outcome: Outcome<P>; meta: M };
+export type Lookup<S, M> = { state: 'pending'; meta: M } | { state: 'settled'; outcome: Outcome<S>; meta: M };
 
-interface Entry<P, M> extends TrackedRequest<M> {
-  predictions: (P | undefined)[];
+interface Entry<S, M> extends TrackedRequest<M> {
+  predictions: (S | undefined)[];
   remaining: number;
-  outcome: Outcome<P> | undefined;
+  outcome: Outcome<S> | undefined;
   expiresAt: number;
-  waiters: Set<(outcome: Outcome<P>) => void>;
+  /** Woken once the outcome is set; they read it from the entry. */
+  waiters: Set<() => void>;
 }
 
-export interface TrackerOptions {
+export interface TrackerOptions<P, S> {
   /** All clients together. */
   maxTracked: number;
   /** One client: its backlog makes that client wait (429), never the others. */
@@ -37,17 +38,23 @@ export interface TrackerOptions {
   /** Settled results are kept this long; a request with no answer is given up after it too. */
   ttlMs: number;
   clock?: () => number;
+  /** What of a prediction is kept until the answer is sent or collected: only what the answer needs. */
+  keep: (p: P) => S;
   /** Sees a served copy's dead letter, full message included, before the client gets the generic answer. */
   onDeadLetter?: (facts: DeadLetterFacts, request: { inferenceId: string; client: string }) => void;
 }
 
-export class RequestTracker<P extends { request_id: string; shadow: boolean }, M> {
-  private readonly entries = new Map<string, Entry<P, M>>();
-  private readonly byRequestId = new Map<string, { entry: Entry<P, M>; index: number }>();
+/**
+ * P is what the topics give, S what is kept of it. S defaults to unknown so that the result listener, which only
+ * feeds the tracker, can take any tracker of its predictions whatever they are kept as.
+ */
+export class RequestTracker<P extends { request_id: string; shadow: boolean }, M, S = unknown> {
+  private readonly entries = new Map<string, Entry<S, M>>();
+  private readonly byRequestId = new Map<string, { entry: Entry<S, M>; index: number }>();
   private readonly perClient = new Map<string, number>();
   private readonly clock: () => number;
 
-  constructor(private readonly opts: TrackerOptions) {
+  constructor(private readonly opts: TrackerOptions<P, S>) {
     this.clock = opts.clock ?? Date.now;
   }
 
@@ -65,7 +72,7 @@ export class RequestTracker<P extends { request_id: string; shadow: boolean }, M
     if (this.entries.size >= this.opts.maxTracked) {
       throw new HttpError(503, `the gateway is tracking ${this.entries.size} requests, its limit (GATEWAY_MAX_TRACKED); retry shortly`, { headers: { 'retry-after': '1' } });
     }
-    const entry: Entry<P, M> = {
+    const entry: Entry<S, M> = {
       ...request,
       predictions: request.requestIds.map(() => undefined),
       remaining: request.requestIds.length,
@@ -87,11 +94,11 @@ export class RequestTracker<P extends { request_id: string; shadow: boolean }, M
   /** Records a prediction; true when it settled its request. Shadows, duplicates and strangers are ignored. */
   prediction(p: P): boolean {
     const hit = this.byRequestId.get(p.request_id);
-    if (!hit || p.shadow || hit.entry.outcome || hit.entry.predictions[hit.index]) return false;
-    hit.entry.predictions[hit.index] = p;
+    if (!hit || p.shadow || hit.entry.outcome || hit.entry.predictions[hit.index] !== undefined) return false;
+    hit.entry.predictions[hit.index] = this.opts.keep(p);
     hit.entry.remaining -= 1;
     if (hit.entry.remaining > 0) return false;
-    this.settle(hit.entry, { ok: true, predictions: hit.entry.predictions as P[] });
+    this.settle(hit.entry, { ok: true, predictions: hit.entry.predictions as S[] });
     return true;
   }
 
@@ -105,23 +112,24 @@ export class RequestTracker<P extends { request_id: string; shadow: boolean }, M
   }
 
   /** Resolves with the outcome, or undefined when `timeoutMs` passes first (the request stays tracked). */
-  wait(inferenceId: string, timeoutMs: number): Promise<Outcome<P> | undefined> {
+  wait(inferenceId: string, timeoutMs: number): Promise<Outcome<S> | undefined> {
     const entry = this.entries.get(inferenceId);
     if (!entry) return Promise.resolve(undefined);
     if (entry.outcome) return Promise.resolve(entry.outcome);
     return new Promise((resolve) => {
-      const done = (outcome: Outcome<P> | undefined): void => {
+      const finish = (outcome: Outcome<S> | undefined): void => {
         clearTimeout(timer);
-        entry.waiters.delete(done);
+        entry.waiters.delete(wake);
         resolve(outcome);
       };
-      const timer = setTimeout(() => done(undefined), timeoutMs);
-      entry.waiters.add(done);
+      const wake = (): void => finish(entry.outcome);
+      const timer = setTimeout(() => finish(undefined), timeoutMs);
+      entry.waiters.add(wake);
     });
   }
 
   /** A request's state for its own client; undefined when unknown, expired or someone else's. */
-  lookup(inferenceId: string, client: string): Lookup<P, M> | undefined {
+  lookup(inferenceId: string, client: string): Lookup<S, M> | undefined {
     const entry = this.entries.get(inferenceId);
     if (!entry || entry.client !== client || entry.expiresAt < this.clock()) return undefined;
     return entry.outcome ? { state: 'settled', outcome: entry.outcome, meta: entry.meta } : { state: 'pending', meta: entry.meta };
@@ -166,14 +174,14 @@ export class RequestTracker<P extends { request_id: string; shadow: boolean }, M
     return n;
   }
 
-  private settle(entry: Entry<P, M>, outcome: Outcome<P>): void {
+  private settle(entry: Entry<S, M>, outcome: Outcome<S>): void {
     entry.outcome = outcome;
     entry.expiresAt = this.clock() + this.opts.ttlMs;
-    for (const wake of [...entry.waiters]) wake(outcome);
+    for (const wake of [...entry.waiters]) wake();
   }
 
   /** Makes room by dropping the oldest settled result nobody collected, among those `which` picks. */
-  private evictOneSettled(which: (entry: Entry<P, M>) => boolean): void {
+  private evictOneSettled(which: (entry: Entry<S, M>) => boolean): void {
     for (const entry of this.entries.values()) {
       if (entry.outcome && which(entry)) {
         this.forget(entry.inferenceId);

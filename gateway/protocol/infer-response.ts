@@ -15,6 +15,17 @@ import { OUTPUT_TENSORS, type OutputName } from './tensors.ts';
 
 export type ServedPrediction = Pick<Prediction, 'request_id' | 'model_name' | 'model_version' | 'experiment_id' | 'predicted_label' | 'top_k'>;
 
+/**
+ * What a tracked request keeps of its prediction until the answer is sent or collected: a decoded Prediction
+ * also carries timings, input statistics and the stickiness key, about ten times what the answer reads.
+ */
+export function servedPart(p: ServedPrediction): ServedPrediction {
+  return {
+    request_id: p.request_id, model_name: p.model_name, model_version: p.model_version, experiment_id: p.experiment_id,
+    predicted_label: p.predicted_label, top_k: p.top_k.map((e) => ({ index: e.index, label: e.label, score: e.score })),
+  };
+}
+
 export interface ResponseContext {
   modelName: string;
   /** The version the path pinned, if any. */

@@ -23,6 +23,7 @@ import { loadCatalog } from '../../../gateway/model-catalog.ts';
 import { RequestTracker } from '../../../gateway/pipeline/request-tracker.ts';
 import type { Submission } from '../../../gateway/pipeline/submitter.ts';
 import { encodeBytesElements } from '../../../gateway/protocol/binary-tensor.ts';
+import { servedPart, type ServedPrediction } from '../../../gateway/protocol/infer-response.ts';
 import { REPO_ROOT } from '../../../stack/pipeline-harness.ts';
 
 const TOKEN = 'alice-token-0123456789';
@@ -35,7 +36,7 @@ let ready = true;
 /** What the fake pipeline does per submission: answer, dead-letter, or stay silent. */
 let behaviour: 'predict' | 'dead-letter' | 'silent' = 'predict';
 const submissions: Submission[] = [];
-const tracker = new RequestTracker<Prediction, ResponseMeta>({ maxTracked: 100, maxTrackedPerClient: 100, ttlMs: 60_000 });
+const tracker = new RequestTracker<Prediction, ResponseMeta, ServedPrediction>({ maxTracked: 100, maxTrackedPerClient: 100, ttlMs: 60_000, keep: servedPart });
 const openApiPath = join(mkdtempSync(join(tmpdir(), 'gateway-openapi-')), 'openapi.json');
 /** Called with each submission as it is made, for tests that look at what it holds. */
 let onSubmit: (s: Submission) => void = () => {};

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HttpError } from '../../../gateway/http/http-error.ts';
 import { readBytesElements } from '../../../gateway/protocol/binary-tensor.ts';
-import { buildInferResponse, type ResponseContext, type ServedPrediction } from '../../../gateway/protocol/infer-response.ts';
+import { buildInferResponse, servedPart, type ResponseContext, type ServedPrediction } from '../../../gateway/protocol/infer-response.ts';
 import { OUTPUT_NAMES } from '../../../gateway/protocol/tensors.ts';
 
 function prediction(requestId: string, version: string, top: [number, string, number][]): ServedPrediction {
@@ -83,5 +83,15 @@ describe('inference response', () => {
     expect(pinned).toThrow(/version v2 was asked for but request r.0 was served by v1/);
     expect(() => buildInferResponse([A], ctx(false, { pinnedVersion: 'v1' }))).not.toThrow();
     expect(() => buildInferResponse([A], ctx(false, { modelName: 'mnist' }))).toThrow(/served by model fashion-mnist v1, not mnist/);
+  });
+});
+
+describe('what a tracked request keeps of its prediction', () => {
+  it('is only what the answer reads: the same answer, without the stickiness key, timings and input statistics', () => {
+    const full = { ...A, shadow: false, stickiness_key: 'k'.repeat(256), consumer_id: 'c-1', timings: { total_ms: 5 }, input_stats: { width: 28 }, top_k: A.top_k.map((e) => ({ ...e, extra: 'x' })) };
+    const kept = servedPart(full);
+    expect(Object.keys(kept).sort()).toEqual(['experiment_id', 'model_name', 'model_version', 'predicted_label', 'request_id', 'top_k']);
+    expect(kept.top_k.every((e) => Object.keys(e).length === 3)).toBe(true);
+    expect(buildInferResponse([kept], ctx(false)).body.equals(buildInferResponse([A], ctx(false)).body)).toBe(true);
   });
 });

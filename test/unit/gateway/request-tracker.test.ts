@@ -12,11 +12,11 @@ interface P {
 const served = (id: string, version = 'v1'): P => ({ request_id: id, shadow: false, model_version: version });
 const shadow = (id: string): P => ({ request_id: id, shadow: true, model_version: 'v2' });
 
-function tracker(over: Partial<TrackerOptions> = {}) {
-  return new RequestTracker<P, string>({ maxTracked: 10, maxTrackedPerClient: 10, ttlMs: 60_000, ...over });
+function tracker(over: Partial<TrackerOptions<P, P>> = {}) {
+  return new RequestTracker<P, string, P>({ maxTracked: 10, maxTrackedPerClient: 10, ttlMs: 60_000, keep: (p) => p, ...over });
 }
 
-function refusedTrack(t: RequestTracker<P, string>, inferenceId: string, client: string): HttpError | undefined {
+function refusedTrack(t: RequestTracker<P, string, P>, inferenceId: string, client: string): HttpError | undefined {
   try {
     t.track({ inferenceId, client, requestIds: [inferenceId], meta: 'm' });
   } catch (err) {
@@ -147,6 +147,13 @@ describe('request tracker', () => {
     t.sweep();
     expect(t.trackedFor('alice')).toBe(0);
     for (const id of ['c', 'd']) expect(refusedTrack(t, id, 'alice')).toBeUndefined();
+  });
+
+  it('keeps of a prediction only what `keep` returns', async () => {
+    const t = new RequestTracker<P, string, string>({ maxTracked: 1, maxTrackedPerClient: 1, ttlMs: 1_000, keep: (p) => p.model_version });
+    t.track({ inferenceId: 'r', client: 'alice', requestIds: ['r'], meta: 'm' });
+    t.prediction(served('r', 'v3'));
+    expect(await t.wait('r', 5)).toEqual({ ok: true, predictions: ['v3'] });
   });
 
   it('forgets a request that was never published', () => {

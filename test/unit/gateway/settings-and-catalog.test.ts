@@ -44,9 +44,9 @@ describe('gateway settings', () => {
     expect(s.modelsDir).toBe(join(REPO_ROOT, 'models/'));
   });
 
-  it('bound what a client can make the gateway hold: 256-byte strings, 2 KiB URIs, 500 tracked and 8 in flight per client, the upload bucket only', () => {
+  it('bound what a client can make the gateway hold: 256-byte strings, 2 KiB URIs, 500 tracked and 4 in flight per client, the upload bucket only', () => {
     const s = settings({ GATEWAY_TOKENS: TOKENS, S3_BUCKET: 'uploads' });
-    expect([s.maxStringBytes, s.maxUriBytes, s.maxTracked, s.maxTrackedPerClient, s.maxInFlightPerClient]).toEqual([256, 2_048, 10_000, 500, 8]);
+    expect([s.maxStringBytes, s.maxUriBytes, s.maxTracked, s.maxTrackedPerClient, s.maxInFlightPerClient]).toEqual([256, 2_048, 10_000, 500, 4]);
     expect(s.uriAllow).toEqual(['s3://uploads/']);
     expect(settings({ GATEWAY_TOKENS: TOKENS, GATEWAY_MAX_TRACKED: '100' }).maxTrackedPerClient).toBe(100);
     expect(settings({ GATEWAY_TOKENS: TOKENS, GATEWAY_URI_ALLOW: 's3://images/uploads/, https://cdn.example.com/pub/, file:///srv/images/' }).uriAllow)
