@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type ChunkProcessor, EMPTY_CHUNK } from '../platform/consumer/chunk-isolation.ts';
-import { resumeOnJoin } from '../platform/consumer/kept-positions.ts';
+import { PARTITION_DISCOVERY_MS, resumeOnJoin } from '../platform/consumer/kept-positions.ts';
 import { ReadProgress } from '../platform/consumer/read-progress.ts';
 import { fittingDeadLetterLimits, startStreamLoop } from '../platform/consumer/stream-loop.ts';
 import { connectClients } from '../platform/clients.ts';
@@ -168,7 +168,7 @@ await runService({
     const loop = await startStreamLoop({
       service: 'drift-monitor', kafka: clients.kafka, admin: clients.admin, producer, serde, dlqTopic: topics.dlq,
       groupId: groupIdFor(prefix, `${s.monitorId}-${randomUUID()}`), lagGroupId: stateId,
-      topics: [topics.predictions, topics.feedback], consumerConfig: { maxWaitTimeInMs: 250 },
+      topics: [topics.predictions, topics.feedback], consumerConfig: { maxWaitTimeInMs: 250, metadataMaxAge: PARTITION_DISCOVERY_MS },
       process, delivery: 'none', stage: 'decode', maxBatchSize: s.maxBatchSize, settings: s.stream, budgetBytes,
       logger: log, registry, fatal,
     });

@@ -15,7 +15,7 @@ import type { DeadLetter } from '../../platform/dead-letter.ts';
 import { HEADER, headersToStrings } from '../../platform/headers.ts';
 import { groupIdFor } from '../../platform/kafka-config.ts';
 import { GroupTracker } from '../../platform/consumer/group-tracker.ts';
-import { KeptPositions, resumeOnJoin } from '../../platform/consumer/kept-positions.ts';
+import { KeptPositions, PARTITION_DISCOVERY_MS, resumeOnJoin } from '../../platform/consumer/kept-positions.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { AvroSerde } from '../../platform/schema-registry.ts';
 import { fetchEnds } from '../../platform/topic-ends.ts';
@@ -33,12 +33,6 @@ export interface ResultListenerOptions {
   onSettled: (kind: 'prediction' | 'dead_letter', d?: { stage: string; errorClass: string }) => void;
 }
 
-/**
- * How often the listener refreshes its topics' metadata (kafkajs' default is 5 minutes): partitions added to the
- * predictions topic are read within this long of their producers' first use of them.
- */
-const METADATA_MAX_AGE_MS = 10_000;
-
 /** `${prefix}.gateway-<host>-<pid>-<random>`: unique per process, so each instance reads every partition. */
 export function listenerGroupId(prefix: string): string {
   return groupIdFor(prefix, `gateway-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`);
@@ -51,7 +45,7 @@ export class ResultListener {
 
   constructor(private readonly o: ResultListenerOptions) {
     const groupId = listenerGroupId(o.topicPrefix);
-    this.consumer = o.kafka.consumer({ groupId, maxWaitTimeInMs: 500, sessionTimeout: 30_000, metadataMaxAge: METADATA_MAX_AGE_MS });
+    this.consumer = o.kafka.consumer({ groupId, maxWaitTimeInMs: 500, sessionTimeout: 30_000, metadataMaxAge: PARTITION_DISCOVERY_MS });
     this.group = new GroupTracker(this.consumer, groupId, o.logger, o.fatal);
     resumeOnJoin(this.consumer, this.positions.positionOf, o.logger);
   }

@@ -11,6 +11,12 @@
 import type { Consumer } from 'kafkajs';
 import type { Logger } from '../logger.ts';
 
+/**
+ * How often a reader that must see every partition of its topics refreshes their metadata (kafkajs' default is
+ * 5 minutes): a partition added to a topic joins the assignment (a rejoin) within this long.
+ */
+export const PARTITION_DISCOVERY_MS = 10_000;
+
 /** The next offset to read on a partition; undefined where the reader has none. */
 export type PositionOf = (topic: string, partition: number) => bigint | undefined;
 
