@@ -95,7 +95,7 @@ export function createBatchHandler(o: BatchHandlerOptions): (payload: EachBatchP
           if (!pending) return;
           const done = pending;
           pending = undefined;
-          await o.delivery?.deliver(done.records, { topic, partition, offset: done.offset }, commitOffsetsIfNecessary);
+          await o.delivery?.deliver(done.records, { topic, partition, offset: done.offset, ownership }, commitOffsetsIfNecessary);
           resolveOffset(done.last.offset);
           o.succeeded(topic, partition);
           for (const c of done.chunks) {

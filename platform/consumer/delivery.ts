@@ -5,7 +5,10 @@
  *   kafkajs has no KIP-447 group-generation fencing, so the per-partition id is what fences a zombie: whoever
  *   processes the partition first initialises its producer, which aborts or completes the previous owner's open
  *   transaction and makes the previous owner's next commit fail; then it reads the committed offset again and
- *   skips what the previous owner already committed.
+ *   skips what the previous owner already committed. A member claims once per ownership (claims.ts,
+ *   GroupTracker.ownedSince): a partition kept across a rejoin keeps its producer. Had someone else claimed it
+ *   meanwhile (a generation this member missed), that kept producer is fenced: its transaction fails and the
+ *   retry claims anew, so exactly-once holds either way.
  * - at-least-once: outputs with acks=all through the shared idempotent producer, then the offset commit. A crash
  *   between the two redelivers the chunk (duplicates, never losses).
  */
@@ -14,6 +17,7 @@ import { SystemicError } from '../errors.ts';
 import { createTransactionalProducer } from '../kafka.ts';
 import type { Logger } from '../logger.ts';
 import { byTopic, splitByBudget, type OutgoingRecord } from '../produce-budget.ts';
+import { ClaimSuperseded, Claims, type Opened } from './claims.ts';
 import { describeKafkaError, isFencing } from './kafka-errors.ts';
 
 export type DeliveryMode = 'exactly-once' | 'at-least-once';
@@ -23,6 +27,8 @@ export interface PartitionCommit {
   partition: number;
   /** The next offset to read: one past the chunk's last record (and past trailing transaction markers). */
   offset: string;
+  /** The ownership the batch was claimed for (GroupTracker.ownedSince). */
+  ownership: number;
 }
 
 /** The consumer-group commit kafkajs hands to eachBatch. */
@@ -31,10 +37,11 @@ export type CommitOffsets = (offsets: { topics: { topic: string; partitions: { p
 export interface Delivery {
   readonly mode: DeliveryMode;
   /**
-   * Makes this member the partition's writer for the generation (a no-op when it already is) and returns the
-   * committed offset read after taking over, below which records are already done (undefined: nothing to skip).
+   * Makes this member the partition's writer for the ownership (GroupTracker.ownedSince; a no-op when it already
+   * is) and returns the committed offset read after taking over, below which records are already done (undefined:
+   * nothing to skip). A partition kept across a rejoin keeps its ownership and its writer.
    */
-  claim(topic: string, partition: number, generation: number): Promise<bigint | undefined>;
+  claim(topic: string, partition: number, ownership: number): Promise<bigint | undefined>;
   /** Produces the records and commits the offset; throws SystemicError when the broker does not take them. */
   deliver(records: OutgoingRecord[], commit: PartitionCommit, commitOffsets: CommitOffsets): Promise<void>;
   /** Releases what is kept for partitions this member no longer owns. */
@@ -54,13 +61,15 @@ export interface DeliveryOptions {
   transactionTimeoutMs: number;
   logger: Logger;
   onTransaction?: (result: 'committed' | 'aborted') => void;
+  /** Counts transactional producers created (one per claim that reaches the broker). */
+  onProducerCreated?: () => void;
 }
 
 export function createDelivery(mode: DeliveryMode, o: DeliveryOptions): Delivery {
   return mode === 'exactly-once' ? new TransactionalDelivery(o) : new AtLeastOnceDelivery(o);
 }
 
-const offsetsFor = (c: PartitionCommit) => ({ topics: [{ topic: c.topic, partitions: [{ partition: c.partition, offset: c.offset }] }] });
+const offsetsFor = (c: Omit<PartitionCommit, 'ownership'>) => ({ topics: [{ topic: c.topic, partitions: [{ partition: c.partition, offset: c.offset }] }] });
 
 class AtLeastOnceDelivery implements Delivery {
   readonly mode = 'at-least-once' as const;
@@ -91,18 +100,11 @@ class AtLeastOnceDelivery implements Delivery {
   async close(): Promise<void> {}
 }
 
-interface Claimed {
-  producer: Producer;
-  generation: number;
-  topic: string;
-  partition: number;
-  committed: bigint | undefined;
-}
-
 class TransactionalDelivery implements Delivery {
   readonly mode = 'exactly-once' as const;
-  private readonly claimed = new Map<string, Claimed>();
-  private readonly claiming = new Map<string, { generation: number; promise: Promise<bigint | undefined> }>();
+  private readonly claims = new Claims<Producer>((producer) => producer.disconnect().catch(() => undefined));
+  /** Which partition each claimed transactional id is for. */
+  private readonly partitions = new Map<string, { topic: string; partition: number }>();
 
   constructor(private readonly o: DeliveryOptions) {}
 
@@ -110,45 +112,36 @@ class TransactionalDelivery implements Delivery {
     return `${this.o.groupId}.${topic}.${partition}`;
   }
 
-  claim(topic: string, partition: number, generation: number): Promise<bigint | undefined> {
+  async claim(topic: string, partition: number, ownership: number): Promise<bigint | undefined> {
     const key = this.transactionalId(topic, partition);
-    const current = this.claimed.get(key);
-    if (current?.generation === generation) return Promise.resolve(current.committed);
-    // One claim at a time per partition: the eager claim on assignment and the first batch may race.
-    let pending = this.claiming.get(key);
-    if (!pending || pending.generation !== generation) {
-      const promise = this.claimNow(key, topic, partition, generation).finally(() => {
-        if (this.claiming.get(key)?.promise === promise) this.claiming.delete(key);
-      });
-      pending = { generation, promise };
-      this.claiming.set(key, pending);
-    }
-    return pending.promise;
+    this.partitions.set(key, { topic, partition });
+    return (await this.claims.claim(key, ownership, (stillWanted) => this.open(key, topic, partition, stillWanted))).committed;
   }
 
-  private async claimNow(key: string, topic: string, partition: number, generation: number): Promise<bigint | undefined> {
-    if (this.claimed.has(key)) await this.drop(key);
+  private async open(key: string, topic: string, partition: number, stillWanted: () => void): Promise<Opened<Producer>> {
     const producer = createTransactionalProducer(this.o.kafka, key, this.o.transactionTimeoutMs);
+    this.o.onProducerCreated?.();
     try {
-      await producer.connect();
       // InitProducerId for this id: fences every older producer of it and settles its open transaction.
+      await producer.connect();
+      stillWanted();
       await (await producer.transaction()).abort();
       const [offsets] = await this.o.admin.fetchOffsets({ groupId: this.o.groupId, topics: [topic] });
       const offset = offsets?.partitions.find((p) => p.partition === partition)?.offset;
-      const committed = offset !== undefined && Number(offset) >= 0 ? BigInt(offset) : undefined;
-      this.claimed.set(key, { producer, generation, topic, partition, committed });
-      return committed;
+      return { writer: producer, committed: offset !== undefined && Number(offset) >= 0 ? BigInt(offset) : undefined };
     } catch (err) {
       await producer.disconnect().catch(() => undefined);
+      if (err instanceof ClaimSuperseded) throw err;
       throw new SystemicError('broker', `could not claim ${topic}/${partition} for transactions (${key}): ${describeKafkaError(err)}`, { cause: err });
     }
   }
 
   async deliver(records: OutgoingRecord[], commit: PartitionCommit): Promise<void> {
     const key = this.transactionalId(commit.topic, commit.partition);
-    const claimed = this.claimed.get(key);
-    if (!claimed) throw new SystemicError('broker', `${key} is not claimed; the partition is retried after a pause`);
-    const transaction = await claimed.producer.transaction().catch((err: unknown) => {
+    const claimed = this.claims.get(key);
+    // A writer of another ownership must not commit this batch: someone else may have written meanwhile.
+    if (claimed?.ownership !== commit.ownership) throw new SystemicError('broker', `${key} is not claimed for this batch's ownership; the partition is retried after a pause`);
+    const transaction = await claimed.writer.transaction().catch((err: unknown) => {
       throw new SystemicError('broker', `could not begin a transaction on ${key}: ${describeKafkaError(err)}`, { cause: err });
     });
     try {
@@ -161,24 +154,21 @@ class TransactionalDelivery implements Delivery {
       this.o.onTransaction?.('aborted');
       // Whatever happened (fenced, broker gone, commit answer lost), the next attempt re-initialises the producer
       // and re-reads the committed offset, so a transaction that did commit is never redone.
-      await this.drop(key);
+      await this.claims.discard(key, claimed);
       const why = isFencing(err) ? 'another consumer has taken over this partition (fenced)' : 'the broker did not complete the transaction';
       throw new SystemicError('broker', `${why} on ${key}: ${describeKafkaError(err)}`, { cause: err });
     }
   }
 
-  private async drop(key: string): Promise<void> {
-    const claimed = this.claimed.get(key);
-    this.claimed.delete(key);
-    await claimed?.producer.disconnect().catch(() => undefined);
-  }
-
   async retain(owned: (topic: string, partition: number) => boolean): Promise<void> {
-    const gone = [...this.claimed].filter(([, c]) => !owned(c.topic, c.partition)).map(([key]) => key);
-    await Promise.all(gone.map((key) => this.drop(key)));
+    const gone = this.claims.keys().filter((key) => {
+      const p = this.partitions.get(key);
+      return p !== undefined && !owned(p.topic, p.partition);
+    });
+    await Promise.all(gone.map((key) => this.claims.release(key)));
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.claimed.keys()].map((key) => this.drop(key)));
+    await this.claims.releaseAll();
   }
 }

@@ -15,6 +15,11 @@ export class GroupTracker {
   /** Set by a fatal condition: the member never counts as joined again. */
   private failed = false;
   private assignment: Assignment = new Map();
+  /** Per owned partition, the generation since which this member has held it without interruption. */
+  private ownedFrom = new Map<string, number>();
+  private memberId: string | undefined;
+  /** No stop or crash since the last join: partitions in both assignments were held throughout. */
+  private continuous = false;
   private readonly listeners: ((assignment: Assignment) => void)[] = [];
   private readonly leaveListeners: (() => void)[] = [];
 
@@ -24,7 +29,7 @@ export class GroupTracker {
     private readonly logger: Logger,
     private readonly fatal: (message: string, err?: unknown) => void,
   ) {
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => this.onJoin(payload.memberAssignment));
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => this.onJoin(payload.memberAssignment, payload.memberId));
     // kafkajs drops such topics from the assignment and goes on with the rest: a member that then reports ready
     // while consuming nothing of its own.
     consumer.on(consumer.events.RECEIVED_UNSUBSCRIBED_TOPICS, ({ payload }) => {
@@ -45,13 +50,26 @@ export class GroupTracker {
   /** kafkajs stopped its consumer (stop, or a crash: it stops, then maybe restarts): out of the group. */
   private left(): void {
     this.joined = false;
+    this.continuous = false;
     for (const listener of this.leaveListeners) listener();
   }
 
-  private onJoin(memberAssignment: Record<string, number[]>): void {
+  private onJoin(memberAssignment: Record<string, number[]>, memberId: string): void {
     this.generation += 1;
     this.joined = !this.failed;
     this.assignment = new Map(Object.entries(memberAssignment).map(([topic, partitions]) => [topic, new Set(partitions)]));
+    // A new member id means the coordinator dropped this member (a session timeout): the group went on without it.
+    const kept = this.continuous && memberId === this.memberId;
+    const ownedFrom = new Map<string, number>();
+    for (const [topic, partitions] of this.assignment) {
+      for (const partition of partitions) {
+        const key = `${topic}\u0000${partition}`;
+        ownedFrom.set(key, (kept ? this.ownedFrom.get(key) : undefined) ?? this.generation);
+      }
+    }
+    this.ownedFrom = ownedFrom;
+    this.memberId = memberId;
+    this.continuous = true;
     this.logger.info({ group: this.groupId, generation: this.generation, assignment: memberAssignment }, 'joined consumer group');
     for (const listener of this.listeners) listener(this.assignment);
   }
@@ -71,6 +89,15 @@ export class GroupTracker {
 
   get current(): Assignment {
     return this.assignment;
+  }
+
+  /**
+   * The generation since which this member has owned the partition without interruption (undefined: not owned):
+   * the same across rejoins that keep the partition, a new one where it was assigned anew or after the member
+   * left the group, when someone else may have processed it meanwhile.
+   */
+  ownedSince(topic: string, partition: number): number | undefined {
+    return this.ownedFrom.get(`${topic}\u0000${partition}`);
   }
 
   owns(topic: string, partition: number): boolean {

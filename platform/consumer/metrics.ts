@@ -34,6 +34,12 @@ export function createStreamMetrics(registry: Registry) {
       labelNames: ['group', 'result'] as const,
       registers,
     }),
+    producersCreated: new Counter({
+      name: 'kafka_transactional_producers_created_total',
+      help: 'Transactional producers created to claim a partition (exactly-once): one per partition newly assigned, or after a failed transaction',
+      labelNames: ['group'] as const,
+      registers,
+    }),
   };
 }
 

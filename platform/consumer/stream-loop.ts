@@ -127,6 +127,7 @@ export async function startStreamLoop(o: StreamLoopOptions): Promise<StreamLoop>
     kafka: o.kafka, admin: o.admin, producer: o.producer, groupId: o.groupId, budgetBytes: o.budgetBytes, logger: log,
     transactionTimeoutMs: o.settings.transactionTimeoutMs,
     onTransaction: (result) => metrics.transactions.inc({ group: o.groupId, result }),
+    onProducerCreated: () => metrics.producersCreated.inc({ group: o.groupId }),
   });
   const lag = new LagMonitor({
     admin: o.admin, groupId: o.lagGroupId ?? o.groupId, gauge: metrics.lag, assignment: () => tracker.current,
@@ -141,11 +142,15 @@ export async function startStreamLoop(o: StreamLoopOptions): Promise<StreamLoop>
     void delivery?.retain(owned);
     void lag.refresh();
     // Claimed at once, not at the first batch: taking over aborts a crashed owner's open transaction, which
-    // otherwise holds back every read_committed reader of our outputs until it times out.
-    const generation = tracker.generation;
+    // otherwise holds back every read_committed reader of our outputs until it times out. A partition kept across
+    // the rejoin keeps its ownership, so its claim is the one it has.
     for (const [topic, partitions] of assignment) {
       for (const partition of partitions) {
-        delivery?.claim(topic, partition, generation).catch((err: unknown) => log.warn({ topic, partition, err: (err as Error).message }, 'claiming a partition failed; retried at its first batch'));
+        const ownership = tracker.ownedSince(topic, partition);
+        if (ownership === undefined) continue;
+        delivery?.claim(topic, partition, ownership).catch((err: unknown) => {
+          if (tracker.ownedSince(topic, partition) === ownership) log.warn({ topic, partition, err: (err as Error).message }, 'claiming a partition failed; retried at its first batch');
+        });
       }
     }
   });
@@ -173,7 +178,7 @@ export async function startStreamLoop(o: StreamLoopOptions): Promise<StreamLoop>
 
   const eachBatch = createBatchHandler({
     delivery,
-    ownership: (topic, partition) => (tracker.owns(topic, partition) ? tracker.generation : undefined),
+    ownership: (topic, partition) => tracker.ownedSince(topic, partition),
     processChunk,
     maxBatchSize: o.maxBatchSize,
     commitMaxChunks: o.settings.commitMaxChunks,

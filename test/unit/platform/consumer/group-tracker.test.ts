@@ -27,8 +27,8 @@ function setup() {
   const { consumer, emit } = fakeConsumer();
   const fatal = vi.fn<(message: string, err?: unknown) => void>();
   const tracker = new GroupTracker(consumer, 'hdr.inference-v1', silentLogger, fatal);
-  const join = (memberAssignment: Record<string, number[]>): void =>
-    emit(EVENTS.GROUP_JOIN, { groupId: 'hdr.inference-v1', memberId: 'm-1', leaderId: 'm-1', isLeader: true, memberAssignment, groupProtocol: 'RoundRobinAssigner', duration: 3 });
+  const join = (memberAssignment: Record<string, number[]>, memberId = 'm-1'): void =>
+    emit(EVENTS.GROUP_JOIN, { groupId: 'hdr.inference-v1', memberId, leaderId: memberId, isLeader: true, memberAssignment, groupProtocol: 'RoundRobinAssigner', duration: 3 });
   return { tracker, fatal, emit, join };
 }
 
@@ -126,5 +126,36 @@ describe('GroupTracker', () => {
     join({ 'images.requests.v1': [0] });
     expect(tracker.isMember).toBe(true);
     expect(left).toHaveBeenCalledTimes(2);
+  });
+
+  // Every rejoin used to count as a new ownership of every partition, so each one re-created every owned
+  // partition's transactional producer.
+  describe('ownedSince', () => {
+    it('keeps the generation a partition was first assigned in across rejoins that keep it', () => {
+      const { tracker, join } = setup();
+      join({ a: [0, 1] });
+      join({ a: [1, 2], b: [0] });
+      expect([tracker.ownedSince('a', 0), tracker.ownedSince('a', 1), tracker.ownedSince('a', 2), tracker.ownedSince('b', 0)]).toEqual([undefined, 1, 2, 2]);
+      join({ a: [0, 1, 2] });
+      expect([tracker.ownedSince('a', 0), tracker.ownedSince('a', 1), tracker.ownedSince('a', 2), tracker.ownedSince('b', 0)]).toEqual([3, 1, 2, undefined]);
+    });
+
+    it('starts a new ownership of every partition after the consumer stopped or crashed', () => {
+      const { tracker, emit, join } = setup();
+      join({ a: [0] });
+      emit(EVENTS.STOP, {});
+      emit(EVENTS.CRASH, { error: new Error('connection closed'), groupId: 'hdr.inference-v1', restart: true });
+      join({ a: [0] });
+      expect(tracker.ownedSince('a', 0)).toBe(2);
+    });
+
+    it('starts a new ownership when the coordinator dropped the member (a new member id)', () => {
+      const { tracker, join } = setup();
+      join({ a: [0] }, 'm-1');
+      join({ a: [0] }, 'm-2');
+      expect(tracker.ownedSince('a', 0)).toBe(2);
+      join({ a: [0] }, 'm-2');
+      expect(tracker.ownedSince('a', 0)).toBe(2);
+    });
   });
 });
