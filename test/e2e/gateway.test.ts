@@ -178,7 +178,9 @@ describe('gateway answers', () => {
       ['no token', fetch(`${base}/v2/models/fashion-mnist/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: imageBody(png) }), 401, /no bearer token/],
       ['wrong token', infer(imageBody(png), { authorization: 'Bearer not-the-token-0123456789' }), 401, /not valid/],
       ['malformed JSON', infer('{"inputs": ['), 400, /not valid JSON/],
-      ['a missing object', infer(JSON.stringify({ inputs: [{ name: 'uri', datatype: 'BYTES', shape: [1], data: [`s3://${h.s3Settings.bucket}/${h.prefix}/missing.png`] }] })), 422, /dead-lettered at stage fetch \(NotFound\)/],
+      ['a missing object', infer(JSON.stringify({ inputs: [{ name: 'uri', datatype: 'BYTES', shape: [1], data: [`s3://${h.s3Settings.bucket}/${h.prefix}/missing.png`] }] })), 422, /dead-lettered at stage fetch \(NotFound\): the image could not be fetched \(fetch\/NotFound\)/],
+      ['an id over the limit', infer(imageBody(png, { id: 'x'.repeat(200_000) })), 400, /^id is 200000 bytes, over the limit of 256 \(GATEWAY_MAX_STRING_BYTES\)$/],
+      ['a bucket outside the allow-list', infer(JSON.stringify({ inputs: [{ name: 'uri', datatype: 'BYTES', shape: [1], data: [`s3://${h.s3Settings.bucket}-private/a.png`] }] })), 403, /GATEWAY_URI_ALLOW/],
     ];
     for (const [what, response, status, pattern] of cases) {
       const res = await response;
@@ -186,6 +188,17 @@ describe('gateway answers', () => {
       expect([what, res.status]).toEqual([what, status]);
       expect(body.error).toMatch(pattern);
     }
+  });
+
+  it('tells the client the stage and class of a dead letter, and keeps the dead letter\'s own message for its log', async () => {
+    const key = `${h.prefix}/absent-${Date.now()}.png`;
+    const res = await infer(JSON.stringify({ inputs: [{ name: 'uri', datatype: 'BYTES', shape: [1], data: [`s3://${h.s3Settings.bucket}/${key}`] }] }));
+    const body = await res.json();
+    expect([res.status, body.stage, body.error_class]).toEqual([422, 'fetch', 'NotFound']);
+    expect(JSON.stringify(body)).not.toContain(key);
+    const logged = (await readFile(gateway.logFile, 'utf8')).split('\n').filter((l) => l.includes('"request dead-lettered"') && l.includes(body.request_id));
+    expect(logged).toHaveLength(1);
+    expect(JSON.parse(logged[0]!)).toMatchObject({ client: 'e2e', stage: 'fetch', errorClass: 'NotFound', reason: expect.stringContaining(key) });
   });
 
   it('504 with the request id when the answer is later than the timeout, and the answer from /v2/results after', async () => {
@@ -221,7 +234,7 @@ describe('gateway answers', () => {
 
   it('counts what it answered in its metrics', async () => {
     const metrics = await (await fetch(`${gateway.opsUrl}/metrics`)).text();
-    for (const code of ['200', '202', '400', '401', '404', '413', '415', '422', '429', '504']) {
+    for (const code of ['200', '202', '400', '401', '403', '404', '413', '415', '422', '429', '504']) {
       expect(metrics, code).toMatch(new RegExp(`gateway_requests_total\\{route="[^"]+",code="${code}",service="gateway"\\} [1-9]`));
     }
     expect(metrics).toMatch(/gateway_dead_letters_total\{stage="preprocess",error_class="NotAnImage",service="gateway"\} [1-9]/);
