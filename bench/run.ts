@@ -10,11 +10,12 @@
  *   npm run bench -- --gate            # the CI gate: ratios against bench/gate-floors.json, exit 1 below a floor
  *   npm run bench -- --levers          # also ours with one setting changed at a time (ONNX Runtime threads, ...)
  *   npm run bench -- --rounds 3
+ *   npm run bench -- --help
  */
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { exitWithUsage, parseCommandLine } from '../platform/cli-args.ts';
 import { acquireStack } from '../stack/acquire-stack.ts';
 import { REPO_ROOT } from '../stack/pipeline-harness.ts';
 import { benchImages } from './bench-images.ts';
@@ -26,7 +27,18 @@ import { inProcessThroughput, loadBenchModel } from './in-process.ts';
 import { pipelineRun, type PipelineResult } from './pipeline.ts';
 import { referencePython } from './python-env.ts';
 
-const { values } = parseArgs({
+const USAGE = `usage: npm run bench -- [--quick | --gate] [--levers] [--rounds N]
+Our inference consumer against the Python reference on the local stack, with this machine's bounds; the last
+line of output is one JSON object with every figure.
+  --quick      1 round, fewer images, no latency run
+  --gate       the CI gate: ratios against bench/gate-floors.json, exit 1 below a floor
+  --levers     also ours with one setting changed at a time
+  --rounds N   rounds of each comparison (medians; default 2, 1 with --quick or --gate)
+examples:
+  npm run bench -- --quick
+  npm run bench -- --gate`;
+
+const { values } = parseCommandLine(USAGE, {
   options: {
     quick: { type: 'boolean', default: false },
     gate: { type: 'boolean', default: false },
@@ -34,6 +46,9 @@ const { values } = parseArgs({
     rounds: { type: 'string' },
   },
 });
+if (values.rounds !== undefined && !(Number.isInteger(Number(values.rounds)) && Number(values.rounds) > 0)) {
+  exitWithUsage(USAGE, `--rounds must be a whole number > 0, got "${values.rounds}"`);
+}
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const BATCH = 32;
 

@@ -5,14 +5,15 @@
  * decision as it is made), then streams darkened images until drift is detected.
  *   npm run demo                 (add -- --keep to leave the services and dashboard running until Ctrl-C)
  *   npm run demo -- --count 5000 --rate 150 --rollout-rate 40
+ *   npm run demo -- --help
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import type { Prediction } from '../inference-consumers/service/prediction.ts';
 import type { ModelManifest } from '../models/manifest.ts';
 import type { DeadLetter } from '../platform/dead-letter.ts';
+import { parseCommandLine } from '../platform/cli-args.ts';
 import { EnvReader } from '../platform/config.ts';
 import { readKafkaSettings } from '../platform/kafka-config.ts';
 import { ensureTopics } from '../platform/kafka.ts';
@@ -32,7 +33,16 @@ import { PipelineHarness, REPO_ROOT } from '../stack/pipeline-harness.ts';
 import type { TopicCollector } from '../stack/topic-collector.ts';
 import { formatSummary, summarise } from './summary.ts';
 
-const { values } = parseArgs({
+const USAGE = `usage: npm run demo -- [--count N] [--rate PER_SECOND] [--rollout-rate PER_SECOND] [--rollout-timeout SECONDS]
+                     [--drift-timeout SECONDS] [--keep]
+The whole pipeline on the local stack (brought up first): an A/B test of v1 against v2 with --count requests at
+--rate, a rollout of v2 by the rollout controller, then darkened images until drift is reported.
+  --keep   leave the services and the dashboard running until Ctrl-C
+examples:
+  npm run demo
+  npm run demo -- --count 5000 --rate 150 --rollout-rate 40 --keep`;
+
+const { values } = parseCommandLine(USAGE, {
   options: {
     count: { type: 'string', default: '3000' },
     // Offered load: about what two consumers sustain on a 2-core laptop next to Kafka, so latencies are not queueing.

@@ -1,9 +1,10 @@
 /**
  * Publishes ImageRequests from a folder, an S3 prefix or a file of URLs.
- *   npx tsx producers/cli.ts --from-folder data/samples/clean --count 1000 --rate 200 --users 50
- *   npx tsx producers/cli.ts --from-s3 s3://images/samples/ --duration 60 --rate 500   (load generator)
+ *   npm run produce -- --from-folder data/samples/mixed --count 1000 --rate 200 --users 50
+ *   npm run produce -- --from-s3 s3://images/samples/ --duration 60 --rate 500   (load generator)
+ *   npm run produce -- --help
  */
-import { parseArgs } from 'node:util';
+import { exitWithUsage, parseCommandLine } from '../platform/cli-args.ts';
 import { EnvReader } from '../platform/config.ts';
 import { connectClients } from '../platform/clients.ts';
 import { createLogger } from '../platform/logger.ts';
@@ -14,13 +15,16 @@ import { publishImages } from './publish-images.ts';
 import { RequestPublisher } from './publisher.ts';
 import { listFolder, listS3Prefix, readUrlList } from './sources.ts';
 
-const USAGE = `usage: producers/cli.ts (--from-folder DIR | --from-s3 s3://BUCKET/PREFIX | --from-urls FILE)
-  [--count N] [--rate PER_SECOND] [--duration SECONDS] [--batch N] [--users N] [--pin VERSION]
-  [--meta key=value ...] [--source NAME]`;
+const USAGE = `usage: npm run produce -- (--from-folder DIR | --from-s3 s3://BUCKET/PREFIX | --from-urls FILE)
+         [--count N] [--rate PER_SECOND] [--duration SECONDS] [--batch N] [--users N] [--pin VERSION]
+         [--meta key=value ...] [--source NAME]
+Publishes one ImageRequest per image (cycling through the source up to --count or --duration).
+examples:
+  npm run produce -- --from-folder data/samples/mixed --count 1000 --rate 200 --users 50
+  npm run produce -- --from-s3 s3://images/samples/ --duration 60 --rate 500`;
 
 function fail(message: string): never {
-  process.stderr.write(`${message}\n${USAGE}\n`);
-  process.exit(2);
+  return exitWithUsage(USAGE, message);
 }
 
 function positiveInt(name: string, value: string | undefined, fallback: number): number {
@@ -31,7 +35,7 @@ function positiveInt(name: string, value: string | undefined, fallback: number):
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = parseCommandLine(USAGE, {
     options: {
       'from-folder': { type: 'string' },
       'from-s3': { type: 'string' },

@@ -8,7 +8,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
-import { parseArgs } from 'node:util';
+import { parseCommandLine } from '../platform/cli-args.ts';
 import { connectClients, type Clients } from '../platform/clients.ts';
 import { EnvReader } from '../platform/config.ts';
 import { ensureTopics } from '../platform/kafka.ts';
@@ -23,6 +23,13 @@ import { checkRolloutSpec, type RolloutSpec } from './spec.ts';
 import { rolloutTopics, rolloutTopicSpecs, type RolloutTopics } from './topics.ts';
 
 const USAGE = 'usage: npm run rollout -- start FILE | status [ID] | pause [ID] | resume [ID] | abort [ID]  [--wait SECONDS]';
+/** --help: the usage with examples. */
+const HELP = `${USAGE}
+Each command waits up to --wait seconds (default 30) for the controller's answer and prints it.
+examples:
+  npm run rollout -- start rollouts/examples/v2-progressive.json
+  npm run rollout -- status
+  npm run rollout -- abort`;
 
 class UsageError extends Error {}
 class NoAnswer extends Error {}
@@ -32,7 +39,7 @@ const out = (text: string): void => {
   process.stdout.write(`${text}\n`);
 };
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { wait: { type: 'string', default: '30' } } });
+const { values, positionals } = parseCommandLine(HELP, { allowPositionals: true, options: { wait: { type: 'string', default: '30' } } });
 
 async function readSpec(file: string | undefined): Promise<RolloutSpec> {
   if (!file) throw new UsageError(`start needs the rollout file\n${USAGE}`);

@@ -4,6 +4,7 @@
  * npm run stack -- status [server...]
  * npm run stack -- env                  `export` lines for the endpoints: eval "$(npm run -s stack -- env)"
  */
+import { exitWithUsage, parseCommandLine } from '../platform/cli-args.ts';
 import {
   LOCAL_STACK_ENV,
   SERVER_NAMES,
@@ -15,12 +16,20 @@ import {
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
-const USAGE = `usage: npm run stack -- <up|down|status|env> [--purge] [${SERVER_NAMES.join('|')}...]`;
+const USAGE = `usage: npm run stack -- <up|down|status|env> [--purge] [${SERVER_NAMES.join('|')}...]
+  up       install (the first time) and start the servers, then print their endpoints
+  down     stop them; --purge also deletes their data and logs
+  status   each server's state, addresses and log file (exit 3 unless all are running)
+  env      export lines for the endpoints
+examples:
+  npm run stack -- up
+  eval "$(npm run -s stack -- env)"
+  npm run stack -- status minio`;
 
-async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  const purge = rest.includes('--purge');
-  const only = rest.filter((arg) => arg !== '--purge');
+async function main(): Promise<number> {
+  const { values, positionals } = parseCommandLine(USAGE, { allowPositionals: true, options: { purge: { type: 'boolean', default: false } } });
+  const [command, ...only] = positionals;
+  const purge = values.purge;
 
   switch (command) {
     case 'up': {
@@ -46,12 +55,11 @@ async function main(argv: string[]): Promise<number> {
       say(toExportLines(LOCAL_STACK_ENV));
       return 0;
     default:
-      process.stderr.write(`${USAGE}\n`);
-      return 2;
+      return exitWithUsage(USAGE, command === undefined ? 'name a command' : `unknown command "${command}"`);
   }
 }
 
-main(process.argv.slice(2)).then(
+main().then(
   (code) => process.exit(code),
   (error: unknown) => {
     process.stderr.write(`\nstack: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -1,23 +1,29 @@
 /**
  * Writes Fashion-MNIST test images as files and optionally uploads them:
- *   npx tsx scripts/samples/cli.ts data/samples/mixed --kind mixed --count 2000 [--upload samples/mixed]
+ *   npm run samples -- data/samples/mixed --kind mixed --count 2000 [--upload samples/mixed]
  */
-import { parseArgs } from 'node:util';
+import { exitWithUsage, parseCommandLine } from '../../platform/cli-args.ts';
 import { EnvReader } from '../../platform/config.ts';
 import { createS3Client, readS3Settings } from '../../platform/s3.ts';
 import { uploadSamples } from './upload-samples.ts';
 import { writeSamples, type SampleKind } from './write-samples.ts';
 
-const { values, positionals } = parseArgs({
+const KINDS: readonly SampleKind[] = ['lossless', 'mixed', 'dark', 'invert'];
+const USAGE = `usage: npm run samples -- OUT_DIR [--kind ${KINDS.join('|')}] [--count N] [--offset N] [--upload S3_PREFIX]
+Writes --count Fashion-MNIST test images (from --offset) into OUT_DIR with a labels.csv, and with --upload
+copies them under S3_PREFIX of the S3_BUCKET bucket.
+examples:
+  npm run samples -- data/samples/mixed --kind mixed --count 2000
+  npm run samples -- data/samples/dark --kind dark --count 500 --upload samples/dark`;
+
+const { values, positionals } = parseCommandLine(USAGE, {
   allowPositionals: true,
   options: { kind: { type: 'string', default: 'mixed' }, count: { type: 'string', default: '2000' }, offset: { type: 'string', default: '0' }, upload: { type: 'string' } },
 });
 const dir = positionals[0];
 const kind = values.kind as SampleKind;
-if (!dir || !['lossless', 'mixed', 'dark', 'invert'].includes(kind)) {
-  process.stderr.write('usage: scripts/samples/cli.ts OUT_DIR [--kind lossless|mixed|dark|invert] [--count N] [--offset N] [--upload S3_PREFIX]\n');
-  process.exit(2);
-}
+if (!dir || positionals.length > 1) exitWithUsage(USAGE, 'name one output directory');
+if (!KINDS.includes(kind)) exitWithUsage(USAGE, `--kind must be one of ${KINDS.join(', ')}, got "${kind}"`);
 const set = await writeSamples(dir, kind, Number(values.count), Number(values.offset));
 process.stdout.write(`${set.samples.length} images in ${dir} (labels.csv)\n`);
 if (values.upload) {
