@@ -19,8 +19,34 @@ describe('readImageHeader agrees with sharp.metadata()', () => {
   ];
   it.each(cases)('%s', async (_, make) => {
     const bytes = await make();
-    const { width, height, channels } = await sharp(bytes).metadata();
-    expect(readImageHeader(bytes)).toMatchObject({ width, height, channels });
+    const { width, height, channels, orientation, format } = await sharp(bytes).metadata();
+    expect(readImageHeader(bytes)).toMatchObject({ width, height, channels, ...(format === 'jpeg' ? { orientation: orientation ?? 1 } : {}) });
+  });
+
+  it.each([1, 3, 6, 8])('JPEG EXIF orientation %i, big- and little-endian', async (orientation) => {
+    const jpeg = await create(16, 8, 3).withMetadata({ orientation }).jpeg().toBuffer();
+    expect(readJpegHeader(jpeg)?.orientation).toBe(orientation);
+    // libvips writes big-endian TIFF; the same IFD in little-endian order must read the same.
+    const app1 = jpeg.indexOf(Buffer.from('Exif\0\0'));
+    const tiff = app1 + 6;
+    if (jpeg.readUInt16BE(tiff) === 0x4d4d) {
+      const le = Buffer.from(jpeg);
+      le.writeUInt16BE(0x4949, tiff);
+      le.writeUInt16LE(42, tiff + 2);
+      le.writeUInt32LE(jpeg.readUInt32BE(tiff + 4), tiff + 4);
+      const ifd = tiff + jpeg.readUInt32BE(tiff + 4);
+      const entries = jpeg.readUInt16BE(ifd);
+      le.writeUInt16LE(entries, ifd);
+      for (let i = 0; i < entries; i++) {
+        const entry = ifd + 2 + i * 12;
+        if (jpeg.readUInt16BE(entry) !== 0x0112) continue;
+        le.writeUInt16LE(0x0112, entry);
+        le.writeUInt16LE(jpeg.readUInt16BE(entry + 2), entry + 2);
+        le.writeUInt32LE(jpeg.readUInt32BE(entry + 4), entry + 4);
+        le.writeUInt16LE(jpeg.readUInt16BE(entry + 8), entry + 8);
+      }
+      expect(readJpegHeader(le)?.orientation).toBe(orientation);
+    }
   });
 
   it('reads PNG details the fast path checks: bit depth, colour type, interlace, chunks before the data', async () => {
