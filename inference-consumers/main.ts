@@ -12,6 +12,7 @@ import { inferChunkProcessor } from './service/infer-chunk.ts';
 import { createInferenceMetrics } from './service/metrics.ts';
 import { readInferenceSettings } from './service/settings.ts';
 import { TensorPool } from './service/tensor-pool.ts';
+import { warmUp } from './service/warm-up.ts';
 
 await runService({
   name: 'inference-consumer',
@@ -22,14 +23,21 @@ await runService({
     const metrics = createInferenceMetrics(registry);
     const s3 = createS3Client(s.s3);
     const label = s.modelVersion;
-    // Every model this consumer loads must be the version it consumes (records are routed by version).
+    // Every model this consumer loads must be the version it consumes (records are routed by version), and is
+    // warmed up before it serves: at start before the consumer subscribes (/readyz stays 503 until then), on a
+    // reload before it replaces the serving model.
     const loader = async (uri: string): Promise<LoadedModel> => {
       const model = await loadModel(uri, { session: s.session, logger: log, s3, cacheDir: s.modelCacheDir });
       const serving = models.get(label)?.manifest ?? { name: model.manifest.name, version: label };
       const problem = identityProblem(serving, model.manifest);
-      if (problem) {
+      try {
+        if (problem) throw new Error(`${uri}: ${problem}`);
+        const seconds = await warmUp(model, s.maxBatchSize);
+        metrics.warmupSeconds.set({ version: label }, seconds);
+        log.info({ uri, batch: s.maxBatchSize, seconds }, 'model warmed up');
+      } catch (err) {
         await model.session.release();
-        throw new Error(`${uri}: ${problem}`);
+        throw err;
       }
       return model;
     };
