@@ -1,15 +1,17 @@
 /**
- * The two Python environments the benchmark needs, as venvs under ~/.cache/imgpipe/python/ (nothing
- * system-wide but Debian packages), each reinstalled only when its requirements file changes:
+ * The Python environments the benchmark and the gateway's fuzz test need, as venvs under
+ * ~/.cache/imgpipe/python/ (nothing system-wide but Debian packages), each reinstalled only when its
+ * requirements file changes:
  * - reference: the Python reference consumer's pinned requirements (bench/reference/requirements.txt);
  * - models: ONNX export and quantization (models/training/requirements.txt) on top of Debian's python3-torch
- *   and python3-torchvision (a few hundred MB through apt, against gigabytes of CUDA wheels from PyPI).
+ *   and python3-torchvision (a few hundred MB through apt, against gigabytes of CUDA wheels from PyPI);
+ * - schemathesis: the gateway's fuzz run (test/e2e/gateway-fuzz.test.ts), from test/e2e/gateway-fuzz/requirements.txt.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { REPO_ROOT } from '../stack/pipeline-harness.ts';
 
 const PYTHON_ROOT = join(homedir(), '.cache', 'imgpipe', 'python');
@@ -60,4 +62,9 @@ export function referencePython(log: Log): string {
 export function modelsPython(log: Log): string {
   ensureDebianPackages(['python3-torch', 'python3-torchvision'], () => works(SYSTEM_PYTHON, 'import torch, torchvision'), log);
   return ensureVenv('models', 'models/training/requirements.txt', true, log);
+}
+
+/** The schemathesis command of its venv, for the property-based fuzz run against the gateway. */
+export function schemathesisCommand(log: Log): string {
+  return join(dirname(ensureVenv('schemathesis', 'test/e2e/gateway-fuzz/requirements.txt', false, log)), 'schemathesis');
 }
