@@ -5,10 +5,11 @@
  * (default data/samples/NAME) and scores them with the authors' own preprocessing and inference into
  * DIR/../NAME.expected.jsonl. Prints the ONNX file, the labels file, the samples and the expected outputs.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { findModel, readCatalog, type ThirdPartyModel } from './catalog.ts';
+import { findModel, readCatalog, THIRD_PARTY_DIR, type ThirdPartyModel } from './catalog.ts';
 import { fetchThirdPartyModel, type FetchedModel } from './fetch.ts';
 import { authorsOutputs, renderSamples, thirdPartyPython } from './python.ts';
 
@@ -25,8 +26,11 @@ export function prepareThirdParty(model: ThirdPartyModel, samplesDir: string, co
   const python = thirdPartyPython([fetched], log);
   const samples = resolve(samplesDir);
   const expected = `${samples}.expected.jsonl`;
-  const stamp = join(samples, `.rendered-${count}`);
+  // Rendered again when the count or the generator changes.
+  const generator = createHash('sha256').update(readFileSync(join(THIRD_PARTY_DIR, 'reference.py'))).digest('hex').slice(0, 12);
+  const stamp = join(samples, `.rendered-${count}-${generator}`);
   if (!existsSync(stamp)) {
+    rmSync(samples, { recursive: true, force: true });
     mkdirSync(samples, { recursive: true });
     renderSamples(python, model.name, samples, count);
     writeFileSync(stamp, '');

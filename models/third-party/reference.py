@@ -3,7 +3,7 @@
 Runs in the venv that models/third-party/python.ts builds (requirements.txt plus the authors' wheels installed
 with --no-deps), so every step below is the package's own code, imported, not a copy of it:
 
-  python models/third-party/reference.py images   --model text-orientation --out DIR [--count 200] [--seed 7]
+  python models/third-party/reference.py images   --model text-orientation --out DIR [--count 200] [--seed 7] [--any-size]
   python models/third-party/reference.py expected --model text-orientation --onnx FILE --images DIR --out FILE.jsonl
 
 `images` renders text with Pillow's embedded font (no system fonts needed), rotated as the model's classes
@@ -31,8 +31,9 @@ def sentence(rng: random.Random, words: int) -> str:
 
 
 def colours(rng: random.Random):
-    paper = tuple(rng.randint(225, 255) for _ in range(3))
-    ink = tuple(rng.randint(0, 70) for _ in range(3))
+    """Tinted paper and coloured ink: a channel-order mistake (RGB for BGR) then changes the scores."""
+    paper = tuple(rng.randint(150, 255) for _ in range(3))
+    ink = tuple(rng.randint(0, 110) for _ in range(3))
     return paper, ink
 
 
@@ -70,6 +71,22 @@ def text_line(rng: random.Random) -> Image.Image:
     return img
 
 
+def text_line_any_size(rng: random.Random) -> Image.Image:
+    """One line of text cropped to its box at any size, at least 4:1 wide (narrower lines the authors pad on the
+    right with grey, which the manifest cannot say): the authors' downscale and serving's then differ."""
+    size = rng.randint(16, 44)
+    font = ImageFont.load_default(size=size)
+    text = sentence(rng, rng.randint(2, 6))
+    left, top, right, bottom = font.getbbox(text)
+    margin = rng.randint(2, 8)
+    height = bottom - top + 2 * margin
+    width = max(right - left + 2 * margin, 4 * height)
+    paper, ink = colours(rng)
+    img = Image.new("RGB", (width, height), paper)
+    ImageDraw.Draw(img).text((margin - left, margin - top), text, fill=ink, font=font)
+    return img
+
+
 # The classes name the angle the content is turned by clockwise (Pillow's ROTATE_n turns counter-clockwise).
 ROTATE = {0: None, 90: Image.Transpose.ROTATE_270, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_90}
 
@@ -79,14 +96,15 @@ MODELS = {
 }
 
 
-def make_images(model: str, out: Path, count: int, seed: int) -> None:
+def make_images(model: str, out: Path, count: int, seed: int, any_size: bool = False) -> None:
     spec = MODELS[model]
+    make = text_line_any_size if any_size and model == "text-direction" else spec["make"]
     rng = random.Random(seed)
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "truth.jsonl", "w") as truth:
         for i in range(count):
             angle = spec["angles"][i % len(spec["angles"])]
-            img = spec["make"](rng)
+            img = make(rng)
             if ROTATE[angle] is not None:
                 img = img.transpose(ROTATE[angle])
             name = f"{model}-{i:04d}.png"
@@ -156,6 +174,7 @@ def main() -> None:
     img.add_argument("--out", type=Path, required=True)
     img.add_argument("--count", type=int, default=200)
     img.add_argument("--seed", type=int, default=7)
+    img.add_argument("--any-size", action="store_true", help="text-direction: lines at any size, not 192x48")
     exp = sub.add_parser("expected", help="score images with the authors' preprocessing and inference")
     exp.add_argument("--model", choices=sorted(RUNNERS), required=True)
     exp.add_argument("--onnx", type=Path, required=True)
@@ -163,7 +182,7 @@ def main() -> None:
     exp.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     if args.command == "images":
-        make_images(args.model, args.out, args.count, args.seed)
+        make_images(args.model, args.out, args.count, args.seed, args.any_size)
     else:
         expected(args.model, args.onnx, args.images, args.out)
 
