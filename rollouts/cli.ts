@@ -3,6 +3,8 @@
  *   npm run rollout -- start FILE [--wait S]        validate and start a rollout (FILE: rollouts/examples/*.json)
  *   npm run rollout -- status [ID]                  every rollout's state; with ID (or one rollout) its decisions
  *   npm run rollout -- pause|resume|abort [ID]      ID may be left out while exactly one rollout is active
+ *   npm run rollout -- simulate [--rollouts N] [--seed S] [--rate R] [--json]
+ *                                                   the guards' error rates on simulated rollouts (no Kafka)
  * Each command waits for the controller's answer (--wait seconds, 30 by default) and prints it.
  * Exit codes: 0 done, 1 refused by the controller or failed, 2 invalid command line or rollout file, 3 no answer.
  */
@@ -19,10 +21,12 @@ import { DecisionLog } from './decision-log.ts';
 import { formatDecision } from './format.ts';
 import type { CommandAction } from './machine.ts';
 import type { StoredDecision } from './records.ts';
+import { defaultScenarios, DEFAULT_OPTIONS, formatTable, simulateScenario } from './simulation.ts';
 import { checkRolloutSpec, type RolloutSpec } from './spec.ts';
 import { rolloutTopics, rolloutTopicSpecs, type RolloutTopics } from './topics.ts';
 
-const USAGE = 'usage: npm run rollout -- start FILE | status [ID] | pause [ID] | resume [ID] | abort [ID]  [--wait SECONDS]';
+const USAGE = 'usage: npm run rollout -- start FILE | status [ID] | pause [ID] | resume [ID] | abort [ID]  [--wait SECONDS]\n' +
+  '       npm run rollout -- simulate [--rollouts N] [--seed S] [--rate REQUESTS_PER_SECOND] [--json]';
 /** --help: the usage with examples. */
 const HELP = `${USAGE}
 Each command waits up to --wait seconds (default 30) for the controller's answer and prints it.
@@ -39,7 +43,34 @@ const out = (text: string): void => {
   process.stdout.write(`${text}\n`);
 };
 
-const { values, positionals } = parseCommandLine(HELP, { allowPositionals: true, options: { wait: { type: 'string', default: '30' } } });
+const { values, positionals } = parseCommandLine(HELP, {
+  allowPositionals: true,
+  options: {
+    wait: { type: 'string', default: '30' },
+    rollouts: { type: 'string', default: String(DEFAULT_OPTIONS.rollouts) },
+    seed: { type: 'string', default: String(DEFAULT_OPTIONS.seed) },
+    rate: { type: 'string', default: String(DEFAULT_OPTIONS.rate) },
+    json: { type: 'boolean', default: false },
+  },
+});
+
+/** Every default scenario, one after the other (progress on stderr: a full run takes minutes). */
+function simulate(): void {
+  const number = (name: 'rollouts' | 'seed' | 'rate', integer: boolean): number => {
+    const x = Number(values[name]);
+    if (!(x > 0) || (integer && !Number.isInteger(x))) throw new UsageError(`--${name} must be a ${integer ? 'whole ' : ''}number > 0, got ${values[name]}`);
+    return x;
+  };
+  const options = { rollouts: number('rollouts', true), seed: number('seed', true), rate: number('rate', false) };
+  const results = defaultScenarios().map((scenario) => {
+    const started = Date.now();
+    const r = simulateScenario(scenario, options);
+    process.stderr.write(`${scenario.name}: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    return r;
+  });
+  out(values.json ? JSON.stringify({ options, results }, null, 2) : `${options.rollouts} rollouts per scenario, seed ${options.seed}, ${options.rate} labelled requests/s\n\n${formatTable(results)}`);
+  if (results.some((r) => !r.goal_met)) process.exitCode = 1;
+}
 
 async function readSpec(file: string | undefined): Promise<RolloutSpec> {
   if (!file) throw new UsageError(`start needs the rollout file\n${USAGE}`);
@@ -107,6 +138,7 @@ async function command(clients: Clients, topics: RolloutTopics, log: DecisionLog
 
 async function main(): Promise<void> {
   const [action, arg] = positionals;
+  if (action === 'simulate') return simulate();
   if (!action || !['start', 'status', 'pause', 'resume', 'abort'].includes(action)) throw new UsageError(USAGE);
   if (!(Number(values.wait) > 0)) throw new UsageError(`--wait must be a number of seconds, got ${values.wait}`);
   const spec = action === 'start' ? await readSpec(arg) : undefined;

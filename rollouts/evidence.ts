@@ -36,6 +36,7 @@ export interface DeadLetterInput {
   original_offset: number;
   model_version: string | null;
   original_headers: Record<string, string>;
+  failed_at: number;
 }
 
 export interface WindowFacts {
@@ -63,8 +64,8 @@ export interface StreamRef {
 export interface StreamEvidence extends StreamRef {
   /** By window index. */
   windows: Record<string, WindowFacts>;
-  /** Dead-letter ids (`topic:partition:offset`) → true. */
-  dead_letters: Record<string, true>;
+  /** Dead-letter ids (`topic:partition:offset`) → when the request failed. */
+  dead_letters: Record<string, number>;
 }
 
 export interface StepEvidence {
@@ -136,7 +137,7 @@ export function addDeadLetter(e: StepEvidence, d: DeadLetterInput): boolean {
   if (headers['x-experiment-id'] !== e.experiment_id) return false;
   const stream = streamOf(e, d.model_version ?? headers['x-model-version'], headers['x-shadow'] === 'true' ? 'shadow' : 'served');
   if (!stream) return false;
-  stream.dead_letters[`${d.original_topic}:${d.original_partition}:${d.original_offset}`] = true;
+  stream.dead_letters[`${d.original_topic}:${d.original_partition}:${d.original_offset}`] = d.failed_at;
   return true;
 }
 
@@ -145,6 +146,11 @@ export interface StreamSummary extends StreamRef {
   predictions: number;
   labelled: number;
   correct: number;
+  /**
+   * Dead letters up to the end of the stream's last closed window: predictions count only once their window
+   * closes, so dead letters are counted over the same time (counted as they arrive, a small stream's rate read
+   * up to twice its value).
+   */
   dead_letters: number;
   /** Prediction-weighted mean of the windows' p95 (a report carries percentiles, not samples); null without windows. */
   latency_p95_ms: number | null;
@@ -160,6 +166,11 @@ export function windowsOf(s: StreamEvidence): WindowFacts[] {
   return Object.values(s.windows).sort((a, b) => a.index - b.index);
 }
 
+function deadLettersUpTo(s: StreamEvidence, end: number | null): number {
+  if (end === null) return 0;
+  return Object.values(s.dead_letters).filter((failedAt) => failedAt <= end).length;
+}
+
 export function summariseStream(s: StreamEvidence): StreamSummary {
   const windows = windowsOf(s);
   const sum = (pick: (w: WindowFacts) => number): number => windows.reduce((total, w) => total + pick(w), 0);
@@ -173,7 +184,7 @@ export function summariseStream(s: StreamEvidence): StreamSummary {
     predictions,
     labelled: sum((w) => w.labelled),
     correct: sum((w) => w.correct),
-    dead_letters: Object.keys(s.dead_letters).length,
+    dead_letters: deadLettersUpTo(s, windows.length > 0 ? Math.max(...windows.map((w) => w.end)) : null),
     latency_p95_ms: predictions > 0 ? sum((w) => w.p95_ms * w.count) / predictions : null,
     worst_severity: worst,
     agreement_compared: sum((w) => w.agreement_compared),

@@ -3,16 +3,14 @@
  * `pending` (not enough data to say) or `off` (turned off, or not applicable at this step), with the numbers
  * behind it so a decision can show why.
  *
- * Accuracy is a one-sided two-proportion test, in two halves. It fails when the candidate is significantly
- * less accurate than the baseline (pooled z-test of H0: candidate ≥ baseline, p < α). It passes once a drop of
- * `min_detectable_difference` or more can be ruled out: the one-sided (1 − α) upper bound of the baseline
- * minus candidate accuracy (unpooled standard error) is below it. In between, it waits for more labels. The
- * test is re-run as evidence arrives, which raises the chance of a false failure above α over a long step
- * (repeated looks); `min_samples` keeps the first looks from being on a handful of labels.
+ * Accuracy and errors are sequential tests of a harm against a margin (sequential.ts, levels in plan.ts): fail
+ * once a harm above the margin is established, pass once one is ruled out, wait in between. Their bounds hold
+ * at every look, so they may be evaluated after every window without raising their error rates.
  */
-import { normalCdf, normalQuantile, twoProportionZTest } from '../drift-monitor/analytics/stats.ts';
-import { summariseStream, windowsOf, type StepEvidence, type StreamSummary } from './evidence.ts';
-import type { AccuracyGuard, AgreementGuard, ErrorGuard, GuardName, Guards, LatencyGuard, PsiGuard, RolloutStep } from './spec.ts';
+import { summariseStream, windowsOf, type StepEvidence, type StreamEvidence, type StreamSummary } from './evidence.ts';
+import { stepArms, stepLevels } from './plan.ts';
+import { compareArms, type ArmCounts, type HarmTest } from './sequential.ts';
+import type { AccuracyGuard, AgreementGuard, ErrorGuard, GuardName, LatencyGuard, PsiGuard, RolloutSpec, RolloutStep } from './spec.ts';
 
 export type GuardOutcome = 'pass' | 'fail' | 'pending' | 'off';
 
@@ -34,31 +32,48 @@ function result(name: GuardName, outcome: GuardOutcome, message: string, observe
   return { name, outcome, observed, limit, message, statistics };
 }
 
-function accuracy(g: AccuracyGuard, c: StreamSummary, b: StreamSummary): GuardResult {
+function harmStatistics(t: HarmTest, margin: number, alpha: number, beta: number): Record<string, number> {
+  return { harm: t.estimate, standard_error: t.standard_error, harm_lower_bound: t.lower, harm_upper_bound: t.upper, p_value: t.p_value, margin, alpha_step: alpha, beta };
+}
+
+const bounds = (t: HarmTest): string => `bounds ${pp(t.lower)} to ${pp(t.upper)}`;
+
+/** Per-window counts of a stream's labels, for the cluster-robust variance of a sticky rollout. */
+function labelWindows(s: StreamEvidence): { events: number; trials: number }[] {
+  return windowsOf(s).filter((w) => w.labelled > 0).map((w) => ({ events: w.correct, trials: w.labelled }));
+}
+
+function accuracy(g: AccuracyGuard, spec: RolloutSpec, step: RolloutStep, e: StepEvidence, c: StreamSummary, b: StreamSummary): GuardResult {
+  const margin = g.min_detectable_difference;
   if (c.labelled < g.min_samples || b.labelled < g.min_samples) {
-    return result('accuracy', 'pending', `waiting for labels: candidate ${c.labelled}, baseline ${b.labelled} of ${g.min_samples} each`, null, g.min_detectable_difference,
+    return result('accuracy', 'pending', `waiting for labels: candidate ${c.labelled}, baseline ${b.labelled} of ${g.min_samples} each`, null, margin,
       { candidate_labelled: c.labelled, baseline_labelled: b.labelled, min_samples: g.min_samples });
   }
+  const levels = stepLevels(g, margin, spec.steps.length);
+  const arms = stepArms(spec, g, step);
+  const sticky = spec.sticky_by !== null;
+  const arm = (s: StreamSummary, windows: StreamEvidence, users: number): ArmCounts => ({
+    events: s.correct, trials: s.labelled, users, user_correlation: arms.user_correlation, windows: sticky ? labelWindows(windows) : [],
+  });
+  // Harm: baseline accuracy minus candidate accuracy.
+  const t = compareArms(arm(b, e.baseline, arms.baseline_users), arm(c, e.candidate, arms.candidate_users), levels);
   const pb = b.correct / b.labelled;
   const pc = c.correct / c.labelled;
-  const shortfall = pb - pc;
-  const { z } = twoProportionZTest(b.correct, b.labelled, c.correct, c.labelled);
-  const pValue = normalCdf(-z);
-  const standardError = Math.sqrt((pb * (1 - pb)) / b.labelled + (pc * (1 - pc)) / c.labelled);
-  const upperBound = shortfall + normalQuantile(1 - g.alpha) * standardError;
   const statistics = {
-    baseline_accuracy: pb, candidate_accuracy: pc, baseline_labelled: b.labelled, candidate_labelled: c.labelled,
-    shortfall, z, p_value: pValue, alpha: g.alpha, shortfall_upper_bound: upperBound, min_detectable_difference: g.min_detectable_difference,
+    baseline_accuracy: pb, candidate_accuracy: pc, baseline_labelled: b.labelled, candidate_labelled: c.labelled, shortfall: pb - pc,
+    ...harmStatistics(t, margin, levels.alpha, levels.beta), min_detectable_difference: margin, max_labelled: step.max_labelled,
   };
   const versus = `candidate ${pct(pc)} (${c.correct}/${c.labelled}) vs baseline ${pct(pb)} (${b.correct}/${b.labelled})`;
-  if (pValue < g.alpha) {
-    return result('accuracy', 'fail', `${versus}: significantly lower (one-sided z = ${z.toFixed(2)}, p ${pValueText(pValue)} < α ${g.alpha})`, shortfall, g.min_detectable_difference, statistics);
+  if (t.outcome === 'harmful') {
+    return result('accuracy', 'fail', `${versus}: a drop above the ${pp(margin)} margin is established (${bounds(t)}, anytime p ${pValueText(t.p_value)} ≤ ${levels.alpha.toPrecision(2)})`, pb - pc, margin, statistics);
   }
-  if (upperBound < g.min_detectable_difference) {
-    return result('accuracy', 'pass', `${versus}: a drop of ${pp(g.min_detectable_difference)} is ruled out (upper bound ${pp(upperBound)})`, shortfall, g.min_detectable_difference, statistics);
+  if (t.outcome === 'acceptable') {
+    return result('accuracy', 'pass', `${versus}: a drop of ${pp(margin)} is ruled out (${bounds(t)})`, pb - pc, margin, statistics);
   }
-  return result('accuracy', 'pending', `${versus}: not significantly lower, but a drop of ${pp(g.min_detectable_difference)} is not ruled out yet (upper bound ${pp(upperBound)})`,
-    shortfall, g.min_detectable_difference, statistics);
+  if (step.max_labelled > 0 && c.labelled >= step.max_labelled) {
+    return result('accuracy', 'fail', `${versus}: a drop of ${pp(margin)} is still not ruled out after the step's ${step.max_labelled} labels (${bounds(t)})`, pb - pc, margin, statistics);
+  }
+  return result('accuracy', 'pending', `${versus}: a drop of ${pp(margin)} is neither established nor ruled out yet (${bounds(t)})`, pb - pc, margin, statistics);
 }
 
 function psi(g: PsiGuard, e: StepEvidence): GuardResult {
@@ -91,19 +106,25 @@ function errorRate(s: StreamSummary): { rate: number; total: number } {
   return { rate: total > 0 ? s.dead_letters / total : 0, total };
 }
 
-function errors(g: ErrorGuard, c: StreamSummary, b: StreamSummary): GuardResult {
+function errors(g: ErrorGuard, spec: RolloutSpec, c: StreamSummary, b: StreamSummary): GuardResult {
   const candidate = errorRate(c);
   const baseline = errorRate(b);
   const statistics = {
     candidate_dead_letters: c.dead_letters, candidate_predictions: c.predictions, candidate_rate: candidate.rate,
     baseline_dead_letters: b.dead_letters, baseline_predictions: b.predictions, baseline_rate: baseline.rate, margin: g.margin,
   };
-  if (candidate.total < g.min_samples) {
-    return result('errors', 'pending', `${candidate.total} candidate predictions and dead letters of ${g.min_samples} needed`, null, null, statistics);
+  if (candidate.total < g.min_samples || baseline.total < g.min_samples) {
+    return result('errors', 'pending', `predictions and dead letters: candidate ${candidate.total}, baseline ${baseline.total} of ${g.min_samples} each`, null, g.margin, statistics);
   }
-  const limit = baseline.rate + g.margin;
-  const text = `candidate dead-letter rate ${pct(candidate.rate)} (${c.dead_letters}/${candidate.total}) vs baseline ${pct(baseline.rate)} + margin ${pct(g.margin)}`;
-  return result('errors', candidate.rate > limit ? 'fail' : 'pass', text, candidate.rate, limit, statistics);
+  const levels = stepLevels(g, g.margin, spec.steps.length);
+  // Harm: candidate dead-letter rate minus the baseline's.
+  const t = compareArms({ events: c.dead_letters, trials: candidate.total }, { events: b.dead_letters, trials: baseline.total }, levels);
+  const all = { ...statistics, ...harmStatistics(t, g.margin, levels.alpha, levels.beta) };
+  const text = `candidate dead-letter rate ${pct(candidate.rate)} (${c.dead_letters}/${candidate.total}) vs baseline ${pct(baseline.rate)} (${b.dead_letters}/${baseline.total})`;
+  const excess = candidate.rate - baseline.rate;
+  if (t.outcome === 'harmful') return result('errors', 'fail', `${text}: an excess above the ${pp(g.margin)} margin is established (${bounds(t)})`, excess, g.margin, all);
+  if (t.outcome === 'acceptable') return result('errors', 'pass', `${text}: an excess of ${pp(g.margin)} is ruled out (${bounds(t)})`, excess, g.margin, all);
+  return result('errors', 'pending', `${text}: an excess of ${pp(g.margin)} is neither established nor ruled out yet (${bounds(t)})`, excess, g.margin, all);
 }
 
 function latency(g: LatencyGuard, c: StreamSummary, b: StreamSummary): GuardResult {
@@ -129,14 +150,16 @@ function agreement(g: AgreementGuard, step: RolloutStep, c: StreamSummary): Guar
 
 const OFF = (name: GuardName): GuardResult => result(name, 'off', 'turned off in the rollout');
 
-/** Every guard of the rollout on the step's evidence, in a fixed order. */
-export function evaluateGuards(guards: Guards, step: RolloutStep, e: StepEvidence): GuardResult[] {
+/** Every guard of the rollout on the evidence of step `stepIndex`, in a fixed order. */
+export function evaluateGuards(spec: RolloutSpec, stepIndex: number, e: StepEvidence): GuardResult[] {
+  const { guards } = spec;
+  const step = spec.steps[stepIndex]!;
   const c = summariseStream(e.candidate);
   const b = summariseStream(e.baseline);
   return [
-    guards.accuracy ? accuracy(guards.accuracy, c, b) : OFF('accuracy'),
+    guards.accuracy ? accuracy(guards.accuracy, spec, step, e, c, b) : OFF('accuracy'),
     guards.psi ? psi(guards.psi, e) : OFF('psi'),
-    guards.errors ? errors(guards.errors, c, b) : OFF('errors'),
+    guards.errors ? errors(guards.errors, spec, c, b) : OFF('errors'),
     guards.latency ? latency(guards.latency, c, b) : OFF('latency'),
     guards.agreement ? agreement(guards.agreement, step, c) : OFF('agreement'),
   ];

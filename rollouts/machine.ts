@@ -161,7 +161,7 @@ export function applyCommand(state: ControllerState, command: RolloutCommand, cl
   if (!(COMMAND_ACTIONS as readonly string[]).includes(command.action)) return reject(`unknown action "${command.action}"; expected one of ${COMMAND_ACTIONS.join(', ')}`);
   if (!r) return reject(`no rollout ${command.rollout_id}`);
   const by = command.issued_by ?? 'unknown';
-  const extra = { command_id: command.command_id, guards: evaluateGuards(r.spec.guards, r.spec.steps[r.step_index]!, r.evidence) };
+  const extra = { command_id: command.command_id, guards: evaluateGuards(r.spec, r.step_index, r.evidence) };
   switch (command.action) {
     case 'pause':
       if (r.status !== 'running') return reject(`rollout ${r.spec.id} is ${r.status}, not running`);
@@ -190,7 +190,7 @@ export function applyDeadLetter(state: ControllerState, deadLetter: DeadLetterIn
 
 /** The guards of an active rollout's current step, as they stand. */
 export function currentGuards(r: Rollout): GuardResult[] {
-  return evaluateGuards(r.spec.guards, r.spec.steps[r.step_index]!, r.evidence);
+  return evaluateGuards(r.spec, r.step_index, r.evidence);
 }
 
 function evaluateRollout(r: Rollout, clock: Clock): Decision | null {
@@ -198,19 +198,20 @@ function evaluateRollout(r: Rollout, clock: Clock): Decision | null {
   const guards = currentGuards(r);
   const failed = guards.filter((g) => g.outcome === 'fail');
   if (failed.length > 0) {
-    const reason = `${failed.map((g) => `guard ${g.name} failed: ${g.message}`).join('; ')}. ${r.spec.baseline} serves all traffic`;
+    const labels = summariseStream(r.evidence.candidate).labelled;
+    const reason = `${failed.map((g) => `guard ${g.name} failed: ${g.message}`).join('; ')}. ${r.spec.baseline} serves all traffic (step ${r.step_index + 1} "${step.name}" took ${labels} labelled candidate predictions)`;
     return finish(r, 'rolled_back', reason, clock, { guards });
   }
   if (r.status !== 'running') return null;
   const elapsed = clock.now - r.step_started_at;
-  const labelled = summariseStream(r.evidence.candidate).labelled;
-  if (elapsed < step.min_duration_seconds * 1000 || labelled < step.min_labelled) return null;
-  if (!guards.every((g) => g.outcome === 'pass' || g.outcome === 'off')) return null;
-  const held = `step ${r.step_index + 1} "${step.name}" held for ${(elapsed / 1000).toFixed(0)} s with ${labelled} labelled candidate predictions and every guard passing`;
-  if (r.step_index === r.spec.steps.length - 1) return finish(r, 'completed', `${held}: ${r.spec.candidate} serves all traffic`, clock, { guards });
-  const previous = r.step_index;
   const candidateStats = summariseStream(r.evidence.candidate);
   const baselineStats = summariseStream(r.evidence.baseline);
+  const labelled = candidateStats.labelled;
+  if (elapsed < step.min_duration_seconds * 1000 || labelled < step.min_labelled) return null;
+  if (!guards.every((g) => g.outcome === 'pass' || g.outcome === 'off')) return null;
+  const held = `step ${r.step_index + 1} "${step.name}" held for ${(elapsed / 1000).toFixed(0)} s and needed ${labelled} labelled candidate predictions (baseline ${baselineStats.labelled}) for every guard to pass`;
+  if (r.step_index === r.spec.steps.length - 1) return finish(r, 'completed', `${held}: ${r.spec.candidate} serves all traffic`, clock, { guards });
+  const previous = r.step_index;
   r.step_index += 1;
   r.step_started_at = clock.now;
   r.evidence = evidenceFor(r.spec, r.step_index);

@@ -7,6 +7,7 @@
 import { join, nonEmptyString, optionalNumber, optionalString, Problems, record, string, type NumberRange } from '../router/experiment/field-checks.ts';
 import { FIELD_GRAMMAR, parseFieldName } from '../router/experiment/fields.ts';
 import { VERSION_PATTERN } from '../router/experiment/validate.ts';
+import { feasibilityProblems } from './plan.ts';
 
 export interface RolloutStep {
   name: string;
@@ -18,15 +19,36 @@ export interface RolloutStep {
   min_duration_seconds: number;
   /** Labelled candidate predictions (feedback joined) the step needs before it can be promoted. */
   min_labelled: number;
+  /**
+   * The step's label budget: with this many labelled candidate predictions and the accuracy guard still
+   * undecided, the rollout is rolled back (a drop of the margin could not be ruled out). 0: no limit, the step
+   * waits. Refused when too small for an equally accurate candidate to pass (the error says what it needs).
+   */
+  max_labelled: number;
 }
 
-/** The candidate's accuracy must not be significantly lower than the baseline's (one-sided two-proportion test). */
+/**
+ * The accuracy drop (baseline minus candidate) against its margin, by a sequential test valid at every look
+ * (sequential.ts): fails when a drop above the margin is established, passes when one is ruled out.
+ */
 export interface AccuracyGuard {
+  /** Chance, over the whole rollout, of rolling back a candidate as accurate as the baseline (split over the steps). */
   alpha: number;
-  /** The smallest drop the guard must be able to see before it passes: the one-sided upper bound of the drop must be below it. */
+  /** Chance of promoting a candidate whose accuracy is lower by exactly the margin. */
+  beta: number;
+  /** The margin: the drop the declaration tolerates no more of. */
   min_detectable_difference: number;
   /** Labelled predictions each side needs before the test is run at all. */
   min_samples: number;
+  /**
+   * Sticky rollouts: the fewest distinct stickiness keys either version gets labelled requests from in a step
+   * (0: unknown), and the correlation of correctness between two requests of one user. With both set, the
+   * variance is that of a mean over users (the labels of one user count as less than independent ones).
+   */
+  users: number;
+  user_correlation: number;
+  /** The accuracy both versions are expected at, for planning the labels a step needs (0.5: the worst case). */
+  expected_accuracy: number;
 }
 
 /** No `significant` PSI severity (any metric) in `consecutive_windows` candidate windows in a row. */
@@ -36,11 +58,18 @@ export interface PsiGuard {
   min_window_predictions: number;
 }
 
-/** Candidate dead-letter rate at most the baseline's plus `margin` (rates in [0, 1]). */
+/**
+ * Candidate dead-letter rate minus the baseline's against `margin` (rates in [0, 1]), by the same sequential
+ * test as accuracy: fails when an excess above the margin is established, passes when one is ruled out.
+ */
 export interface ErrorGuard {
   margin: number;
   /** Candidate predictions plus dead letters needed before the rates are compared. */
   min_samples: number;
+  /** Chance over the rollout of rolling back a candidate that fails as often as the baseline. */
+  alpha: number;
+  /** Chance of passing a candidate whose dead-letter rate is higher by exactly the margin. */
+  beta: number;
 }
 
 /** Candidate p95 latency at most `p95_ratio` times the baseline's. */
@@ -81,10 +110,10 @@ export interface RolloutSpec {
 }
 
 export const DEFAULT_GUARDS: { [K in GuardName]: NonNullable<Guards[K]> } = {
-  // α applies per look, and the test is repeated as windows arrive: 1 % keeps false rollbacks rare over a rollout.
-  accuracy: { alpha: 0.01, min_detectable_difference: 0.03, min_samples: 30 },
+  // α and β hold over the whole rollout, whatever the number of looks (sequential.ts).
+  accuracy: { alpha: 0.05, beta: 0.05, min_detectable_difference: 0.03, min_samples: 30, users: 0, user_correlation: 0, expected_accuracy: 0.5 },
   psi: { consecutive_windows: 1, min_window_predictions: 50 },
-  errors: { margin: 0.01, min_samples: 50 },
+  errors: { margin: 0.01, min_samples: 50, alpha: 0.05, beta: 0.05 },
   latency: { p95_ratio: 1.5, min_windows: 1 },
   agreement: { min_rate: 0.85, min_samples: 100 },
 };
@@ -93,7 +122,7 @@ export const DEFAULT_GUARDS: { [K in GuardName]: NonNullable<Guards[K]> } = {
 const ID_PATTERN = /^[a-zA-Z0-9._-]{1,100}$/;
 
 const SPEC_FIELDS = ['id', 'description', 'table', 'baseline', 'candidate', 'sticky_by', 'steps', 'guards'];
-const STEP_FIELDS = ['name', 'weight', 'shadow', 'min_duration_seconds', 'min_labelled'];
+const STEP_FIELDS = ['name', 'weight', 'shadow', 'min_duration_seconds', 'min_labelled', 'max_labelled'];
 
 export type SpecResult = { ok: true; spec: RolloutSpec } | { ok: false; errors: string[] };
 
@@ -123,9 +152,13 @@ function step(value: unknown, path: string, problems: Problems): RolloutStep | u
   }
   const minDuration = optionalNumber(fields.min_duration_seconds, join(path, 'min_duration_seconds'), { min: 0 }, 0, problems);
   const minLabelled = optionalNumber(fields.min_labelled, join(path, 'min_labelled'), { min: 0, integer: true }, 0, problems);
+  const maxLabelled = optionalNumber(fields.max_labelled, join(path, 'max_labelled'), { min: 0, integer: true }, 0, problems);
+  if (maxLabelled !== undefined && minLabelled !== undefined && maxLabelled > 0 && maxLabelled < minLabelled) {
+    problems.add(join(path, 'max_labelled'), `must be at least min_labelled (${minLabelled}), or 0 for no limit`);
+  }
   const name = fields.name === undefined ? (shadow === true ? 'shadow' : `${weight}%`) : nonEmptyString(fields.name, join(path, 'name'), problems);
-  if (name === undefined || weight === undefined || minDuration === undefined || minLabelled === undefined || typeof shadow !== 'boolean') return undefined;
-  return { name, weight, shadow, min_duration_seconds: minDuration, min_labelled: minLabelled };
+  if (name === undefined || weight === undefined || minDuration === undefined || minLabelled === undefined || maxLabelled === undefined || typeof shadow !== 'boolean') return undefined;
+  return { name, weight, shadow, min_duration_seconds: minDuration, min_labelled: minLabelled, max_labelled: maxLabelled };
 }
 
 function steps(value: unknown, problems: Problems): RolloutStep[] | undefined {
@@ -151,11 +184,17 @@ function steps(value: unknown, problems: Problems): RolloutStep[] | undefined {
   return list.every((s) => s !== undefined) ? (list as RolloutStep[]) : undefined;
 }
 
+const LEVEL: NumberRange = { min: 0, aboveMin: true, max: 0.5 };
+
 /** Every guard setting is a number; its allowed range, by guard and field. */
 const GUARD_RANGES: { [K in GuardName]: Record<keyof NonNullable<Guards[K]>, NumberRange> } = {
-  accuracy: { alpha: { min: 0, aboveMin: true, max: 0.5 }, min_detectable_difference: { min: 0, aboveMin: true, max: 1 }, min_samples: { min: 1, integer: true } },
+  accuracy: {
+    alpha: LEVEL, beta: LEVEL, min_detectable_difference: { min: 0, aboveMin: true, max: 1 }, min_samples: { min: 1, integer: true },
+    users: { min: 0, integer: true }, user_correlation: { min: 0, max: 1 }, expected_accuracy: { min: 0, max: 1 },
+  },
   psi: { consecutive_windows: { min: 1, integer: true }, min_window_predictions: { min: 1, integer: true } },
-  errors: { margin: { min: 0, max: 1 }, min_samples: { min: 1, integer: true } },
+  // A margin of 0 could never be passed by an equal candidate: the upper bound of a zero excess stays above 0.
+  errors: { margin: { min: 0, aboveMin: true, max: 1 }, min_samples: { min: 1, integer: true }, alpha: LEVEL, beta: LEVEL },
   latency: { p95_ratio: { min: 0, aboveMin: true }, min_windows: { min: 1, integer: true } },
   agreement: { min_rate: { min: 0, max: 1 }, min_samples: { min: 1, integer: true } },
 };
@@ -204,6 +243,9 @@ export function validateRolloutSpec(input: unknown): SpecResult {
   if (stickyBy !== null && parseFieldName(stickyBy) === null) problems.add('sticky_by', `unknown field "${stickyBy}"; expected ${FIELD_GRAMMAR}`);
   const stepList = steps(fields.steps, problems);
   const guardSet = guards(fields.guards, problems);
+  if (stepList !== undefined && guardSet !== undefined) {
+    for (const [field, problem] of feasibilityProblems({ sticky_by: stickyBy, steps: stepList, guards: guardSet })) problems.add(field, problem);
+  }
   if (
     problems.list.length > 0 || id === undefined || table === undefined || baseline === undefined || candidate === undefined ||
     stepList === undefined || guardSet === undefined

@@ -15,7 +15,8 @@ export const declaration = {
     { weight: 25, min_duration_seconds: 30, min_labelled: 100 },
     { weight: 100, min_duration_seconds: 30, min_labelled: 100 },
   ],
-  guards: { accuracy: { alpha: 0.05, min_detectable_difference: 0.05, min_samples: 30 }, agreement: { min_rate: 0.8, min_samples: 50 } },
+  // errors: the default 1-point margin needs more than the 300 requests these tests send for 0 of 300 to rule it out.
+  guards: { accuracy: { alpha: 0.05, min_detectable_difference: 0.05, min_samples: 30 }, agreement: { min_rate: 0.8, min_samples: 50 }, errors: { margin: 0.02 } },
 };
 
 export const spec: RolloutSpec = checkRolloutSpec(declaration);
@@ -66,6 +67,7 @@ export function deadLetter(offset: number, overrides: Partial<DeadLetterInput> =
     original_partition: 0,
     original_offset: offset,
     model_version: 'v2',
+    failed_at: T0,
     original_headers: { 'x-experiment-id': 'v2-rollout.step-2', 'x-shadow': 'false', ...headers },
     ...overrides,
   };

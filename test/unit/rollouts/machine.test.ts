@@ -51,7 +51,7 @@ describe('rollout state machine', () => {
       experiment: { id: 'v2-rollout.step-2', rules: [{ split: [{ version: 'v1', weight: 75 }, { version: 'v2', weight: 25 }], shadow: [] }] },
     });
     expect(promoted?.guards.map((g) => [g.name, g.outcome])).toEqual([['accuracy', 'pass'], ['psi', 'pass'], ['errors', 'pass'], ['latency', 'pass'], ['agreement', 'pass']]);
-    expect(promoted?.reason).toBe('step 1 "shadow" held for 31 s with 300 labelled candidate predictions and every guard passing: on to step 2 "25%"');
+    expect(promoted?.reason).toBe('step 1 "shadow" held for 31 s and needed 300 labelled candidate predictions (baseline 300) for every guard to pass: on to step 2 "25%"');
     // Reports of the step just left no longer count; nothing is decided twice.
     healthyShadowStep(state, 5);
     expect(evaluate(state, clock(T0 + 120 * SECOND))).toEqual([]);
@@ -69,7 +69,7 @@ describe('rollout state machine', () => {
       experiment: { id: 'v2-rollout.rolled-back', versions: ['v1'], default_version: 'v1', rules: [] },
       candidate_stats: { windows: 1, labelled: 100, correct: 10 },
     });
-    expect(rolledBack?.reason).toMatch(/^guard accuracy failed: candidate 10\.0% \(10\/100\) vs baseline 90\.0% \(90\/100\): significantly lower .*\. v1 serves all traffic$/);
+    expect(rolledBack?.reason).toMatch(/^guard accuracy failed: candidate 10\.0% \(10\/100\) vs baseline 90\.0% \(90\/100\): a drop above the 5\.0 pp margin is established .*\. v1 serves all traffic \(step 2 "25%" took 100 labelled candidate predictions\)$/);
     expect(rolledBack?.guards.find((g) => g.name === 'accuracy')?.statistics).toMatchObject({ candidate_accuracy: 0.1, baseline_accuracy: 0.9 });
     expect(evaluate(state, clock(T0 + 40 * SECOND))).toEqual([]);
     expect(applyReport(state, report({ experiment_id: 'v2-rollout.step-2' }))).toBe(0);
@@ -143,7 +143,7 @@ describe('rollout state machine', () => {
     const { state } = started();
     expect(applyDeadLetter(state, deadLetter(1, {}, { 'x-experiment-id': 'v2-rollout.step-1', 'x-shadow': 'true' }))).toBe(1);
     expect(applyDeadLetter(state, deadLetter(2))).toBe(0); // step 2 has not started
-    expect(state.rollouts['v2-rollout']?.evidence.candidate.dead_letters).toEqual({ 'images.requests.v2:0:1': true });
+    expect(state.rollouts['v2-rollout']?.evidence.candidate.dead_letters).toEqual({ 'images.requests.v2:0:1': T0 });
   });
 
   it('restores the current step from its decisions and decides the same as before the restart', () => {

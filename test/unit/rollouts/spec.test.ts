@@ -16,9 +16,9 @@ describe('validateRolloutSpec', () => {
       spec: {
         id: 'r1', description: null, table: 'default', baseline: 'v1', candidate: 'v2', sticky_by: null,
         steps: [
-          { name: 'shadow', weight: 0, shadow: true, min_duration_seconds: 0, min_labelled: 0 },
-          { name: '5%', weight: 5, shadow: false, min_duration_seconds: 0, min_labelled: 0 },
-          { name: '100%', weight: 100, shadow: false, min_duration_seconds: 0, min_labelled: 0 },
+          { name: 'shadow', weight: 0, shadow: true, min_duration_seconds: 0, min_labelled: 0, max_labelled: 0 },
+          { name: '5%', weight: 5, shadow: false, min_duration_seconds: 0, min_labelled: 0, max_labelled: 0 },
+          { name: '100%', weight: 100, shadow: false, min_duration_seconds: 0, min_labelled: 0, max_labelled: 0 },
         ],
         guards: DEFAULT_GUARDS,
       },
@@ -52,7 +52,7 @@ describe('validateRolloutSpec', () => {
       'steps[4].weight: required: the candidate\'s share of traffic in percent (or "shadow": true)',
       'steps[1].shadow: shadow steps come before the traffic steps',
       'guards.speed: unknown field; expected one of accuracy, psi, errors, latency, agreement',
-      'guards.accuracy.mdd: unknown field; expected one of alpha, min_detectable_difference, min_samples',
+      'guards.accuracy.mdd: unknown field; expected one of alpha, beta, min_detectable_difference, min_samples, users, user_correlation, expected_accuracy',
       'guards.accuracy.alpha: must be a number > 0 and <= 0.5, got 0.9',
       'guards.psi: must be an object of settings (empty for the defaults), or false to turn the guard off',
     ]);
@@ -65,6 +65,42 @@ describe('validateRolloutSpec', () => {
     ]);
     expect(errorsOf({ ...declaration, steps: [] })).toEqual(['steps: must be a non-empty array of steps, e.g. [{ "shadow": true }, { "weight": 5 }, { "weight": 100 }]']);
     expect(errorsOf(null)).toEqual(['(config): must be an object']);
+  });
+
+  it('fills the sequential design\'s defaults: alpha and beta over the whole rollout, no label budget, no clustering', () => {
+    const result = validateRolloutSpec({ id: 'r1', baseline: 'v1', candidate: 'v2', steps: [{ weight: 100 }], guards: { accuracy: { alpha: 0.01 }, errors: {} } });
+    expect(result.ok && result.spec.guards.accuracy).toEqual({
+      alpha: 0.01, beta: 0.05, min_detectable_difference: 0.03, min_samples: 30, users: 0, user_correlation: 0, expected_accuracy: 0.5,
+    });
+    expect(result.ok && result.spec.guards.errors).toEqual({ margin: 0.01, min_samples: 50, alpha: 0.05, beta: 0.05 });
+    expect(errorsOf({ id: 'r1', baseline: 'v1', candidate: 'v2', steps: [{ weight: 100 }], guards: { errors: { margin: 0 } } }))
+      .toEqual(['guards.errors.margin: must be a number > 0 and <= 1, got 0']);
+  });
+
+  it('refuses a label budget too small to pass an equally accurate candidate, saying the labels the step needs', () => {
+    const steps = [{ shadow: true, max_labelled: 100 }, { weight: 25, max_labelled: 100_000 }, { weight: 100, min_labelled: 500, max_labelled: 400 }];
+    const errors = errorsOf({ ...declaration, steps, guards: { accuracy: { min_detectable_difference: 0.05, expected_accuracy: 0.9 } } });
+    expect(errors).toHaveLength(3);
+    expect(errors[0]).toBe('steps[2].max_labelled: must be at least min_labelled (500), or 0 for no limit');
+    expect(errors[1]).toMatch(/^steps\[0\]\.max_labelled: an equally accurate candidate needs about (\d+) labelled candidate predictions at this step to pass before the budget runs out \(margin 0\.05, alpha 0\.05 over 3 steps, beta 0\.05, expected accuracy 0\.9\); got 100$/);
+    const needed = Number(/about (\d+)/.exec(errors[1]!)![1]);
+    expect(needed).toBeGreaterThan(500);
+    expect(needed).toBeLessThan(5_000);
+    expect(errors[2]).toMatch(/^steps\[2\]\.max_labelled: an equally accurate candidate needs about \d+ .*; got 400$/);
+    // The budget it asked for is accepted.
+    const fixed = steps.map((st) => ({ ...st, min_labelled: 0, max_labelled: Math.max(st.max_labelled, needed) }));
+    expect(validateRolloutSpec({ ...declaration, steps: fixed, guards: { accuracy: { min_detectable_difference: 0.05, expected_accuracy: 0.9 } } }).ok).toBe(true);
+  });
+
+  it('refuses sticky settings whose users cannot resolve the margin, and user_correlation without users', () => {
+    const sticky = (accuracy: object) => ({ ...declaration, steps: [{ weight: 50 }], guards: { accuracy } });
+    expect(errorsOf(sticky({ user_correlation: 0.3 }))).toEqual(['guards.accuracy.users: needed with user_correlation: the number of stickiness keys sending labelled requests in a step']);
+    expect(errorsOf(sticky({ users: 20, user_correlation: 0.3, min_detectable_difference: 0.05, expected_accuracy: 0.9 }))).toEqual([
+      'guards.accuracy.users: 20 users with correlation 0.3 cannot rule out a drop of the margin at step 1 "50%" with any number of labels (margin 0.05, alpha 0.05 over 1 steps, beta 0.05, expected accuracy 0.9): more users or a larger min_detectable_difference',
+    ]);
+    expect(validateRolloutSpec(sticky({ users: 2000, user_correlation: 0.3, min_detectable_difference: 0.05, expected_accuracy: 0.9 })).ok).toBe(true);
+    // Not sticky: users do not cluster the labels of one version, so nothing is refused.
+    expect(validateRolloutSpec({ ...sticky({ users: 20, user_correlation: 0.3 }), sticky_by: null }).ok).toBe(true);
   });
 
   it('accepts the example rollouts in rollouts/examples', async () => {
