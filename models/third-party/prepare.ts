@@ -7,22 +7,19 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { findModel, readCatalog, THIRD_PARTY_DIR, type ThirdPartyModel } from './catalog.ts';
 import { fetchThirdPartyModel, type FetchedModel } from './fetch.ts';
 import { authorsOutputs, renderSamples, thirdPartyPython } from './python.ts';
 
 export interface PreparedModel extends FetchedModel {
-  labels: string;
   samples: string;
   expected: string;
 }
 
 export function prepareThirdParty(model: ThirdPartyModel, samplesDir: string, count: number, log: (line: string) => void = () => {}): PreparedModel {
   const fetched = fetchThirdPartyModel(model, undefined, log);
-  const labels = join(dirname(fetched.onnx), 'labels.txt');
-  writeFileSync(labels, `${model.labels.join('\n')}\n`);
   const python = thirdPartyPython([fetched], log);
   const samples = resolve(samplesDir);
   const expected = `${samples}.expected.jsonl`;
@@ -36,7 +33,7 @@ export function prepareThirdParty(model: ThirdPartyModel, samplesDir: string, co
     writeFileSync(stamp, '');
   }
   authorsOutputs(python, fetched, samples, expected);
-  return { ...fetched, labels, samples, expected };
+  return { ...fetched, samples, expected };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
