@@ -28,6 +28,8 @@ class Producers {
   readonly created: { id: string; n: number; connected: boolean; disconnected: boolean; gate: Deferred; steps: string[] }[] = [];
   /** Connects answer at once unless held. */
   hold = false;
+  /** Commits fail (an EndTxn answer lost, a fenced producer). */
+  failCommit = false;
   readonly events: string[] = [];
 
   readonly kafka = {
@@ -39,7 +41,10 @@ class Producers {
         abort: async () => { p.steps.push('abort'); },
         sendBatch: async () => { p.steps.push('send'); },
         sendOffsets: async () => { p.steps.push('offsets'); },
-        commit: async () => { p.steps.push('commit'); },
+        commit: async () => {
+          p.steps.push('commit');
+          if (this.failCommit) throw new Error('Request EndTxn timed out');
+        },
       };
       return {
         connect: async () => {
@@ -173,6 +178,18 @@ describe('exactly-once delivery claims', () => {
     expect(await again).toBe(5n);
     expect(producers.events).toEqual(['init #1', 'disconnect #1', 'init #2']);
     expect(producers.open).toEqual([2]);
+  });
+
+  it('opens a new producer for the same ownership after a failed transaction', async () => {
+    const { producers, delivery } = setup();
+    await delivery.claim('t', 0, 1);
+    producers.failCommit = true;
+    await expect(delivery.deliver([], commit(1), noCommit)).rejects.toThrow(/did not complete the transaction/);
+    expect(producers.open).toEqual([]);
+    producers.failCommit = false;
+    expect(await delivery.claim('t', 0, 1)).toBe(5n); // re-reads the committed offset
+    expect(producers.open).toEqual([2]);
+    await delivery.deliver([], commit(1), noCommit);
   });
 
   it('commits only with the producer of the batch\'s ownership', async () => {
