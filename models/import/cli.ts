@@ -1,8 +1,10 @@
 /**
  * npm run model -- import MODEL.onnx --name X --version v1 [...]   (npm run model -- --help for every option)
  * npm run model -- fetch THIRD_PARTY_NAME
- * Exit codes: 0 done, 1 not an image model, parity failed or another failure, 2 invalid command line.
+ * Exit codes: 0 done, 1 not an image model, parity failed or another failure, 2 invalid command line (the
+ * shared platform/cli-args.ts answer; the parsing itself stays in args.ts, pure, so its refusals are unit-tested).
  */
+import { exitWithUsage } from '../../platform/cli-args.ts';
 import { EnvReader } from '../../platform/config.ts';
 import { createLogger } from '../../platform/logger.ts';
 import { createS3Client, readS3Settings } from '../../platform/s3.ts';
@@ -44,10 +46,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    if (err instanceof ImportUsageError) {
-      process.stderr.write(`${err.message}\n\n${USAGE}\n`);
-      process.exit(2);
-    }
+    if (err instanceof ImportUsageError) exitWithUsage(USAGE, err.message);
     process.stderr.write(`${err instanceof NotAnImageModel ? 'not an image model: ' : ''}${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   },
