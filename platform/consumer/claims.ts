@@ -45,6 +45,8 @@ export class Claims<T> {
   /** The newest claim of each key: in flight, or succeeded and held. */
   private readonly attempts = new Map<string, Attempt<T>>();
   private readonly held = new Map<string, Held<T>>();
+  /** The newest ownership claimed per key, kept after a release: an older claim arriving late is refused. */
+  private readonly newest = new Map<string, number>();
   /** The last claim of each key still running, even one given up: the next claim starts after it. */
   private readonly running = new Map<string, Promise<unknown>>();
 
@@ -63,7 +65,8 @@ export class Claims<T> {
   claim(key: string, ownership: number, open: Opener<T>): Promise<Held<T>> {
     const latest = this.attempts.get(key);
     if (latest?.ownership === ownership) return latest.result;
-    if (latest && latest.ownership > ownership) return Promise.reject(new ClaimSuperseded(key, ownership));
+    if ((this.newest.get(key) ?? ownership) > ownership) return Promise.reject(new ClaimSuperseded(key, ownership));
+    this.newest.set(key, ownership);
     const attempt: Attempt<T> = { ownership, result: Promise.resolve() as unknown as Promise<Held<T>> };
     const stillWanted = (): void => {
       if (this.attempts.get(key) !== attempt) throw new ClaimSuperseded(key, ownership);

@@ -140,6 +140,11 @@ describe('exactly-once delivery claims', () => {
     await expect(late).rejects.toThrow(/superseded/);
     expect(producers.created).toHaveLength(1);
     expect(producers.open).toEqual([1]);
+    // Nor after the partition was revoked.
+    await delivery.retain(() => false);
+    const later = delivery.claim('t', 0, 1);
+    await expect(later).rejects.toThrow(/superseded/);
+    expect(producers.created).toHaveLength(1);
   });
 
   // Revoked while its claim initialises: the late claim must neither stay connected (a leak) nor go on to take
