@@ -4,9 +4,8 @@ import type { OutputSpec, Rgb } from '../manifest.ts';
 import { checkIdentifier } from './build-manifest.ts';
 import { ImportUsageError, KERNELS, OUTPUT_KINDS, PRESETS, RESIZE_MODES, type PreprocessChoices } from './spec.ts';
 
-export const USAGE = `usage:
-  npm run model -- import MODEL.onnx --name NAME --version VERSION [options]
-  npm run model -- fetch THIRD_PARTY_NAME        fetch a catalogued third-party model (models/third-party/catalog.json)
+export const USAGE = `usage: npm run model -- import MODEL.onnx --name NAME --version VERSION [options]
+       npm run model -- fetch THIRD_PARTY_NAME   a catalogued third-party model (models/third-party/catalog.json)
 
 import reads the ONNX file, proposes the input spec, writes models/NAME/VERSION/{model.onnx,manifest.json}.
   preprocessing (a preset, then any field overridden):

@@ -175,10 +175,18 @@ describe('import writes a manifest the serving loader accepts', () => {
 describe('the CLI process', () => {
   const cli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'models/import/cli.ts', ...args], { encoding: 'utf8' });
 
+  it('answers --help with the usage and an example on stdout, exit code 0', () => {
+    const r = cli(['--help']);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^usage: npm run model -- import [\s\S]*\nexample:\n  npm run model -- /);
+  });
+
   it('answers an unknown option with the usage and exit code 2', () => {
     const r = cli(['import', 'x.onnx', '--name', 'a', '--version', 'v1', '--frobnicate']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/Unknown option '--frobnicate'[\s\S]*usage:[\s\S]*example:/);
+    expect(r.stderr).toMatch(/^Unknown option '--frobnicate'\.\nusage: npm run model -- [\s\S]*example:/);
+    expect(r.stdout).toBe('');
   });
 
   it('answers a model that is not an image model with exit code 1 and what it found', async () => {
