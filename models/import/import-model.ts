@@ -97,13 +97,16 @@ export async function importModel(cmd: ImportCommand, deps: ImportDeps): Promise
     if (samples.ids.length === 0) throw new ImportUsageError(`--samples ${cmd.samples}: no images there`);
     const loaded = await loadModel(dir, { session: defaultSessionConfig, logger: deps.logger });
     try {
+      const started = performance.now();
       const scores = await scoreThroughServing(loaded, samples, { batchSize: cmd.batchSize, maxPixels: cmd.maxPixels });
+      const seconds = (performance.now() - started) / 1000;
       for (const f of scores.failed.slice(0, 5)) say(`  ${f.image}: serving would dead-letter it: ${f.error}`);
       if (scores.served.length === 0) throw new ImportUsageError(`--samples ${cmd.samples}: none of the ${samples.ids.length} files could be served`);
       const reference = buildReference(scores.served, manifest.output.num_classes, `samples: ${samples.where}, ${scores.served.length} images, scored through the serving preprocessing and model`);
       manifest = { ...manifest, reference };
       await writeManifest(dir, manifest);
       say(`reference from ${scores.served.length} sample images (${scores.failed.length} not servable): predicted-class shares ${reference.predicted_class.probabilities.map((p) => p.toFixed(3)).join(' ')}`);
+      say(`served ${samples.ids.length} samples in ${seconds.toFixed(2)} s, read, preprocessing and model in batches of ${cmd.batchSize} (${(samples.ids.length / seconds).toFixed(1)} images/s)`);
       if (cmd.parity) {
         const expected = parseExpected(await readFile(cmd.parity, 'utf8'), cmd.parity);
         const served = new Map(scores.served.map((s) => [s.image, s]));
