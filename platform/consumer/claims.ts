@@ -67,13 +67,12 @@ export class Claims<T> {
     if (latest?.ownership === ownership) return latest.result;
     if ((this.newest.get(key) ?? ownership) > ownership) return Promise.reject(new ClaimSuperseded(key, ownership));
     this.newest.set(key, ownership);
-    const attempt: Attempt<T> = { ownership, result: Promise.resolve() as unknown as Promise<Held<T>> };
     const stillWanted = (): void => {
       if (this.attempts.get(key) !== attempt) throw new ClaimSuperseded(key, ownership);
     };
     const previous = this.running.get(key);
-    attempt.result = (async () => {
-      await previous?.catch(() => undefined);
+    const run = async (): Promise<Held<T>> => {
+      await previous?.catch(() => undefined); // always yields first: `attempt` is set by then
       stillWanted();
       await this.drop(key); // the writer of an earlier ownership
       const opened = await open(stillWanted);
@@ -85,7 +84,8 @@ export class Claims<T> {
       attempt.held = held;
       this.held.set(key, held);
       return held;
-    })();
+    };
+    const attempt: Attempt<T> = { ownership, result: run() };
     this.attempts.set(key, attempt);
     const settled = attempt.result.catch(() => undefined);
     this.running.set(key, settled);
