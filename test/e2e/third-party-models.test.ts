@@ -7,7 +7,7 @@
  * s3://... --upload s3://..., consumer MODEL_URI=s3://...), the other's stay on the local disk.
  */
 import { spawnSync } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -120,6 +120,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await h.close();
+  await rm(join(REPO_ROOT, '.state', 'third-party', h.prefix), { recursive: true, force: true });
 });
 
 describe.each(models.map((m) => [m.name, m] as const))('%s served through the pipeline', (_name, m) => {
