@@ -172,6 +172,18 @@ describe('import writes a manifest the serving loader accepts', () => {
   });
 });
 
+describe('a model exported with a fixed batch of 1', () => {
+  it('keeps the fixed batch in the manifest and scores samples through serving in slices', async () => {
+    const samples = join(dir, 'fixed-samples');
+    await mkdir(samples, { recursive: true });
+    await Promise.all([0, 1, 2].map((i) => sharp({ create: { width: 9, height: 9, channels: 3, background: { r: i === 0 ? 200 : 0, g: i === 1 ? 200 : 0, b: i === 2 ? 200 : 0 } } }).png().toFile(join(samples, `s${i}.png`))));
+    const file = await model('batch1', { input: { shape: [1, 3, 8, 8] }, outputShape: [1, 3] });
+    const result = await importModel(command(file, '--samples', samples, '--batch-size', '4'), deps);
+    expect(result.manifest.input.shape).toEqual([1, 3, 8, 8]);
+    expect(result.manifest.reference?.predicted_class.probabilities).toEqual([1 / 3, 1 / 3, 1 / 3]);
+  });
+});
+
 describe('the CLI process', () => {
   const cli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'models/import/cli.ts', ...args], { encoding: 'utf8' });
 
