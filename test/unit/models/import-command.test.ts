@@ -191,7 +191,7 @@ describe('the CLI process', () => {
     const r = cli(['--help']);
     expect(r.status).toBe(0);
     expect(r.stderr).toBe('');
-    expect(r.stdout).toMatch(/^usage: npm run model -- import [\s\S]*\nexample:\n  npm run model -- /);
+    expect(r.stdout).toMatch(/^usage: npm run model -- import [\s\S]*\nexample:\n {2}npm run model -- /);
   });
 
   it('answers an unknown option with the usage and exit code 2', () => {
