@@ -18,10 +18,11 @@ import { produceBudget } from '../platform/kafka.ts';
 import { runService } from '../platform/service.ts';
 import { buildDashboardState, streamTitle } from './analytics/dashboard-state.ts';
 import type { DriftContext } from './analytics/drift-state.ts';
+import { streamKey } from './analytics/stream-id.ts';
 import type { WindowSummary } from './analytics/window-summary.ts';
 import { dashboardRoutes } from './service/dashboard-routes.ts';
 import { DriftProcessor, type ChunkResult } from './service/drift-processor.ts';
-import { createDriftMetrics, recordWindow, streamLabels } from './service/metrics.ts';
+import { createDriftMetrics, forgetStreams, recordWindow, streamLabels } from './service/metrics.ts';
 import { Outbox } from './service/outbox.ts';
 import { defaultManifestPaths, loadReferences } from './service/references.ts';
 import { reportRecords } from './service/report-publisher.ts';
@@ -187,7 +188,15 @@ await runService({
         caughtUp ||= processor.hasReached(ends, (topic, partition) => progress.nextOffset(topic, partition));
         // Event time while replaying a backlog (each replayed window closes as it did live), wall-clock time after.
         const now = caughtUp ? Date.now() : processor.state.join.watermark;
+        const streams = Object.values(processor.state.windows.streams).map((stream) => stream.id);
         if (now !== null) closedWindows(processor.closeDue(now));
+        const retired = streams.filter((id) => !(streamKey(id) in processor.state.windows.streams));
+        if (retired.length > 0) {
+          severities.forget(retired);
+          await forgetStreams(metrics, retired);
+          log.info({ experiments: [...new Set(retired.map((id) => id.experiment_id))], streams: retired.length, retentionMs: s.drift.streamRetentionMs },
+            'streams of experiments idle past the retention forgotten');
+        }
         await persist(false);
       }).catch(persistFailed)
         .finally(() => { ticking = false; });

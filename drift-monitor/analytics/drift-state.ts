@@ -4,7 +4,8 @@
  * Prediction and Feedback through `applyPrediction`/`applyFeedback`, calls `closeDue` on a timer, publishes the
  * returned summaries as DriftReports, and snapshots `driftStateToJSON(state)` together with its consumer offsets;
  * `driftStateFromJSON` restores it after a restart. No I/O here, and the same events on a restored state
- * give the same results.
+ * give the same results. Streams of experiments that stopped are forgotten after a retention (see
+ * retireIdleExperiments), so the state, and the snapshot, hold the recent experiments rather than every one.
  */
 import type { FeedbackInput, PredictionInput } from './events.ts';
 import {
@@ -21,13 +22,14 @@ import {
   type JoinStateJSON,
 } from './feedback-join.ts';
 import type { ReferenceLookup } from './reference.ts';
-import { streamKey } from './stream-id.ts';
+import { streamKey, type StreamId } from './stream-id.ts';
 import {
   addAgreement,
   addOutcome,
   addPrediction,
   closeDueWindows,
   createWindowState,
+  lastSeenAt,
   windowConfig,
   type WindowConfig,
   type WindowState,
@@ -41,6 +43,11 @@ export interface DriftConfig {
   historyPerStream: number;
   /** Significance level of the A/B accuracy test. */
   alpha: number;
+  /**
+   * Event-time ms after an experiment's last prediction before its streams are forgotten. At least the join
+   * horizon, so that no request of a forgotten stream is still waiting for its feedback.
+   */
+  streamRetentionMs: number;
 }
 
 export interface DriftConfigOverrides {
@@ -48,7 +55,10 @@ export interface DriftConfigOverrides {
   join?: Partial<JoinConfig>;
   historyPerStream?: number;
   alpha?: number;
+  streamRetentionMs?: number;
 }
+
+export const DEFAULT_STREAM_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 export function driftConfig(overrides: DriftConfigOverrides = {}): DriftConfig {
   const historyPerStream = overrides.historyPerStream ?? 120;
@@ -57,7 +67,12 @@ export function driftConfig(overrides: DriftConfigOverrides = {}): DriftConfig {
     throw new RangeError(`history per stream must be a positive integer, got ${historyPerStream}`);
   }
   if (!(alpha > 0 && alpha < 1)) throw new RangeError(`significance level alpha must be in (0, 1), got ${alpha}`);
-  return { window: windowConfig(overrides.window), join: joinConfig(overrides.join), historyPerStream, alpha };
+  const join = joinConfig(overrides.join);
+  const streamRetentionMs = overrides.streamRetentionMs ?? Math.max(DEFAULT_STREAM_RETENTION_MS, join.horizonMs);
+  if (!(Number.isFinite(streamRetentionMs) && streamRetentionMs >= join.horizonMs)) {
+    throw new RangeError(`stream retention must be at least the feedback join horizon (${join.horizonMs} ms), got ${streamRetentionMs}`);
+  }
+  return { window: windowConfig(overrides.window), join, historyPerStream, alpha, streamRetentionMs };
 }
 
 export interface DriftState {
@@ -113,7 +128,44 @@ export function applyFeedback(state: DriftState, f: FeedbackInput, ctx: DriftCon
  */
 export function closeDue(state: DriftState, now: number, ctx: DriftContext): WindowSummary[] {
   evictExpired(state.join, now, ctx.config.join);
-  return remember(state, closeDueWindows(state.windows, now, { config: ctx.config.window, referenceFor: ctx.referenceFor }), ctx);
+  const closed = remember(state, closeDueWindows(state.windows, now, { config: ctx.config.window, referenceFor: ctx.referenceFor }), ctx);
+  retireIdleExperiments(state, ctx.config.streamRetentionMs);
+  return closed;
+}
+
+/**
+ * Forgets every stream of an experiment whose last prediction is more than `retentionMs` older than the latest
+ * prediction of any stream: its windows (an unfinished count window goes unreported), recent summaries, accuracy
+ * and agreement tallies. Each rollout or A/B test adds streams under a new experiment id; without this they stayed
+ * in the state and in every snapshot. Prediction time, not wall-clock time nor the join's watermark (which follows
+ * the clock once caught up): an experiment is retired because predictions went on without it, never because all
+ * traffic paused, and a replay retires exactly as the original run did. Streams outside any experiment are kept.
+ * A prediction arriving later for a retired experiment starts its streams afresh (window_index 0). Returns the
+ * streams forgotten.
+ */
+export function retireIdleExperiments(state: DriftState, retentionMs: number): StreamId[] {
+  const lastSeen = new Map<string, number>();
+  let latest = -Infinity;
+  for (const [key, stream] of Object.entries(state.windows.streams)) {
+    // Pinned once for a stream restored without it, so that its fallback cannot move later.
+    const seen = (stream.lastSeenAt ??= lastSeenAt(stream, state.recent[key]?.at(-1), state.join.watermark ?? 0));
+    latest = Math.max(latest, seen);
+    const experiment = stream.id.experiment_id;
+    if (experiment !== null) lastSeen.set(experiment, Math.max(lastSeen.get(experiment) ?? seen, seen));
+  }
+  const retired = new Set([...lastSeen].filter(([, seen]) => latest - seen > retentionMs).map(([experiment]) => experiment));
+  if (retired.size === 0) return [];
+  const isRetired = (id: StreamId): boolean => id.experiment_id !== null && retired.has(id.experiment_id);
+  const forgotten: StreamId[] = [];
+  for (const [key, stream] of Object.entries(state.windows.streams)) {
+    if (!isRetired(stream.id)) continue;
+    forgotten.push(stream.id);
+    delete state.windows.streams[key];
+    delete state.recent[key];
+  }
+  for (const [key, tally] of Object.entries(state.join.accuracy)) if (isRetired(tally.stream)) delete state.join.accuracy[key];
+  for (const [key, tally] of Object.entries(state.join.agreement)) if (isRetired(tally.served) || isRetired(tally.shadow)) delete state.join.agreement[key];
+  return forgotten;
 }
 
 export const DRIFT_STATE_FORMAT = 1;

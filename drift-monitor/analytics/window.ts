@@ -86,6 +86,8 @@ export interface StreamWindows {
   /** window_index of the next window to open. */
   nextIndex: number;
   open: OpenWindow | null;
+  /** Latest predicted_at counted (absent in snapshots written before it was kept; see lastSeenAt()). */
+  lastSeenAt?: number;
 }
 
 export interface WindowState {
@@ -181,6 +183,7 @@ export function addPrediction(
   const id = streamIdOf(p);
   const stream = (state.streams[streamKey(id)] ??= { id, nextIndex: 0, open: null });
   const t = p.predicted_at;
+  stream.lastSeenAt = Math.max(stream.lastSeenAt ?? t, t);
   const closed: WindowSummary[] = [];
   const { policy } = ctx.config;
   if (policy.kind === 'time' && stream.open && t >= stream.open.end) closed.push(closeWindow(state, stream, t, ctx));
@@ -236,4 +239,12 @@ export function closeDueWindows(state: WindowState, now: number, ctx: WindowCont
     if (stream.open && stream.open.end <= now) closed.push(closeWindow(state, stream, now, ctx));
   }
   return closed;
+}
+
+/**
+ * The latest event time a stream was seen at. A stream restored from an older snapshot has no lastSeenAt: its
+ * open window's end, or else the end of its last closed window, stands in (`fallback` when it has neither).
+ */
+export function lastSeenAt(stream: StreamWindows, lastClosed: { window_end: number } | undefined, fallback: number): number {
+  return stream.lastSeenAt ?? stream.open?.end ?? lastClosed?.window_end ?? fallback;
 }

@@ -129,13 +129,15 @@ export class DriftProcessor {
   }
 
   /**
-   * Closes due time windows and expires join entries at event time `now`. Only a change of windows or of the join
-   * buffer needs a new snapshot: an idle monitor does not rewrite its state every interval for the watermark alone.
+   * Closes due time windows, expires join entries at event time `now` and retires idle experiments' streams. Only
+   * a change of windows, of the join buffer or of the streams needs a new snapshot: an idle monitor does not
+   * rewrite its state every interval for the watermark alone.
    */
   closeDue(now: number): WindowSummary[] {
     const pending = this.state.join.pending.size;
+    const streams = Object.keys(this.state.windows.streams).length;
     const closed = closeDue(this.state, now, this.ctx);
-    if (closed.length > 0 || this.state.join.pending.size !== pending) this.dirty = true;
+    if (closed.length > 0 || this.state.join.pending.size !== pending || Object.keys(this.state.windows.streams).length !== streams) this.dirty = true;
     return closed;
   }
 

@@ -73,6 +73,26 @@ export function createDriftMetrics(registry: Registry, state: () => DriftState) 
 
 export type DriftMetrics = ReturnType<typeof createDriftMetrics>;
 
+/** What forgetStreams needs of a Gauge or Counter. */
+interface LabelledSeries {
+  get(): Promise<{ values: { labels: Partial<Record<string, string | number>> }[] }>;
+  remove(labels: Partial<Record<string, string | number>>): void;
+}
+
+/**
+ * Removes every series of the given streams (retired experiments, see retireIdleExperiments): their last-window
+ * gauges and their counters, so /metrics does not keep a label set per experiment ever run. The gauges computed
+ * from the state on each scrape drop them by themselves.
+ */
+export async function forgetStreams(m: DriftMetrics, streams: readonly StreamId[]): Promise<void> {
+  const identity = (labels: Partial<Record<string, string | number>>): string => STREAM_LABELS.map((name) => String(labels[name] ?? '')).join('\u0000');
+  const gone = new Set(streams.map((id) => identity(streamLabels(id))));
+  const perStream: LabelledSeries[] = [m.psi, m.severity, m.windowsClosed, m.meanConfidence, m.classShare, m.latency, m.predictions];
+  for (const metric of perStream) {
+    for (const { labels } of (await metric.get()).values) if (gone.has(identity(labels))) metric.remove(labels);
+  }
+}
+
 /** Sets the last-window gauges of a closed window's stream. */
 export function recordWindow(m: DriftMetrics, s: WindowSummary, counted = true): void {
   const labels = streamLabels(s);

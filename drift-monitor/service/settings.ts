@@ -38,6 +38,11 @@ export function readDriftSettings(env: EnvReader): DriftMonitorSettings {
   const warmupMinCount = env.int('DRIFT_WARMUP_MIN_COUNT', 100, { min: 1, max: 10_000_000 });
   // Closed windows per stream kept for the dashboard's PSI plots (and in the snapshot).
   const history = env.int('DRIFT_HISTORY_WINDOWS', 120, { min: 1, max: 10_000 });
+  // An experiment's streams (windows, history, accuracy) are forgotten once this much event time passed without
+  // a prediction of it; at least the feedback horizon, so no request of theirs still waits for its label.
+  const retentionSeconds = env.int('DRIFT_STREAM_RETENTION_SECONDS', 24 * 3600, { min: 1, max: 365 * 24 * 3600 });
+  env.check(retentionSeconds >= horizonSeconds, 'DRIFT_STREAM_RETENTION_SECONDS', String(retentionSeconds),
+    `a number of seconds at least DRIFT_FEEDBACK_HORIZON_SECONDS (${horizonSeconds})`);
   const ok = significant > moderate;
   return {
     ...common,
@@ -52,6 +57,8 @@ export function readDriftSettings(env: EnvReader): DriftMonitorSettings {
       },
       join: { horizonMs: horizonSeconds * 1000, maxPendingRequests: maxPending },
       historyPerStream: history,
+      // The fallback keeps driftConfig from throwing; the EnvReader has already recorded the problem.
+      streamRetentionMs: Math.max(retentionSeconds, horizonSeconds) * 1000,
     }),
     // How often state + consumed offsets are written to the state topic when something changed: the most work
     // redone after a crash. Also written on graceful shutdown.

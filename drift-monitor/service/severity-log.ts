@@ -1,6 +1,6 @@
 /** Which closed windows change a stream's severity, for one structured log line per change. */
 import type { Severity } from '../analytics/psi.ts';
-import { streamKey } from '../analytics/stream-id.ts';
+import { streamKey, type StreamId } from '../analytics/stream-id.ts';
 import type { WindowSummary } from '../analytics/window-summary.ts';
 
 export const SEVERITY_LEVEL: Record<Severity, number> = { stable: 0, moderate: 1, significant: 2 };
@@ -22,6 +22,11 @@ export class SeverityTracker {
   /** Seeds the memory from restored history without reporting anything. */
   seed(history: Iterable<WindowSummary>): void {
     for (const s of history) if (s.metrics.length > 0) this.last.set(streamKey(s), s.severity);
+  }
+
+  /** Drops retired streams (a stream seen again starts from 'stable', like a new one). */
+  forget(streams: Iterable<StreamId>): void {
+    for (const id of streams) this.last.delete(streamKey(id));
   }
 
   observe(summary: WindowSummary): SeverityChange | null {
