@@ -18,6 +18,7 @@ const CLIS: Record<string, string> = {
   bench: 'bench/run.ts',
   stack: 'stack/cli.ts',
   demo: 'demo/main.ts',
+  model: 'models/import/cli.ts',
 };
 
 interface Run { code: number | null; stdout: string; stderr: string }
