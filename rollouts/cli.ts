@@ -3,6 +3,7 @@
  *   npm run rollout -- start FILE [--wait S]        validate and start a rollout (FILE: rollouts/examples/*.json)
  *   npm run rollout -- status [ID]                  every rollout's state; with ID (or one rollout) its decisions
  *   npm run rollout -- pause|resume|abort [ID]      ID may be left out while exactly one rollout is active
+ *   npm run rollout -- plan FILE                    validate a rollout file and print the labels each step needs (no Kafka)
  *   npm run rollout -- simulate [--rollouts N] [--seed S] [--rate R] [--json]
  *                                                   the guards' error rates on simulated rollouts (no Kafka)
  * Each command waits for the controller's answer (--wait seconds, 30 by default) and prints it.
@@ -21,12 +22,13 @@ import { DecisionLog } from './decision-log.ts';
 import { formatDecision } from './format.ts';
 import type { CommandAction } from './machine.ts';
 import type { StoredDecision } from './records.ts';
+import { describePlan } from './plan.ts';
 import { defaultScenarios, DEFAULT_OPTIONS, formatTable, simulateScenario } from './simulation.ts';
 import { checkRolloutSpec, type RolloutSpec } from './spec.ts';
 import { rolloutTopics, rolloutTopicSpecs, type RolloutTopics } from './topics.ts';
 
 const USAGE = 'usage: npm run rollout -- start FILE | status [ID] | pause [ID] | resume [ID] | abort [ID]  [--wait SECONDS]\n' +
-  '       npm run rollout -- simulate [--rollouts N] [--seed S] [--rate REQUESTS_PER_SECOND] [--json]';
+  '       npm run rollout -- plan FILE | simulate [--rollouts N] [--seed S] [--rate REQUESTS_PER_SECOND] [--json]';
 /** --help: the usage with examples. */
 const HELP = `${USAGE}
 Each command waits up to --wait seconds (default 30) for the controller's answer and prints it.
@@ -139,6 +141,7 @@ async function command(clients: Clients, topics: RolloutTopics, log: DecisionLog
 async function main(): Promise<void> {
   const [action, arg] = positionals;
   if (action === 'simulate') return simulate();
+  if (action === 'plan') return out(describePlan(await readSpec(arg)).join('\n'));
   if (!action || !['start', 'status', 'pause', 'resume', 'abort'].includes(action)) throw new UsageError(USAGE);
   if (!(Number(values.wait) > 0)) throw new UsageError(`--wait must be a number of seconds, got ${values.wait}`);
   const spec = action === 'start' ? await readSpec(arg) : undefined;

@@ -81,3 +81,20 @@ export function feasibilityProblems(spec: Pick<RolloutSpec, 'sticky_by' | 'steps
   });
   return problems;
 }
+
+/**
+ * One line per step: the labels an equally accurate candidate typically needs to pass it (half the time), the
+ * budget that passes it with probability 1 − alpha / (2K), and the step's own budget.
+ */
+export function describePlan(spec: Pick<RolloutSpec, 'sticky_by' | 'steps' | 'guards'>): string[] {
+  const guard = spec.guards.accuracy;
+  if (!guard) return ['accuracy guard off: no labels needed'];
+  const lines = spec.steps.map((step, i) => {
+    const typical = trialsNeeded(planOf(spec, guard, i), 0.5);
+    const needed = labelsNeeded(spec, guard, i);
+    const budget = step.max_labelled > 0 ? `max_labelled ${step.max_labelled}` : 'max_labelled 0 (waits while undecided)';
+    return `step ${i + 1} "${step.name}": an equally accurate candidate passes after about ${typical ?? '∞'} labelled candidate predictions (half the time), `
+      + `${needed ?? '∞'} to pass with probability ${(1 - stepLevels(guard, guard.min_detectable_difference, spec.steps.length).alpha).toFixed(4)}; ${budget}`;
+  });
+  return [...lines, `(margin ${guard.min_detectable_difference}, alpha ${guard.alpha}, beta ${guard.beta}, expected accuracy ${guard.expected_accuracy}; a better candidate needs fewer)`];
+}

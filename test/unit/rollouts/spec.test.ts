@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { describePlan } from '../../../rollouts/plan.ts';
 import { DEFAULT_GUARDS, validateRolloutSpec } from '../../../rollouts/spec.ts';
 import { declaration } from './fixtures.ts';
 
@@ -101,6 +102,18 @@ describe('validateRolloutSpec', () => {
     expect(validateRolloutSpec(sticky({ users: 2000, user_correlation: 0.3, min_detectable_difference: 0.05, expected_accuracy: 0.9 })).ok).toBe(true);
     // Not sticky: users do not cluster the labels of one version, so nothing is refused.
     expect(validateRolloutSpec({ ...sticky({ users: 20, user_correlation: 0.3 }), sticky_by: null }).ok).toBe(true);
+  });
+
+  it('plans the labels per step (npm run rollout -- plan): typical, and the budget that keeps alpha', () => {
+    const result = validateRolloutSpec({ ...declaration, guards: { accuracy: { min_detectable_difference: 0.05, expected_accuracy: 0.9 } } });
+    const lines = result.ok ? describePlan(result.spec) : [];
+    expect(lines).toHaveLength(4);
+    const [typical, budget] = /about (\d+) .*\), (\d+) to pass with probability 0\.9917; max_labelled 0/.exec(lines[0]!)!.slice(1).map(Number);
+    expect(typical).toBeLessThan(budget!);
+    // The budget is what the validator asks for when max_labelled is set too small.
+    const refused = errorsOf({ ...declaration, steps: [{ ...declaration.steps[0], max_labelled: 100 }, ...declaration.steps.slice(1)], guards: { accuracy: { min_detectable_difference: 0.05, expected_accuracy: 0.9 } } });
+    expect(refused[0]).toContain(`about ${budget} labelled candidate predictions`);
+    expect(lines[3]).toBe('(margin 0.05, alpha 0.05, beta 0.05, expected accuracy 0.9; a better candidate needs fewer)');
   });
 
   it('accepts the example rollouts in rollouts/examples', async () => {
