@@ -2,7 +2,9 @@
  * What warm-up buys after a scale-out: each trial is a fresh process (as a new consumer is) that loads the
  * model, warms it up or not, then times its first batches and its steady state. Prints one JSON line.
  *
- *   npx tsx bench/warm-up-latency.ts [--model models/fashion-mnist/v2] [--batch 32] [--trials 5] [--batches 20]
+ *   npx tsx bench/warm-up-latency.ts [--model models/fashion-mnist/v2] [--batch 32] [--trials 5] [--batches 20] [--warmups 1]
+ *
+ * --warmups: warm-up calls in the warmed trials (the consumer makes WARMUP_BATCHES, 3 by default).
  */
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -32,6 +34,7 @@ const { values } = parseArgs({
     batches: { type: 'string', default: '20' },
     child: { type: 'boolean', default: false },
     warm: { type: 'boolean', default: false },
+    warmups: { type: 'string', default: '3' },
   },
 });
 const batch = Number(values.batch);
@@ -39,7 +42,10 @@ const batches = Number(values.batches);
 
 async function trial(): Promise<Trial> {
   const model = await loadModel(values.model, { session: defaultSessionConfig, logger: pino({ level: 'silent' }) });
-  const warmupMs = values.warm ? (await warmUp(model, batch)) * 1000 : null;
+  let warmupMs: number | null = null;
+  if (values.warm) {
+    warmupMs = (await warmUp(model, batch, Number(values.warmups))) * 1000;
+  }
   const tensor = allocateBatch(model.manifest.input, batch);
   // Not all zeros, as records are not.
   for (let i = 0; i < tensor.data.length; i++) tensor.data[i] = model.manifest.input.dtype === 'float32' ? Math.sin(i) : i % 200;
@@ -66,7 +72,7 @@ const round = (x: number): number => Math.round(x * 100) / 100;
 
 function runTrial(warm: boolean): Trial {
   // The same runtime flags as this process (tsx's loader when run through tsx), so a trial runs the same code.
-  const args = [...process.execArgv, fileURLToPath(import.meta.url), '--child', '--model', values.model, '--batch', String(batch), '--batches', String(batches)];
+  const args = [...process.execArgv, fileURLToPath(import.meta.url), '--child', '--model', values.model, '--batch', String(batch), '--batches', String(batches), '--warmups', values.warmups];
   const r = spawnSync(process.execPath, warm ? [...args, '--warm'] : args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (r.status !== 0) throw new Error(`trial failed (exit ${r.status ?? r.signal})`);
   return JSON.parse(r.stdout.trim().split('\n').pop() as string) as Trial;
@@ -97,5 +103,5 @@ if (values.child) {
     cold.push(runTrial(false));
     warm.push(runTrial(true));
   }
-  process.stdout.write(`${JSON.stringify({ bench: 'warm-up-latency', model: values.model, batch, trials: Number(values.trials), batches, loadavg_1m: round(loadavg()[0] as number), without_warmup: summary(cold), with_warmup: summary(warm) })}\n`);
+  process.stdout.write(`${JSON.stringify({ bench: 'warm-up-latency', model: values.model, batch, trials: Number(values.trials), batches, warmups: Number(values.warmups), loadavg_1m: round(loadavg()[0] as number), without_warmup: summary(cold), with_warmup: summary(warm) })}\n`);
 }

@@ -32,9 +32,11 @@ await runService({
       const problem = identityProblem(serving, model.manifest);
       try {
         if (problem) throw new Error(`${uri}: ${problem}`);
-        const seconds = await warmUp(model, s.maxBatchSize);
-        metrics.warmupSeconds.set({ version: label }, seconds);
-        log.info({ uri, batch: s.maxBatchSize, seconds }, 'model warmed up');
+        if (s.warmupBatches > 0) {
+          const seconds = await warmUp(model, s.maxBatchSize, s.warmupBatches);
+          metrics.warmupSeconds.set({ version: label }, seconds);
+          log.info({ uri, batch: s.maxBatchSize, calls: s.warmupBatches, seconds }, 'model warmed up');
+        }
       } catch (err) {
         await model.session.release();
         throw err;

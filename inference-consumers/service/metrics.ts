@@ -23,7 +23,7 @@ export function createInferenceMetrics(registry: Registry) {
     modelLoaded: new Gauge({ name: 'inference_model_loaded', help: '1 while this model file serves', labelNames: ['version', 'sha256', 'provider'], registers }),
     modelLoadFailures: new Counter({ name: 'inference_model_load_failures_total', help: 'Model loads refused or failed', labelNames: ['version'], registers }),
     warmupSeconds: new Gauge({
-      name: 'inference_warmup_seconds', help: 'Duration of the last warm-up call (a blank batch of MAX_BATCH_SIZE) of a loaded model, before it took traffic',
+      name: 'inference_warmup_seconds', help: 'Duration of the last warm-up (WARMUP_BATCHES blank batches of MAX_BATCH_SIZE) of a loaded model, before it took traffic',
       labelNames: ['version'], registers,
     }),
   };

@@ -16,6 +16,8 @@ export interface InferenceSettings extends CommonSettings {
   groupId: string;
   consumerId: string;
   maxBatchSize: number;
+  /** Blank batches of maxBatchSize run through a loaded model before it serves; 0: none. */
+  warmupBatches: number;
   maxWaitMs: number;
   /** kafkajs fetch sizing, spread into the consumer's config (MAX_WAIT_MS included). */
   consumerFetch: { minBytes: number; maxBytes: number; maxBytesPerPartition: number; maxWaitTimeInMs: number };
@@ -54,6 +56,9 @@ export function readInferenceSettings(env: EnvReader): InferenceSettings {
     groupId: env.string('CONSUMER_GROUP_ID', groupIdFor(common.kafka.topicPrefix, `inference-${modelVersion}`)),
     consumerId: env.string('CONSUMER_ID', `${hostname()}-${process.pid}`),
     maxBatchSize: env.int('MAX_BATCH_SIZE', 32, { min: 1, max: 4_096 }),
+    // One call leaves the first real batches about half of their extra cost; three bring the first to steady
+    // state (bench/warm-up-latency.ts).
+    warmupBatches: env.int('WARMUP_BATCHES', 3, { min: 0, max: 100 }),
     maxWaitMs,
     // kafkajs' defaults; a larger minBytes trades latency for fuller batches under light load.
     consumerFetch: {

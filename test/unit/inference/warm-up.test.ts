@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { InferenceSession } from 'onnxruntime-node';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { readInferenceSettings } from '../../../inference-consumers/service/settings.ts';
 import { warmUp } from '../../../inference-consumers/service/warm-up.ts';
+import { ConfigError, EnvReader } from '../../../platform/config.ts';
 import { loadModel, type LoadedModel } from '../../../models/loader/load-model.ts';
 import { createSession, defaultSessionConfig } from '../../../models/runtime/session.ts';
 import { silentLogger, validManifest } from './fixtures.ts';
@@ -24,12 +26,12 @@ describe('warmUp', () => {
     await Promise.all(loaded.splice(0).map((m) => m.session.release()));
   });
 
-  it('runs one blank batch at the maximum batch size through the real session', async () => {
+  it('runs blank batches at the maximum batch size through the real session', async () => {
     const model = await loadModel('models/fashion-mnist/v1', { session: defaultSessionConfig, logger: silentLogger });
     loaded.push(model);
     const dims = recordRuns(model.session);
-    const seconds = await warmUp(model, 32);
-    expect(dims).toEqual([[32, 1, 28, 28]]);
+    const seconds = await warmUp(model, 32, 3);
+    expect(dims).toEqual([[32, 1, 28, 28], [32, 1, 28, 28], [32, 1, 28, 28]]);
     expect(seconds).toBeGreaterThan(0);
   });
 
@@ -46,5 +48,21 @@ describe('warmUp', () => {
     const dims = recordRuns(session);
     await warmUp({ session, manifest }, 3);
     expect(dims).toEqual([[1, 3, 2, 2], [1, 3, 2, 2], [1, 3, 2, 2]]);
+  });
+});
+
+describe('WARMUP_BATCHES', () => {
+  const read = (env: Record<string, string>) => {
+    const reader = new EnvReader(env);
+    const settings = readInferenceSettings(reader);
+    reader.done();
+    return settings;
+  };
+
+  it('defaults to 3 calls, takes 0 to turn warm-up off, and refuses anything else by name', () => {
+    expect(read({}).warmupBatches).toBe(3);
+    expect(read({ WARMUP_BATCHES: '0' }).warmupBatches).toBe(0);
+    expect(() => read({ WARMUP_BATCHES: '-1' })).toThrow(ConfigError);
+    expect(() => read({ WARMUP_BATCHES: 'many' })).toThrow(/WARMUP_BATCHES/);
   });
 });
