@@ -1,9 +1,10 @@
 /**
  * gateway/openapi.json against the code it describes: every documented operation is a route of the gateway with
- * that method and every route is documented, every reference resolves, and the limits in its schemas and
- * description are the settings' defaults, so a changed default cannot leave the document behind.
+ * that method and every route is documented, every status the gateway's code answers is documented, every
+ * reference resolves, and the limits in its schemas and description are the settings' defaults, so a changed
+ * default cannot leave the document behind.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { matchRoute, type RouteName } from '../../../gateway/http/routes.ts';
@@ -49,6 +50,16 @@ describe('gateway/openapi.json', () => {
     }
     const all: RouteName[] = ['live', 'ready', 'server', 'openapi', 'model', 'modelReady', 'infer', 'result'];
     expect([...documented].sort()).toEqual([...all].sort());
+  });
+
+  it('documents every status the gateway answers', () => {
+    const gateway = join(REPO_ROOT, 'gateway');
+    const sources = readdirSync(gateway, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => readFileSync(join(gateway, f), 'utf8'));
+    // Thrown as errors, and the dead letters' statuses (dead-letter-status.ts returns them).
+    const answered = new Set(sources.flatMap((src) => [...src.matchAll(/HttpError\((\d{3})|return (\d{3});/g)].map((m) => m[1] ?? m[2])));
+    const documented = new Set(Object.values(doc.paths).flatMap((ops) => Object.values(ops).flatMap((op) => Object.keys((op as { responses: Json }).responses))));
+    expect(answered.size).toBeGreaterThan(10);
+    expect([...answered].filter((code) => !documented.has(code as string)).sort()).toEqual([]);
   });
 
   it('resolves every reference', () => {
