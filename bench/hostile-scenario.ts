@@ -48,6 +48,9 @@ export interface HostileResult {
     rss_end_mb: number;
     /** The gateway process still running and answering /v2/health/live after the run. */
     alive_after: boolean;
+    /** How the gateway process ended during the run ("code 134", "signal SIGKILL"), and when; null if it did not. */
+    exit: string | null;
+    exited_at_s: number | null;
     rss_every_5s_mb: number[];
   };
   /** Seconds into the run at which the RSS cap stopped the hostile client, or null. */
@@ -81,7 +84,9 @@ export function readMemory(pid: number): { rssKb: number; hwmKb: number } | unde
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-    return { rssKb: field('VmRSS'), hwmKb: field('VmHWM') };
+    const memory = { rssKb: field('VmRSS'), hwmKb: field('VmHWM') };
+    // A zombie (exited, not yet reaped) still has a status file, without memory lines.
+    return Number.isFinite(memory.rssKb) && Number.isFinite(memory.hwmKb) ? memory : undefined;
   } catch {
     return undefined;
   }
@@ -169,9 +174,18 @@ export async function runHostileScenario(o: HostileOptions): Promise<HostileResu
     const started = Date.now();
     const elapsed = () => (Date.now() - started) / 1000;
 
+    let exit: string | null = null;
+    let exitedAt: number | null = null;
+    gateway.child.once('exit', (code, signal) => {
+      exit = signal ? `signal ${signal}` : `code ${code}`;
+      exitedAt = Math.round(elapsed());
+      o.log(`the gateway exited (${exit}) at ${exitedAt} s`);
+    });
     let lastRss = before?.rssKb ?? 0;
+    let peakRss = lastRss;
     const sampler = setInterval(() => {
       lastRss = readMemory(pid)?.rssKb ?? lastRss;
+      peakRss = Math.max(peakRss, lastRss);
       if (stoppedAt === null && lastRss / 1024 > o.rssCapMb) {
         stoppedAt = Math.round(elapsed());
         o.log(`gateway RSS ${mb(lastRss)} MB passed the cap of ${o.rssCapMb} MB at ${stoppedAt} s: the hostile client stops`);
@@ -242,9 +256,11 @@ export async function runHostileScenario(o: HostileOptions): Promise<HostileResu
       gateway: {
         rss_before_mb: mb(before?.rssKb ?? 0),
         // VmHWM is gone with the process: then the highest sample is the best figure there is.
-        peak_rss_mb: mb(end?.hwmKb ?? Math.max(lastRss, ...series.map((m) => m * 1024))),
+        peak_rss_mb: mb(end?.hwmKb ?? peakRss),
         rss_end_mb: mb(end?.rssKb ?? 0),
         alive_after: alive,
+        exit,
+        exited_at_s: exitedAt,
         rss_every_5s_mb: series,
       },
       stopped_early_at_s: stoppedAt,
