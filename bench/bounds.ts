@@ -6,10 +6,10 @@
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { runBatch } from '../inference-consumers/onnx/run-batch.ts';
-import { allocateBatch, slotOffset } from '../inference-consumers/preprocess/batch-tensor.ts';
-import { normaliseInto } from '../inference-consumers/preprocess/normalise.ts';
-import { decodeWithSharp, preprocessInto } from '../inference-consumers/preprocess/preprocess-image.ts';
+import { runBatch } from '../models/runtime/run-batch.ts';
+import { allocateBatch, slotOffset } from '../models/runtime/preprocess/batch-tensor.ts';
+import { normaliseInto } from '../models/runtime/preprocess/normalise.ts';
+import { decodeWithSharp, preprocessInto } from '../models/runtime/preprocess/preprocess-image.ts';
 import type { LoadedModel } from '../models/loader/load-model.ts';
 import { mapWithConcurrency } from '../platform/concurrency.ts';
 

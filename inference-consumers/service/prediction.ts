@@ -1,5 +1,5 @@
-import type { ItemPrediction } from '../onnx/run-batch.ts';
-import type { InputStats } from '../preprocess/preprocess-image.ts';
+import type { ItemPrediction } from '../../models/runtime/run-batch.ts';
+import type { InputStats } from '../../models/runtime/preprocess/preprocess-image.ts';
 import type { RoutedRequest } from '../../router/routed-request.ts';
 
 /** The Prediction value (schemas/prediction.avsc). */

@@ -5,8 +5,8 @@ import { mapWithConcurrency } from '../../platform/concurrency.ts';
 import { classify, PipelineError, SystemicError, systemicOf } from '../../platform/errors.ts';
 import type { RoutedRequest } from '../../router/routed-request.ts';
 import type { FetchOutcome } from '../fetch/fetch-image.ts';
-import { runBatch } from '../onnx/run-batch.ts';
-import { preprocessInto, type InputStats, type PreprocessLimits } from '../preprocess/preprocess-image.ts';
+import { runBatch } from '../../models/runtime/run-batch.ts';
+import { preprocessInto, type InputStats, type PreprocessLimits } from '../../models/runtime/preprocess/preprocess-image.ts';
 import { buildPrediction, type Prediction } from './prediction.ts';
 import type { TensorPool } from './tensor-pool.ts';
 

@@ -1,5 +1,5 @@
 import type { InputSpec } from '../../models/manifest.ts';
-import { allocateBatch, fitsSpec, type BatchTensor } from '../preprocess/batch-tensor.ts';
+import { allocateBatch, fitsSpec, type BatchTensor } from '../../models/runtime/preprocess/batch-tensor.ts';
 
 /**
  * Reuses batch tensors across polls (a 224×224×3 batch of 64 is 38 MB in float32): one per batch in flight,

@@ -5,8 +5,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { LoadedModel } from '../../models/loader/load-model.ts';
-import { runBatch } from '../onnx/run-batch.ts';
-import { allocateBatch } from '../preprocess/batch-tensor.ts';
+import { runBatch } from '../../models/runtime/run-batch.ts';
+import { allocateBatch } from '../../models/runtime/preprocess/batch-tensor.ts';
 
 /** Runs `calls` batches of `batchSize` blank images through the model; returns their duration in seconds. */
 export async function warmUp(model: Pick<LoadedModel, 'session' | 'manifest'>, batchSize: number, calls = 1): Promise<number> {

@@ -4,9 +4,9 @@
  * preprocessInto, one runBatch call per batch. An image serving would dead-letter is reported, not fatal.
  */
 import type { LoadedModel } from '../loader/load-model.ts';
-import { runBatch } from '../../inference-consumers/onnx/run-batch.ts';
-import { allocateBatch } from '../../inference-consumers/preprocess/batch-tensor.ts';
-import { preprocessInto, type InputStats } from '../../inference-consumers/preprocess/preprocess-image.ts';
+import { runBatch } from '../runtime/run-batch.ts';
+import { allocateBatch } from '../runtime/preprocess/batch-tensor.ts';
+import { preprocessInto, type InputStats } from '../runtime/preprocess/preprocess-image.ts';
 import type { ScoredSample } from './reference.ts';
 import type { SampleSource } from './samples.ts';
 

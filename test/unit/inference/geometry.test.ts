@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { keepsSize, letterboxGeometry, orientedSize, roundHalfEven, shorterSideCropGeometry } from '../../../inference-consumers/preprocess/geometry.ts';
+import { keepsSize, letterboxGeometry, orientedSize, roundHalfEven, shorterSideCropGeometry } from '../../../models/runtime/preprocess/geometry.ts';
 
 describe('resize geometry', () => {
   it('rounds halves to even, like Python', () => {

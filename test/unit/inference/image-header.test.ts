@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { readImageHeader, readJpegHeader, readPngHeader } from '../../../inference-consumers/preprocess/image-header.ts';
+import { readImageHeader, readJpegHeader, readPngHeader } from '../../../models/runtime/preprocess/image-header.ts';
 
 const create = (width: number, height: number, channels: 3 | 4) =>
   sharp({ create: { width, height, channels, background: { r: 10, g: 200, b: 30, alpha: 0.5 } } });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { allocateBatch, slotOffset } from '../../../inference-consumers/preprocess/batch-tensor.ts';
-import { normaliseInto, type NormaliseSpec } from '../../../inference-consumers/preprocess/normalise.ts';
+import { allocateBatch, slotOffset } from '../../../models/runtime/preprocess/batch-tensor.ts';
+import { normaliseInto, type NormaliseSpec } from '../../../models/runtime/preprocess/normalise.ts';
 
 // A 2x1 RGB image: pixel 0 = (0, 51, 255), pixel 1 = (255, 102, 0); scale 255.
 const rgb = Uint8Array.from([0, 51, 255, 255, 102, 0]);

@@ -1,8 +1,8 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { readPngHeader, type PngHeader } from '../../../inference-consumers/preprocess/image-header.ts';
-import { decodePngFast, takesPngFastPath } from '../../../inference-consumers/preprocess/png-fast-path.ts';
-import { decodeWithSharp } from '../../../inference-consumers/preprocess/preprocess-image.ts';
+import { readPngHeader, type PngHeader } from '../../../models/runtime/preprocess/image-header.ts';
+import { decodePngFast, takesPngFastPath } from '../../../models/runtime/preprocess/png-fast-path.ts';
+import { decodeWithSharp } from '../../../models/runtime/preprocess/preprocess-image.ts';
 import type { InputSpec } from '../../../models/manifest.ts';
 import { validManifest } from './fixtures.ts';
 

@@ -6,9 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { allocateBatch } from '../../../inference-consumers/preprocess/batch-tensor.ts';
-import { fromFloat16Bits, toFloat16Bits } from '../../../inference-consumers/preprocess/float16.ts';
-import { preprocessInto } from '../../../inference-consumers/preprocess/preprocess-image.ts';
+import { allocateBatch } from '../../../models/runtime/preprocess/batch-tensor.ts';
+import { fromFloat16Bits, toFloat16Bits } from '../../../models/runtime/preprocess/float16.ts';
+import { preprocessInto } from '../../../models/runtime/preprocess/preprocess-image.ts';
 import type { InputSpec } from '../../../models/manifest.ts';
 
 interface ReferenceCase {

@@ -1,8 +1,8 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import type { InputSpec } from '../../../models/manifest.ts';
-import { allocateBatch } from '../../../inference-consumers/preprocess/batch-tensor.ts';
-import { preprocessInto } from '../../../inference-consumers/preprocess/preprocess-image.ts';
+import { allocateBatch } from '../../../models/runtime/preprocess/batch-tensor.ts';
+import { preprocessInto } from '../../../models/runtime/preprocess/preprocess-image.ts';
 import { validManifest } from './fixtures.ts';
 
 const gray28 = validManifest().input;

@@ -1,8 +1,8 @@
 import ort from 'onnxruntime-node';
 import { describe, expect, it, vi } from 'vitest';
-import { runBatch } from '../../../inference-consumers/onnx/run-batch.ts';
-import { softmax, topK } from '../../../inference-consumers/onnx/scores.ts';
-import { allocateBatch } from '../../../inference-consumers/preprocess/batch-tensor.ts';
+import { runBatch } from '../../../models/runtime/run-batch.ts';
+import { softmax, topK } from '../../../models/runtime/scores.ts';
+import { allocateBatch } from '../../../models/runtime/preprocess/batch-tensor.ts';
 import { validManifest } from './fixtures.ts';
 
 describe('softmax', () => {

@@ -3,8 +3,8 @@
  * model's input), with libvips' own pixel limit guarding the decoder in case a header understated the size.
  */
 import sharp, { type Metadata, type Sharp } from 'sharp';
-import type { InputSpec, Rgb } from '../../models/manifest.ts';
-import { PipelineError } from '../../platform/errors.ts';
+import type { InputSpec, Rgb } from '../../manifest.ts';
+import { PipelineError } from '../../../platform/errors.ts';
 import { letterboxGeometry, shorterSideCropGeometry, type Size } from './geometry.ts';
 
 // libvips caches recent operations for reuse; every image here is new, so the cache only costs CPU and memory

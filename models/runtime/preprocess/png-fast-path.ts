@@ -5,7 +5,7 @@
  * (no resize, no colour management, no orientation, 8-bit); anything else returns undefined and goes to sharp.
  */
 import pngjs from 'pngjs';
-import type { InputSpec } from '../../models/manifest.ts';
+import type { InputSpec } from '../../manifest.ts';
 import { keepsSize } from './geometry.ts';
 import type { PngHeader } from './image-header.ts';
 

@@ -3,7 +3,7 @@
  * itself (letterbox, shorter side then centre crop), so it follows the published transforms to the pixel
  * rather than whatever rounding a resizing library picks. Pure.
  */
-import type { InputSpec } from '../../models/manifest.ts';
+import type { InputSpec } from '../../manifest.ts';
 
 export interface Size {
   width: number;

@@ -5,7 +5,7 @@
  * from the source channel the channel order names, written into a batch tensor at an element offset, in NCHW
  * or NHWC.
  */
-import type { InputSpec } from '../../models/manifest.ts';
+import type { InputSpec } from '../../manifest.ts';
 import { toFloat16Bits } from './float16.ts';
 
 export type NormaliseSpec = Pick<InputSpec, 'layout' | 'channels' | 'width' | 'height' | 'scale' | 'mean' | 'std' | 'dtype' | 'channel_order'>;

@@ -1,9 +1,9 @@
 /** ONNX Runtime calls for a whole batch, then per-item scores and top-k labels. */
 import ort from 'onnxruntime-node';
-import { fixedBatchSize, type ModelManifest } from '../../models/manifest.ts';
+import { fixedBatchSize, type ModelManifest } from '../manifest.ts';
 import { PipelineError } from '../../platform/errors.ts';
-import type { BatchTensor } from '../preprocess/batch-tensor.ts';
-import { fromFloat16Bits } from '../preprocess/float16.ts';
+import type { BatchTensor } from './preprocess/batch-tensor.ts';
+import { fromFloat16Bits } from './preprocess/float16.ts';
 import { sigmoid, softmax, topK, type ScoredLabel } from './scores.ts';
 
 export interface ItemPrediction {

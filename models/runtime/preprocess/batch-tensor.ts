@@ -2,7 +2,7 @@
  * One preallocated buffer per batch, of the input's dtype: images are normalised straight into their slot,
  * and the inference call wraps the filled prefix without copying.
  */
-import { fixedBatchSize, type InputSpec } from '../../models/manifest.ts';
+import { fixedBatchSize, type InputSpec } from '../../manifest.ts';
 import { allocateTensorData, itemSize, type TensorData } from './normalise.ts';
 
 export interface BatchTensor {

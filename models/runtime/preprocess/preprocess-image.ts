@@ -3,8 +3,8 @@
  * read from the header first so an oversized image is refused before its raster is decoded; then one decoding
  * call: pngjs for small PNGs already at the model's size, sharp for everything else.
  */
-import type { InputSpec } from '../../models/manifest.ts';
-import { PipelineError } from '../../platform/errors.ts';
+import type { InputSpec } from '../../manifest.ts';
+import { PipelineError } from '../../../platform/errors.ts';
 import { slotOffset, type BatchTensor } from './batch-tensor.ts';
 import { orientedSize, type Size } from './geometry.ts';
 import { readImageHeader, type ImageHeader } from './image-header.ts';
