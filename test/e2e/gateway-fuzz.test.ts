@@ -2,8 +2,8 @@
  * Property-based fuzzing of the running gateway (router, a v1 consumer, Kafka, registry, MinIO behind it) with
  * schemathesis, from the OpenAPI document the gateway serves at /v2/openapi.json (gateway/openapi.json): the
  * document's examples, then requests built to cover each constraint and its violation, then random ones, for
- * every operation. Bounded: FUZZ_MAX_EXAMPLES cases per operation and phase (default 100), one worker, killed
- * after FUZZ_TIMEOUT_SECONDS (default 100). FUZZ_SEED repeats a run (the seed is printed).
+ * every operation. Bounded: FUZZ_MAX_EXAMPLES cases per operation and phase (default 200), one worker, killed
+ * after FUZZ_TIMEOUT_SECONDS (default 120). FUZZ_SEED repeats a run (the seed is printed).
  *
  * Passes when schemathesis finds nothing (no 5xx other than 503 and 504, every status, content type, header and
  * body as documented, invalid requests refused with a client error, 401 without a token, 405 with Allow), the
@@ -20,8 +20,8 @@ import { PipelineHarness, REPO_ROOT } from '../../stack/pipeline-harness.ts';
 import { freePort, type RunningProcess } from '../../stack/pipeline-services.ts';
 
 const TOKEN = 'fuzz-client-token-0123456789';
-const MAX_EXAMPLES = Number(process.env.FUZZ_MAX_EXAMPLES ?? 100);
-const TIMEOUT_SECONDS = Number(process.env.FUZZ_TIMEOUT_SECONDS ?? 100);
+const MAX_EXAMPLES = Number(process.env.FUZZ_MAX_EXAMPLES ?? 200);
+const TIMEOUT_SECONDS = Number(process.env.FUZZ_TIMEOUT_SECONDS ?? 120);
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const FUZZ_DIR = join(REPO_ROOT, 'test', 'e2e', 'gateway-fuzz');
 const auth = { authorization: `Bearer ${TOKEN}` };
