@@ -42,6 +42,7 @@ export interface HostileResult {
   normal_rate: number;
   normal_in_flight: number;
   id_bytes: number;
+  gateway_env: Record<string, string>;
   gateway: {
     rss_before_mb: number;
     peak_rss_mb: number;
@@ -253,6 +254,7 @@ export async function runHostileScenario(o: HostileOptions): Promise<HostileResu
       normal_rate: o.normalRate,
       normal_in_flight: o.normalInFlight,
       id_bytes: o.idBytes,
+      gateway_env: o.gatewayEnv ?? {},
       gateway: {
         rss_before_mb: mb(before?.rssKb ?? 0),
         // VmHWM is gone with the process: then the highest sample is the best figure there is.
