@@ -7,9 +7,14 @@ import { HttpError } from '../http/http-error.ts';
 
 const ECHO_CHARS = 64;
 
-/** `value` as JSON for an error message, cut to its first few dozen characters. */
+/**
+ * `value` as JSON for an error message, cut to its first few dozen characters. Arrays and objects are named by
+ * type, never serialised: a deeply nested one would overflow the stack.
+ */
 export function quoted(value: unknown): string {
-  const text = typeof value === 'string' ? value : String(JSON.stringify(value));
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object' && value !== null) return 'an object';
+  const text = typeof value === 'string' ? value : String(value);
   const cut = text.length > ECHO_CHARS ? `${text.slice(0, ECHO_CHARS)}…` : text;
   return typeof value === 'string' ? JSON.stringify(cut) : cut;
 }

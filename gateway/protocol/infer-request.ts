@@ -71,10 +71,13 @@ function elementCount(shape: unknown, input: string): number {
   return (shape as number[]).reduce((a, b) => a * b, 1);
 }
 
-/** Row-major data may be flat or nested per the shape; either way it is read as a flat list. */
-function flatStrings(data: unknown, input: string): string[] {
+/**
+ * Row-major data may be flat or nested per the shape; either way it is read as a flat list. Flattened no deeper
+ * than the shape's rank: unbounded flattening recursed once per level and a 100,000-deep body overflowed the stack.
+ */
+function flatStrings(data: unknown, input: string, rank: number): string[] {
   if (!Array.isArray(data)) throw bad(`input "${input}": data must be an array of strings (or give parameters.binary_data_size and send the bytes after the JSON)`);
-  const flat = (data as unknown[]).flat(Infinity);
+  const flat = (data as unknown[]).flat(rank - 1);
   if (!flat.every((d) => typeof d === 'string')) throw bad(`input "${input}": BYTES data elements must be strings`);
   return flat as string[];
 }
@@ -109,7 +112,7 @@ function parseInput(raw: unknown, binary: Buffer, limits: RequestLimits): ImageI
     elements = readBytesElements(binary, count, input);
   } else {
     if (binary.length > 0) throw bad(`${binary.length} bytes follow the JSON header but no input declares parameters.binary_data_size`);
-    elements = flatStrings(raw.data, input);
+    elements = flatStrings(raw.data, input, (raw.shape as number[]).length);
     if (elements.length !== count) throw bad(`input "${input}": ${elements.length} data elements where the shape asks for ${count}`);
   }
 

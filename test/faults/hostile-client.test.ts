@@ -35,6 +35,7 @@ describe('gateway under a hostile client', () => {
     // The hostile traffic reached the gateway and was refused there.
     expect(result.hostile.by_kind['big-id']?.['400'], 'no 4 MiB id refused').toBeGreaterThan(0);
     expect(result.hostile.by_kind['oversized-streamed']?.['413'], 'no oversized body refused').toBeGreaterThan(0);
+    expect(result.hostile.server_errors, 'the hostile client got a 5xx other than 503/504').toBe(0);
     expect(result.normal.sent).toBeGreaterThan(0);
     expect(result.normal.statuses).toEqual({ 200: result.normal.sent });
   });

@@ -104,6 +104,16 @@ describe('client strings', () => {
     ];
     for (const body of cases) expect(message(() => parseJson(body)).length).toBeLessThan(400);
   });
+
+  it('answers 400, not a stack overflow, to data or names nested 100,000 arrays deep', () => {
+    const deep = `${'['.repeat(100_000)}"aGk="${']'.repeat(100_000)}`;
+    const bodies = [
+      `{"inputs":[{"name":"image","datatype":"BYTES","shape":[1],"data":${deep}}]}`,
+      `{"inputs":[{"name":${deep},"datatype":"BYTES","shape":[1],"data":["aGk="]}]}`,
+      `{"inputs":[{"name":"image","datatype":${deep},"shape":[1],"data":["aGk="]}]}`,
+    ];
+    for (const body of bodies) expect(status(() => parseInferRequest(Buffer.from(body), Buffer.alloc(0), LIMITS))).toBe(400);
+  });
 });
 
 describe('uri inputs', () => {
