@@ -196,7 +196,13 @@ describe('gateway answers', () => {
     const body = await res.json();
     expect([res.status, body.stage, body.error_class]).toEqual([422, 'fetch', 'NotFound']);
     expect(JSON.stringify(body)).not.toContain(key);
-    const logged = (await readFile(gateway.logFile, 'utf8')).split('\n').filter((l) => l.includes('"request dead-lettered"') && l.includes(body.request_id));
+    // The gateway's log is written asynchronously: the line may land a moment after the answer.
+    const loggedLines = async () => (await readFile(gateway.logFile, 'utf8')).split('\n').filter((l) => l.includes('"request dead-lettered"') && l.includes(body.request_id));
+    let logged = await loggedLines();
+    for (let i = 0; i < 50 && logged.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      logged = await loggedLines();
+    }
     expect(logged).toHaveLength(1);
     expect(JSON.parse(logged[0]!)).toMatchObject({ client: 'e2e', stage: 'fetch', errorClass: 'NotFound', reason: expect.stringContaining(key) });
   });
