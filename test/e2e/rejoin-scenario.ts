@@ -11,6 +11,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import type { Prediction } from '../../inference-consumers/service/prediction.ts';
 import { writeSamples, type Sample } from '../../scripts/samples/write-samples.ts';
 import { PipelineHarness, REPO_ROOT } from '../../stack/pipeline-harness.ts';
@@ -233,4 +234,13 @@ export class RejoinScenario {
   close(): Promise<void> {
     return this.h.close();
   }
+}
+
+/** What both rejoin scenarios require: every tracked request answered right, each prediction counted once. */
+export function expectEveryAnswer(f: RejoinFigures): void {
+  expect(f.prediction_partitions_used, 'predictions on the added partitions too').toBeGreaterThan(4);
+  expect([f.lost, f.wrong], 'lost and wrong answers').toEqual([0, 0]);
+  expect(f.answered).toBe(f.tracked);
+  expect(f.drift_counted, 'drift monitor: predictions counted').toBe(f.predictions_on_topic);
+  expect(f.drift_reread, 'drift monitor: predictions read twice (a replay after a rejoin)').toBe(0);
 }
