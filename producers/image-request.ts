@@ -9,6 +9,8 @@ export interface ImageRequest {
   pinned_version: string | null;
   source: string | null;
   metadata: Record<string, string>;
+  /** The model to serve it; null or absent: the deployment's default model. */
+  model?: string | null;
 }
 
 export interface RequestOptions {
@@ -17,6 +19,7 @@ export interface RequestOptions {
   pinnedVersion?: string | null;
   source?: string | null;
   metadata?: Record<string, string>;
+  model?: string | null;
   now?: number;
 }
 
@@ -29,5 +32,6 @@ export function newImageRequest(uri: string, o: RequestOptions = {}): ImageReque
     pinned_version: o.pinnedVersion ?? null,
     source: o.source ?? null,
     metadata: o.metadata ?? {},
+    model: o.model ?? null,
   };
 }
