@@ -145,6 +145,26 @@ export interface ModelManifest {
    * `source` says how it was computed (held-out data, or "samples: <where>, N images" for an import).
    */
   reference?: ManifestReference;
+  /**
+   * How to turn the served scores into calibrated probabilities, fitted on held-out data (for the trained
+   * models: models/training/calibrate.py). Absent: the drift monitor estimates no label-free accuracy.
+   */
+  calibration?: Calibration;
+}
+
+/**
+ * Temperature scaling (Guo et al. 2017): calibrated probabilities are softmax(logits / temperature); for a model
+ * whose output is probabilities, softmax(log p / temperature). The predicted class does not change.
+ */
+export interface Calibration {
+  method: 'temperature';
+  temperature: number;
+  /** The held-out data it was fitted on. */
+  source: string;
+  samples: number;
+  /** Expected calibration error (15 equal-width bins of top-1 probability) on test data, before and after. */
+  test_ece_before?: number;
+  test_ece_after?: number;
 }
 
 export interface Provenance {

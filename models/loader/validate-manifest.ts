@@ -148,6 +148,21 @@ function checkManifest(c: Checker, m: Json): void {
   }
 
   if (m.reference !== undefined) checkReference(c, m.reference, classes);
+  if (m.calibration !== undefined) checkCalibration(c, m.calibration, output?.kind);
+}
+
+function checkCalibration(c: Checker, value: unknown, kind: unknown): void {
+  const calibration = c.object(value, 'calibration');
+  if (!calibration) return;
+  c.oneOf(calibration.method, 'calibration.method', ['temperature']);
+  c.number(calibration.temperature, 'calibration.temperature', { min: Number.MIN_VALUE });
+  c.string(calibration.source, 'calibration.source');
+  c.number(calibration.samples, 'calibration.samples', { min: 1, integer: true });
+  for (const field of ['test_ece_before', 'test_ece_after'] as const) {
+    if (calibration[field] !== undefined) c.number(calibration[field], `calibration.${field}`, { min: 0, max: 1 });
+  }
+  // Independent sigmoid scores have no single top-1 probability to rescale.
+  if (kind === 'sigmoid') c.fail('calibration', 'absent for output.kind "sigmoid" (temperature scaling calibrates a softmax)', value);
 }
 
 function checkLineage(c: Checker, value: unknown): void {

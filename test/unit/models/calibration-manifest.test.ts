@@ -1,0 +1,52 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseManifestJson } from '../../../models/loader/parse-manifest.ts';
+import { validateManifest } from '../../../models/loader/validate-manifest.ts';
+import type { Calibration } from '../../../models/manifest.ts';
+import { validManifest } from '../inference/fixtures.ts';
+
+const CALIBRATION: Calibration = { method: 'temperature', temperature: 1.2, source: 'validation split', samples: 5000, test_ece_before: 0.02, test_ece_after: 0.01 };
+
+function refusal(raw: unknown): string {
+  try {
+    validateManifest(raw, 'fixture/manifest.json');
+  } catch (err) {
+    return (err as Error).message;
+  }
+  throw new Error('expected the manifest to be refused');
+}
+
+describe('manifest calibration (optional)', () => {
+  it('keeps a manifest without it valid, and takes a complete one typed', () => {
+    expect(validateManifest(validManifest(), 'x').calibration).toBeUndefined();
+    expect(validateManifest(validManifest({ calibration: CALIBRATION }), 'x').calibration).toEqual(CALIBRATION);
+    const minimal: Calibration = { method: 'temperature', temperature: 1.2, source: 'validation split', samples: 5000 };
+    expect(validateManifest(validManifest({ calibration: minimal }), 'x').calibration?.temperature).toBe(1.2);
+  });
+
+  it('names every bad calibration field', () => {
+    const bad = { method: 'platt', temperature: 0, source: '', samples: 2.5, test_ece_after: 3 };
+    const message = refusal(validManifest({ calibration: bad as unknown as Calibration }));
+    for (const field of ['calibration.method', 'calibration.temperature', 'calibration.source', 'calibration.samples', 'calibration.test_ece_after']) {
+      expect(message).toContain(field);
+    }
+    expect(refusal(validManifest({ calibration: 'hot' as unknown as Calibration }))).toMatch(/calibration must be an object/);
+  });
+
+  it('refuses a temperature for independent sigmoid scores', () => {
+    const m = validManifest({ calibration: CALIBRATION });
+    expect(refusal({ ...m, output: { ...m.output, kind: 'sigmoid' } })).toMatch(/calibration must be absent for output.kind "sigmoid"/);
+  });
+
+  it('is in the committed Fashion-MNIST manifests, fitted on their validation split', () => {
+    for (const version of ['v1', 'v2', 'v2-int8']) {
+      const path = new URL(`../../../models/fashion-mnist/${version}/manifest.json`, import.meta.url);
+      const manifest = parseManifestJson(readFileSync(path, 'utf8'), path.pathname);
+      expect(manifest.calibration?.method).toBe('temperature');
+      // A temperature far from 1 would mean a badly calibrated network; these were within a few percent.
+      expect(manifest.calibration?.temperature).toBeGreaterThan(0.8);
+      expect(manifest.calibration?.temperature).toBeLessThan(1.25);
+      expect(manifest.calibration?.samples).toBe(manifest.lineage?.validation_samples);
+    }
+  });
+});
