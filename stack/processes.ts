@@ -87,6 +87,11 @@ export function isGroupAlive(pgid: number): boolean {
     });
 }
 
+/** True when the process is stopped by a signal (SIGSTOP): state T in /proc; false where there is no /proc. */
+export function isSignalStopped(pid: number): boolean {
+  return readProcStat(String(pid))?.state === 'T';
+}
+
 function isRunningState(state: string): boolean {
   return state !== 'Z' && state !== 'X'; // Zombie or dead.
 }

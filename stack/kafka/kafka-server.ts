@@ -8,6 +8,7 @@ import { KAFKA_CONTROLLER_PORT, KAFKA_PORT, LOOPBACK } from '../endpoints.ts';
 import { REPO_ROOT } from '../paths.ts';
 import { JAVA, MAVEN } from '../prerequisites.ts';
 import { runLogged } from '../run-logged.ts';
+import type { LaunchSpec } from '../processes.ts';
 import type { LocalServer, ServerContext } from '../server.ts';
 import { KAFKA_CLUSTER_ID, readKafkaVersion, renderLog4j2Properties, renderServerProperties } from './kafka-config.ts';
 
@@ -20,8 +21,8 @@ const installDir = (ctx: Pick<ServerContext, 'cacheDir'>) => join(ctx.cacheDir, 
 export const libsDir = (ctx: Pick<ServerContext, 'cacheDir'>) => join(installDir(ctx), 'libs');
 /** Written last, so an interrupted download is redone rather than half-used. */
 const installedMarker = (ctx: ServerContext) => join(installDir(ctx), '.installed');
-const propertiesFile = (ctx: ServerContext) => join(ctx.stateDir, 'config', 'server.properties');
-const dataDir = (ctx: ServerContext) => join(ctx.stateDir, 'data');
+export const propertiesFile = (ctx: Pick<ServerContext, 'stateDir'>) => join(ctx.stateDir, 'config', 'server.properties');
+export const dataDir = (ctx: Pick<ServerContext, 'stateDir'>) => join(ctx.stateDir, 'data');
 
 function java(ctx: ServerContext, mainClass: string, args: string[], jvmOptions: string[] = []) {
   return { command: 'java', args: [...jvmOptions, '-cp', join(libsDir(ctx), '*'), mainClass, ...args] };
@@ -58,33 +59,8 @@ export const kafkaServer: LocalServer = {
     writeFileSync(installedMarker(ctx), `${POM_DIGEST} ${new Date().toISOString()}\n`);
   },
 
-  async prepare(ctx) {
-    const configDir = join(ctx.stateDir, 'config');
-    mkdirSync(configDir, { recursive: true });
-    writeFileSync(
-      propertiesFile(ctx),
-      renderServerProperties({ host: LOOPBACK, port: KAFKA_PORT, controllerPort: KAFKA_CONTROLLER_PORT, dataDir: dataDir(ctx) }),
-    );
-    const log4jFile = join(configDir, 'log4j2.properties');
-    writeFileSync(log4jFile, renderLog4j2Properties());
-
-    if (!existsSync(join(dataDir(ctx), 'meta.properties'))) {
-      ctx.progress(`kafka: formatting storage in ${dataDir(ctx)} (cluster id ${KAFKA_CLUSTER_ID})`);
-      const format = java(ctx, 'kafka.tools.StorageTool', ['format', '-t', KAFKA_CLUSTER_ID, '-c', propertiesFile(ctx)], [
-        `-Dlog4j2.configurationFile=${log4jFile}`,
-      ]);
-      await runLogged(format, join(ctx.stateDir, 'kafka.log'), ctx.progress, 'kafka: still formatting storage');
-    }
-
-    return java(ctx, 'kafka.Kafka', [propertiesFile(ctx)], [
-      '-Xms256m',
-      '-Xmx1g',
-      '-XX:+UseG1GC',
-      '-XX:MaxGCPauseMillis=20',
-      '-Djava.awt.headless=true',
-      `-Dlog4j2.configurationFile=${log4jFile}`,
-    ]);
-  },
+  prepare: (ctx) =>
+    prepareKafkaNode(ctx, renderServerProperties({ host: LOOPBACK, port: KAFKA_PORT, controllerPort: KAFKA_CONTROLLER_PORT, dataDir: dataDir(ctx) }), KAFKA_CLUSTER_ID, '1g'),
 
   isHealthy: () => kafkaAnswers(`${LOOPBACK}:${KAFKA_PORT}`),
 
@@ -92,11 +68,40 @@ export const kafkaServer: LocalServer = {
 };
 
 /**
+ * Writes a node's configuration under ctx.stateDir, formats its storage the first time, and says how to launch it.
+ * Shared by the single broker and the nodes of the local cluster (stack/kafka-cluster.ts).
+ */
+export async function prepareKafkaNode(ctx: ServerContext, serverProperties: string, clusterId: string, maxHeap: string): Promise<LaunchSpec> {
+  const configDir = join(ctx.stateDir, 'config');
+  mkdirSync(configDir, { recursive: true });
+  writeFileSync(propertiesFile(ctx), serverProperties);
+  const log4jFile = join(configDir, 'log4j2.properties');
+  writeFileSync(log4jFile, renderLog4j2Properties());
+
+  if (!existsSync(join(dataDir(ctx), 'meta.properties'))) {
+    ctx.progress(`kafka: formatting storage in ${dataDir(ctx)} (cluster id ${clusterId})`);
+    const format = java(ctx, 'kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', propertiesFile(ctx)], [
+      `-Dlog4j2.configurationFile=${log4jFile}`,
+    ]);
+    await runLogged(format, join(ctx.stateDir, 'kafka.log'), ctx.progress, 'kafka: still formatting storage');
+  }
+
+  return java(ctx, 'kafka.Kafka', [propertiesFile(ctx)], [
+    '-Xms256m',
+    `-Xmx${maxHeap}`,
+    '-XX:+UseG1GC',
+    '-XX:MaxGCPauseMillis=20',
+    '-Djava.awt.headless=true',
+    `-Dlog4j2.configurationFile=${log4jFile}`,
+  ]);
+}
+
+/**
  * A freshly formatted broker creates __consumer_offsets and __transaction_state on first use and answers
  * "coordinator loading" until they are loaded; clients retry, but the first test would pay for it and sometimes
  * exhaust its retries. Using each coordinator once here makes `up` mean "ready for consumers and producers".
  */
-async function warmUpCoordinators(broker: string, ctx: ServerContext): Promise<void> {
+export async function warmUpCoordinators(broker: string, ctx: ServerContext): Promise<void> {
   const kafka = new Kafka({
     clientId: 'imgpipe-stack-warmup',
     brokers: [broker],
@@ -120,7 +125,7 @@ async function warmUpCoordinators(broker: string, ctx: ServerContext): Promise<v
 }
 
 /** The broker answers a metadata request, i.e. it has joined the KRaft quorum and registered. */
-async function kafkaAnswers(broker: string): Promise<boolean> {
+export async function kafkaAnswers(broker: string): Promise<boolean> {
   const admin = new Kafka({
     clientId: 'imgpipe-stack-probe',
     brokers: [broker],

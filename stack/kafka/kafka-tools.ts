@@ -13,6 +13,7 @@ import { libsDir } from './kafka-server.ts';
 const TOOLS = {
   'consumer-groups': 'org.apache.kafka.tools.consumer.group.ConsumerGroupCommand',
   transactions: 'org.apache.kafka.tools.TransactionsCommand',
+  'metadata-quorum': 'org.apache.kafka.tools.MetadataQuorumCommand',
 } as const;
 
 /** Log4j to stderr at WARN: the tools' stdout is their answer. */
@@ -56,4 +57,19 @@ export function parseGroupDescription(out: string): GroupPartitionRow[] {
     const [group, topic, partition, current, end, lag] = l.split(/\s+/);
     return { group: group ?? '', topic: topic ?? '', partition: Number(partition), currentOffset: number(current), logEndOffset: Number(end), lag: number(lag) };
   });
+}
+
+/**
+ * The node id of the active KRaft controller (kafka-metadata-quorum describe --status). The controller id in a
+ * metadata response is not it: KRaft brokers answer clients with a random live broker there.
+ */
+export async function activeController(bootstrap: string): Promise<number> {
+  return parseQuorumLeader(await kafkaTool('metadata-quorum', bootstrap, ['describe', '--status']));
+}
+
+/** Pure: LeaderId from `kafka-metadata-quorum describe --status`. */
+export function parseQuorumLeader(out: string): number {
+  const match = /^LeaderId:\s*(\d+)\s*$/m.exec(out);
+  if (!match?.[1]) throw new Error(`kafka-metadata-quorum printed no LeaderId:\n${out}`);
+  return Number(match[1]);
 }
