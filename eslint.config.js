@@ -15,4 +15,6 @@ export default tseslint.config(
     },
   },
   { files: ['test/**', 'bench/**', 'scripts/**', 'demo/**', 'stack/**', '**/*.test.ts'], rules: { 'no-console': 'off' } },
+  // The gateway's page runs in the browser.
+  { files: ['gateway/page/*.js'], languageOptions: { globals: { document: 'readonly', sessionStorage: 'readonly', performance: 'readonly', TextEncoder: 'readonly' } } },
 );

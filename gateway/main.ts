@@ -17,6 +17,7 @@ import { openApiDocument } from './http/openapi-document.ts';
 import { RateLimiter } from './http/rate-limiter.ts';
 import { createGatewayMetrics } from './metrics.ts';
 import { loadCatalog } from './model-catalog.ts';
+import { pageFiles } from './page/assets.ts';
 import { RequestTracker } from './pipeline/request-tracker.ts';
 import { servedPart, type ServedPrediction } from './protocol/infer-response.ts';
 import { ResultListener } from './pipeline/result-listener.ts';
@@ -76,6 +77,7 @@ await runService({
       },
       server: { name: 'kafka-image-inference-gateway', version: serverVersion() },
       openapi: openApiDocument(fileURLToPath(new URL('./openapi.json', import.meta.url))),
+      page: pageFiles(),
     });
     const server: Server = await gateway.listen(s.http.host, s.http.port);
 

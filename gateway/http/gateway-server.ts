@@ -8,6 +8,7 @@ import type { Prediction } from '../../inference-consumers/service/prediction.ts
 import type { Logger } from '../../platform/logger.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { ModelCatalog } from '../model-catalog.ts';
+import type { PageFile } from '../page/assets.ts';
 import type { RequestTracker } from '../pipeline/request-tracker.ts';
 import type { Submission } from '../pipeline/submitter.ts';
 import { HEADER_LENGTH, splitBody } from '../protocol/binary-tensor.ts';
@@ -36,6 +37,8 @@ export interface GatewayDeps {
   server: { name: string; version: string };
   /** The OpenAPI document of this API, served without a token. */
   openapi: () => Promise<Buffer>;
+  /** The browser page's files by name (GET /ui), served without a token. */
+  page: (file: string) => Promise<PageFile>;
 }
 
 /** What a synchronous request keeps while it waits: never its body or images. */
@@ -139,6 +142,8 @@ export class GatewayServer {
         return json(200, { ...this.d.server, extensions: ['binary_tensor_data'] });
       case 'openapi':
         return { status: 200, body: await this.d.openapi() };
+      case 'models':
+        return json(200, { models: catalog.names.map((name) => ({ name, versions: catalog.versions(name) })) });
       case 'model':
         return json(200, catalog.metadata(route.model, route.version));
       case 'modelReady': {
@@ -150,6 +155,10 @@ export class GatewayServer {
         return this.infer(route, req, client);
       case 'result':
         return this.result(route.id, client);
+      case 'page': {
+        const file = await this.d.page(route.file);
+        return { status: 200, body: file.body, headers: file.headers };
+      }
     }
   }
 
@@ -202,7 +211,7 @@ export class GatewayServer {
     this.d.tracker.track({ inferenceId, client, requestIds, meta });
     try {
       await this.d.submit(
-        { requestIds, input: request.input, imageTypes, pinnedVersion: route.version, stickinessKey: request.stickinessKey, client },
+        { requestIds, input: request.input, imageTypes, model: route.model, pinnedVersion: route.version, stickinessKey: request.stickinessKey, client },
         (stage, seconds) => this.d.metrics.stageSeconds.observe({ stage }, seconds),
       );
     } catch (err) {

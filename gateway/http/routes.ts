@@ -4,16 +4,18 @@
  */
 import { HttpError } from './http-error.ts';
 
-export type RouteName = 'live' | 'ready' | 'server' | 'openapi' | 'model' | 'modelReady' | 'infer' | 'result';
+export type RouteName = 'live' | 'ready' | 'server' | 'openapi' | 'models' | 'model' | 'modelReady' | 'infer' | 'result' | 'page';
 
 export interface RouteMatch {
   name: RouteName;
   template: string;
-  /** Health endpoints answer without a token (Kubernetes probes, load balancers), and so does the API's description. */
+  /** Health endpoints answer without a token (Kubernetes probes, load balancers), and so do the API's description and the page's files (the page asks for the token). */
   open: boolean;
   model: string;
   version: string | null;
   id: string;
+  /** The page's file named by the path (`/ui` is its index.html); '' for the other routes. */
+  file: string;
 }
 
 interface RouteSpec {
@@ -32,10 +34,12 @@ const ROUTES: RouteSpec[] = [
   { name: 'ready', method: 'GET', template: '/v2/health/ready', pattern: /^\/v2\/health\/ready$/, open: true },
   { name: 'server', method: 'GET', template: '/v2', pattern: /^\/v2\/?$/ },
   { name: 'openapi', method: 'GET', template: '/v2/openapi.json', pattern: /^\/v2\/openapi\.json$/, open: true },
+  { name: 'models', method: 'GET', template: '/v2/models', pattern: /^\/v2\/models\/?$/ },
   { name: 'infer', method: 'POST', template: '/v2/models/{name}[/versions/{version}]/infer', pattern: model('/infer') },
   { name: 'modelReady', method: 'GET', template: '/v2/models/{name}[/versions/{version}]/ready', pattern: model('/ready') },
   { name: 'model', method: 'GET', template: '/v2/models/{name}[/versions/{version}]', pattern: model('') },
   { name: 'result', method: 'GET', template: '/v2/results/{id}', pattern: new RegExp(`^/v2/results/${SEGMENT}$`) },
+  { name: 'page', method: 'GET', template: '/ui[/{file}]', pattern: /^\/ui(?:\/([^/]*))?$/, open: true },
 ];
 
 function decode(segment: string | undefined): string {
@@ -60,12 +64,14 @@ export function matchRoute(method: string, rawPath: string): RouteMatch {
   }
   const groups = route.pattern.exec(path) as RegExpExecArray;
   const first = decode(groups[1]);
+  const named = route.name === 'result' || route.name === 'page';
   return {
     name: route.name,
     template: route.template,
     open: route.open ?? false,
-    model: route.name === 'result' ? '' : first,
-    version: route.name === 'result' || groups[2] === undefined ? null : decode(groups[2]),
+    model: named ? '' : first,
+    version: named || groups[2] === undefined ? null : decode(groups[2]),
     id: route.name === 'result' ? first : '',
+    file: route.name === 'page' ? first || 'index.html' : '',
   };
 }

@@ -20,6 +20,7 @@ import { GatewayServer, type ResponseMeta } from '../../../gateway/http/gateway-
 import { RateLimiter } from '../../../gateway/http/rate-limiter.ts';
 import { createGatewayMetrics } from '../../../gateway/metrics.ts';
 import { loadCatalog } from '../../../gateway/model-catalog.ts';
+import { pageFiles } from '../../../gateway/page/assets.ts';
 import { RequestTracker } from '../../../gateway/pipeline/request-tracker.ts';
 import type { Submission } from '../../../gateway/pipeline/submitter.ts';
 import { encodeBytesElements } from '../../../gateway/protocol/binary-tensor.ts';
@@ -83,6 +84,7 @@ beforeAll(async () => {
     },
     server: { name: 'gateway-test', version: '0.0.0' },
     openapi: openApiDocument(openApiPath),
+    page: pageFiles(),
   });
   server = await gateway.listen('127.0.0.1', 0);
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -48,7 +48,7 @@ describe('gateway/openapi.json', () => {
         expect([path, route.open], path).toEqual([path, (operations[method] as { security?: unknown[] }).security?.length === 0]);
       }
     }
-    const all: RouteName[] = ['live', 'ready', 'server', 'openapi', 'model', 'modelReady', 'infer', 'result'];
+    const all: RouteName[] = ['live', 'ready', 'server', 'openapi', 'models', 'model', 'modelReady', 'infer', 'result', 'page'];
     expect([...documented].sort()).toEqual([...all].sort());
   });
 
