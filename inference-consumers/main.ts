@@ -1,4 +1,4 @@
-/** An inference consumer: one process of the consumer group of one model version. Scale by running more. */
+/** An inference consumer: one process of the consumer group of one model version (of MODEL_NAME, or the default model). Scale by running more. */
 import { loadModel, type LoadedModel } from '../models/loader/load-model.ts';
 import { ModelRegistry } from '../models/loader/model-registry.ts';
 import { connectClients } from '../platform/clients.ts';
@@ -19,16 +19,16 @@ await runService({
   readSettings: readInferenceSettings,
   opsEndpoint: (s) => s.ops,
   async start(s, { logger, registry, fatal }) {
-    const log = logger.child({ version: s.modelVersion, consumer: s.consumerId });
+    const log = logger.child({ model: s.modelName, version: s.modelVersion, consumer: s.consumerId });
     const metrics = createInferenceMetrics(registry);
     const s3 = createS3Client(s.s3);
-    const label = s.modelVersion;
-    // Every model this consumer loads must be the version it consumes (records are routed by version), and is
+    const label = s.servingLabel;
+    // Every model this consumer loads must be the model (MODEL_NAME, when set) and version it consumes (records are routed by both), and is
     // warmed up before it serves: at start before the consumer subscribes (/readyz stays 503 until then), on a
     // reload before it replaces the serving model.
     const loader = async (uri: string): Promise<LoadedModel> => {
       const model = await loadModel(uri, { session: s.session, logger: log, s3, cacheDir: s.modelCacheDir });
-      const serving = models.get(label)?.manifest ?? { name: model.manifest.name, version: label };
+      const serving = models.get(label)?.manifest ?? { name: s.modelName ?? model.manifest.name, version: s.modelVersion };
       const problem = identityProblem(serving, model.manifest);
       try {
         if (problem) throw new Error(`${uri}: ${problem}`);

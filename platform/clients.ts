@@ -17,7 +17,7 @@ export interface Clients {
 /** Connects what every process needs and makes sure the core topics exist. */
 export async function connectClients(settings: CommonSettings, logger: Logger, producerConfig: ProducerConfig = {}): Promise<Clients> {
   const kafka = createKafka(settings.kafka, logger);
-  const topics = topicNames(settings.kafka.topicPrefix);
+  const topics = topicNames(settings.kafka.topicPrefix, settings.defaultModel);
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(admin, coreTopics(topics), settings.kafka, logger);

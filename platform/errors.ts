@@ -16,6 +16,7 @@ export type ErrorClass =
   | 'ForbiddenUri'
   | 'UnsupportedUri'
   | 'UnknownVersion'
+  | 'UnknownModel'
   | 'InvalidRequest'
   | 'Timeout'
   | 'Throttled'

@@ -1,4 +1,10 @@
 /** Topic names: defaults under one configurable prefix (DESIGN.md "Flow"). */
+
+/** The model a request without a `model` field is for (DEFAULT_MODEL). */
+export const DEFAULT_MODEL = 'fashion-mnist';
+
+/** Model names: no "." (it separates model from version in topic names). */
+export const MODEL_NAME_PATTERN = /^[a-zA-Z0-9_-]{1,100}$/;
 export interface TopicNames {
   requests: string;
   predictions: string;
@@ -7,11 +13,24 @@ export interface TopicNames {
   feedback: string;
   drift: string;
   driftState: string;
-  /** The per-version topic the router produces to and that version's consumer group reads. */
-  requestsFor(version: string): string;
+  /**
+   * The per-version topic the router produces to and that version's consumer group reads. `model` null or the
+   * default model: `<prefix>.requests.<version>`, as before models had names; any other model's versions live
+   * under its name.
+   */
+  requestsFor(version: string, model?: string | null): string;
 }
 
-export function topicNames(prefix: string): TopicNames {
+/**
+ * How a model version is named in topics and consumer groups: the version alone for the deployment's default
+ * model (so deployments from before several models keep their topics and groups), `<model>.<version>` for any
+ * other. Model names hold no ".", so the two cannot collide unless a default-model version is named like one.
+ */
+export function servingLabel(version: string, model: string | null | undefined, defaultModel: string): string {
+  return model === null || model === undefined || model === defaultModel ? version : `${model}.${version}`;
+}
+
+export function topicNames(prefix: string, defaultModel = DEFAULT_MODEL): TopicNames {
   return {
     requests: `${prefix}.requests`,
     predictions: `${prefix}.predictions`,
@@ -20,7 +39,7 @@ export function topicNames(prefix: string): TopicNames {
     feedback: `${prefix}.feedback`,
     drift: `${prefix}.drift`,
     driftState: `${prefix}.drift-monitor.state`,
-    requestsFor: (version) => `${prefix}.requests.${version}`,
+    requestsFor: (version, model) => `${prefix}.requests.${servingLabel(version, model, defaultModel)}`,
   };
 }
 

@@ -11,17 +11,20 @@ import { createLogger } from '../platform/logger.ts';
 import { createProgressBar } from '../platform/progress-bar.ts';
 import { createS3Client, readS3Settings } from '../platform/s3.ts';
 import { readCommonSettings } from '../platform/service-config.ts';
+import { MODEL_NAME_PATTERN } from '../platform/topics.ts';
 import { publishImages } from './publish-images.ts';
 import { RequestPublisher } from './publisher.ts';
 import { listFolder, listS3Prefix, readUrlList } from './sources.ts';
 
 const USAGE = `usage: npm run produce -- (--from-folder DIR | --from-s3 s3://BUCKET/PREFIX | --from-urls FILE)
          [--count N] [--rate PER_SECOND] [--duration SECONDS] [--batch N] [--users N] [--pin VERSION]
-         [--meta key=value ...] [--source NAME]
-Publishes one ImageRequest per image (cycling through the source up to --count or --duration).
+         [--model NAME] [--meta key=value ...] [--source NAME]
+Publishes one ImageRequest per image (cycling through the source up to --count or --duration), for
+model NAME (default: the deployment's default model, DEFAULT_MODEL).
 examples:
   npm run produce -- --from-folder data/samples/mixed --count 1000 --rate 200 --users 50
-  npm run produce -- --from-s3 s3://images/samples/ --duration 60 --rate 500`;
+  npm run produce -- --from-s3 s3://images/samples/ --duration 60 --rate 500
+  npm run produce -- --from-folder data/samples/text-orientation --count 200 --model text-orientation`;
 
 function fail(message: string): never {
   return exitWithUsage(USAGE, message);
@@ -46,6 +49,7 @@ async function main(): Promise<void> {
       batch: { type: 'string' },
       users: { type: 'string' },
       pin: { type: 'string' },
+      model: { type: 'string' },
       meta: { type: 'string', multiple: true },
       source: { type: 'string' },
     },
@@ -62,6 +66,7 @@ async function main(): Promise<void> {
   else if (values['from-urls']) uris = await readUrlList(values['from-urls']);
   else fail('name a source');
   if (uris.length === 0) fail('the source lists no images');
+  if (values.model !== undefined && !MODEL_NAME_PATTERN.test(values.model)) fail(`--model takes a model name of letters, digits, "_" or "-", got "${values.model}"`);
 
   const metadata: Record<string, string> = {};
   for (const kv of values.meta ?? []) {
@@ -85,6 +90,7 @@ async function main(): Promise<void> {
       users: positiveInt('users', values.users, 0),
       metadata,
       pinnedVersion: values.pin ?? null,
+      model: values.model ?? null,
       source: values.source ?? 'producer-cli',
       ...(duration > 0 ? { deadline: started + duration * 1000 } : {}),
     }, (batch) => bar.tick(batch.length));

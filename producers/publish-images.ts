@@ -13,6 +13,8 @@ export interface PublishPlan {
   users: number;
   metadata: Record<string, string>;
   pinnedVersion?: string | null;
+  /** The model to serve every request; null or absent: the deployment's default model. */
+  model?: string | null;
   source?: string;
   /** Stop at this time (ms since epoch) even if count is not reached: the load-generator mode. */
   deadline?: number;
@@ -25,6 +27,7 @@ export function planRequest(plan: PublishPlan, i: number, now: number): ImageReq
     now,
     stickinessKey: plan.users > 0 ? `user-${i % plan.users}` : null,
     pinnedVersion: plan.pinnedVersion ?? null,
+    model: plan.model ?? null,
     source: plan.source ?? 'producer-cli',
     metadata: plan.metadata,
   });

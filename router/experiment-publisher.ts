@@ -26,3 +26,11 @@ export async function publishExperiment(producer: Producer, serde: AvroSerde, to
 export async function deleteExperiment(producer: Producer, topic: string, tableKey: string): Promise<void> {
   await producer.send({ topic, acks: -1, messages: [{ key: tableKey, value: null }] });
 }
+
+/**
+ * Where a model's table lives on the compacted topic (router/model-tables.ts): under the router's key for the
+ * default model (no model, or the default model's name), under the model's own name otherwise.
+ */
+export function tableFor(model: string | undefined, defaultKey: string, defaultModel: string): { key: string; model: string | null } {
+  return model === undefined || model === defaultModel ? { key: defaultKey, model: null } : { key: model, model };
+}

@@ -6,22 +6,22 @@ import { groupIdFor } from '../platform/kafka-config.ts';
 import type { Logger } from '../platform/logger.ts';
 import { retry } from '../platform/retry.ts';
 import type { AvroSerde } from '../platform/schema-registry.ts';
-import type { ApplyOutcome, RoutingTable } from './routing-table.ts';
+import type { ModelTables } from './model-tables.ts';
+import type { ApplyOutcome } from './routing-table.ts';
 
 export interface WatcherOptions {
   kafka: Kafka;
   admin: Admin;
   serde: AvroSerde;
   topic: string;
-  /** The record key on the compacted topic that this router follows. */
-  tableKey: string;
-  table: RoutingTable;
+  /** Every model's table; which records are whose is ModelTables.target's decision. */
+  tables: ModelTables;
   logger: Logger;
   /** TOPIC_PREFIX: the watcher's consumer groups are named under it. */
   groupPrefix: string;
-  /** Called before a new config takes effect, e.g. to create its per-version topics. */
-  beforeApply: (versions: string[]) => Promise<void>;
-  onOutcome: (outcome: ApplyOutcome) => void;
+  /** Called before a new config takes effect, e.g. to create its per-version topics (model null: the default model). */
+  beforeApply: (versions: string[], model: string | null) => Promise<void>;
+  onOutcome: (outcome: ApplyOutcome, model: string | null) => void;
   /** The watcher has stopped for good (its consumer crashed without a restart). */
   onFailure: (err: unknown) => void;
 }
@@ -62,8 +62,9 @@ export class ExperimentWatcher {
     await consumer.run({
       autoCommit: false,
       eachMessage: async ({ message }) => {
-        if (message.key?.toString() === this.o.tableKey) {
-          await retry(() => this.handle(message.value), {
+        const key = message.key?.toString();
+        if (key !== undefined) {
+          await retry(() => this.handle(key, message.value), {
             ...RETRY,
             signal: this.stopping.signal,
             isRetryable: (err) => err instanceof SystemicError || (err as { retriable?: unknown }).retriable === true,
@@ -75,23 +76,33 @@ export class ExperimentWatcher {
     });
   }
 
-  private async handle(value: Buffer | null): Promise<void> {
+  private async handle(key: string, value: Buffer | null): Promise<void> {
     let decoded: unknown = null;
     if (value !== null) {
       try {
         decoded = await this.o.serde.decode(value, 'ExperimentConfig');
       } catch (err) {
         if (!(err instanceof PipelineError)) throw err;
-        this.o.logger.error({ err }, 'experiment record does not decode; the previous experiment stays active');
-        this.o.onOutcome({ applied: false, errors: [err.message] });
+        // Undecodable bytes under a key this router does not follow are another router's business.
+        if (!this.o.tables.follows(key)) return;
+        this.o.logger.error({ err, key }, 'experiment record does not decode; the previous experiment stays active');
+        this.o.onOutcome({ applied: false, errors: [err.message] }, null);
         return;
       }
     }
+    const target = this.o.tables.target(key, decoded);
+    if (target.kind === 'ignore') return;
+    const model = target.kind === 'model' ? target.model : null;
+    if (target.kind === 'reject') {
+      this.o.logger.error({ key, errors: [target.error] }, 'experiment rejected; the previous one stays active');
+      this.o.onOutcome({ applied: false, errors: [target.error] }, null);
+      return;
+    }
     const versions = (decoded as { versions?: unknown } | null)?.versions;
     if (Array.isArray(versions) && versions.every((v) => typeof v === 'string' && /^[a-zA-Z0-9._-]+$/.test(v))) {
-      await this.o.beforeApply(versions as string[]);
+      await this.o.beforeApply(versions as string[], model);
     }
-    this.o.onOutcome(this.o.table.apply(decoded));
+    this.o.onOutcome(this.o.tables.apply(target, decoded), model);
   }
 
   /** Resolves once every record present at call time has been applied (the table is complete). */

@@ -8,12 +8,12 @@ export function createRouterMetrics(registry: Registry) {
     routed: new Counter({
       name: 'router_routed_total',
       help: 'Routing decisions: one per produced copy (served and shadow)',
-      labelNames: ['experiment', 'rule', 'version', 'reason', 'shadow'],
+      labelNames: ['model', 'experiment', 'rule', 'version', 'reason', 'shadow'],
       registers,
     }),
     deadLetters: new Counter({ name: 'router_dead_letters_total', help: 'Records sent to the dead-letter topic', labelNames: ['stage', 'error_class'], registers }),
     experimentUpdates: new Counter({ name: 'router_experiment_updates_total', help: 'Experiment records seen, by result', labelNames: ['result'], registers }),
-    activeExperiment: new Gauge({ name: 'router_active_experiment_info', help: '1 for the experiment being applied', labelNames: ['experiment'], registers }),
+    activeExperiment: new Gauge({ name: 'router_active_experiment_info', help: '1 for the experiment being applied to each model', labelNames: ['model', 'experiment'], registers }),
     batchSeconds: new Histogram({ name: 'router_batch_duration_seconds', help: 'Time to route and acknowledge one batch', buckets: LATENCY_BUCKETS_SECONDS, registers }),
   };
 }

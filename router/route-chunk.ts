@@ -10,14 +10,15 @@ import type { ImageRequest } from '../producers/image-request.ts';
 import type { RouterMetrics } from './metrics.ts';
 import { checkRequestLimits, type RequestLimits } from './request-limits.ts';
 import { routeRecord, type RoutedOutput } from './route-records.ts';
-import type { RoutingTable } from './routing-table.ts';
+import type { ModelTables } from './model-tables.ts';
 
 export interface RouteChunkDeps {
   serde: AvroSerde;
   topics: TopicNames;
-  table: RoutingTable;
+  tables: ModelTables;
   limits: RequestLimits;
   metrics: RouterMetrics;
+  defaultModel: string;
 }
 
 export function routeChunkProcessor(d: RouteChunkDeps): ChunkProcessor {
@@ -34,11 +35,11 @@ export function routeChunkProcessor(d: RouteChunkDeps): ChunkProcessor {
     await Promise.all(decoded.map(async ({ message, value }) => {
       const tooBig = checkRequestLimits(value, d.limits);
       if (tooBig) return fail(message, tooBig, value.request_id);
-      const outcome = routeRecord(d.table, value, message, now);
+      const outcome = routeRecord(d.tables, value, message, now);
       if (!outcome.ok) return fail(message, outcome.error, outcome.requestId);
       try {
         const encoded = await Promise.all(outcome.outputs.map(async (o) => {
-          const topic = d.topics.requestsFor(o.version);
+          const topic = d.topics.requestsFor(o.version, o.model);
           return { source: message, record: { topic, key: o.key, value: await d.serde.encode(topic, 'RoutedRequest', o.value, 'route'), headers: o.headers } };
         }));
         outputs.push(...encoded);
@@ -57,7 +58,7 @@ export function routeChunkProcessor(d: RouteChunkDeps): ChunkProcessor {
         for (const { source, output: o } of routed) {
           if (dropped.has(source)) continue;
           d.metrics.routed.inc({
-            experiment: o.value.experiment_id ?? '', rule: o.value.rule_id ?? '', version: o.version,
+            model: o.model ?? d.defaultModel, experiment: o.value.experiment_id ?? '', rule: o.value.rule_id ?? '', version: o.version,
             reason: o.decision.primary.reason, shadow: String(o.value.shadow),
           });
         }

@@ -5,9 +5,11 @@ import { childTraceparent, TRACEPARENT } from '../platform/trace.ts';
 import type { ImageRequest } from '../producers/image-request.ts';
 import type { RoutingDecision } from './experiment/index.ts';
 import type { RoutedRequest } from './routed-request.ts';
-import type { RoutingTable } from './routing-table.ts';
+import type { ModelTables } from './model-tables.ts';
 
 export interface RoutedOutput {
+  /** null: the deployment's default model. */
+  model: string | null;
   version: string;
   key: string;
   value: RoutedRequest;
@@ -23,8 +25,15 @@ export type RecordOutcome =
  * Pure: one decoded request to its routed copies (the served one, then shadows). A sticky rule keys the
  * records by the stickiness value so one user's requests stay in order on one partition.
  */
-export function routeRecord(table: RoutingTable, request: ImageRequest, message: KafkaMessage, now: number): RecordOutcome {
+export function routeRecord(tables: ModelTables, request: ImageRequest, message: KafkaMessage, now: number): RecordOutcome {
   const headers = headersToStrings(message.headers);
+  const resolved = tables.resolve(request.model);
+  if (!resolved) {
+    const reason = `no experiment is published for model "${request.model}"; models routed here: ${tables.names.join(', ')}. `
+      + `Publish one with npm run experiment -- --model ${request.model} <experiment.json>, or send the request without a model for the default one`;
+    return { ok: false, requestId: request.request_id, error: new PipelineError('route', 'UnknownModel', reason) };
+  }
+  const { model, table } = resolved;
   const result = table.route({ request, headers });
   if (!result.ok) {
     return { ok: false, requestId: request.request_id, error: new PipelineError('route', 'UnknownVersion', result.message) };
@@ -34,6 +43,7 @@ export function routeRecord(table: RoutingTable, request: ImageRequest, message:
   const key = reason === 'sticky' && request.stickiness_key ? request.stickiness_key : request.request_id;
   const fallback = result.fallbackFrom !== undefined;
   const copy = (version: string, shadow: boolean): RoutedOutput => ({
+    model,
     version,
     key,
     decision: result,

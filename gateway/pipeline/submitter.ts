@@ -1,7 +1,7 @@
 /**
  * Turns an accepted inference request into pipeline work: uploaded images go to the object store (the
  * consumers fetch them by s3:// URI like any other), then one ImageRequest per image goes to the input topic,
- * where the experiment picks the version unless the path pinned one.
+ * naming the model of the path, whose experiment picks the version unless the path pinned one.
  */
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { mapWithConcurrency } from '../../platform/concurrency.ts';
@@ -15,6 +15,8 @@ export interface Submission {
   input: ImageInput;
   /** Media type per uploaded image, from its first bytes. */
   imageTypes: string[];
+  /** The model the path names: the router routes by that model's experiment. */
+  model: string;
   pinnedVersion: string | null;
   stickinessKey: string | null;
   client: string;
@@ -33,6 +35,7 @@ export function imageRequests(s: Submission, uris: string[], now: number): Image
     requestId,
     now,
     pinnedVersion: s.pinnedVersion,
+    model: s.model,
     stickinessKey: s.stickinessKey,
     source: 'gateway',
     metadata: { client: s.client },

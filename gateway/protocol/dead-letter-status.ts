@@ -31,7 +31,7 @@ export interface DeadLetterFacts {
 
 export function statusForDeadLetter(errorClass: string): number {
   if (CLIENT_INPUT.has(errorClass)) return 422;
-  if (errorClass === 'UnknownVersion') return 404;
+  if (errorClass === 'UnknownVersion' || errorClass === 'UnknownModel') return 404;
   if (UPSTREAM.has(errorClass)) return 502;
   return 500;
 }

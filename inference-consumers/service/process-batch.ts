@@ -74,6 +74,12 @@ export async function processBatch(items: BatchItem[], deps: BatchDeps): Promise
         deps.progress(item);
         return;
       }
+      if (item.request.model != null && item.request.model !== manifest.name) {
+        failed.push({ item, attempts: 1, error: new PipelineError('inference', 'UnknownModel',
+          `record is routed for model "${item.request.model}" but this consumer serves "${manifest.name}"; check the consumer's MODEL_NAME`) });
+        deps.progress(item);
+        return;
+      }
       const t0 = performance.now();
       const fetched = await deps.fetch(item.request.uri, deps.signal);
       const t1 = performance.now();

@@ -5,12 +5,17 @@ import { groupIdFor } from '../../platform/kafka-config.ts';
 import type { RetryPolicy } from '../../platform/retry.ts';
 import { readS3Settings, type S3Settings } from '../../platform/s3.ts';
 import { readCommonSettings, type CommonSettings } from '../../platform/service-config.ts';
+import { MODEL_NAME_PATTERN, servingLabel } from '../../platform/topics.ts';
 import type { FetchPolicy } from '../fetch/fetch-image.ts';
 import type { ExecutionProvider, SessionConfig } from '../../models/runtime/session.ts';
 
 export interface InferenceSettings extends CommonSettings {
   s3: S3Settings;
+  /** MODEL_NAME: the model this consumer serves; unset, the deployment's default one (any manifest name accepted). */
+  modelName: string | undefined;
   modelVersion: string;
+  /** The version as topics and groups name it (platform/topics.ts servingLabel): `v1`, or `text-orientation.v1`. */
+  servingLabel: string;
   modelUri: string;
   modelCacheDir: string;
   groupId: string;
@@ -41,19 +46,24 @@ const VERSION = /^[a-zA-Z0-9._-]+$/;
 export function readInferenceSettings(env: EnvReader): InferenceSettings {
   const modelVersion = env.string('MODEL_VERSION', 'v1');
   env.check(VERSION.test(modelVersion), 'MODEL_VERSION', modelVersion, 'a version name of letters, digits, ".", "_" or "-" (e.g. v1)');
+  const modelName = env.optionalString('MODEL_NAME');
+  env.check(modelName === undefined || MODEL_NAME_PATTERN.test(modelName), 'MODEL_NAME', modelName ?? '', 'a model name of letters, digits, "_" or "-" (no "."), e.g. text-orientation');
   const maxWaitMs = env.int('MAX_WAIT_MS', 50, { min: 0, max: 60_000 });
   const providers = env.list('ORT_EXECUTION_PROVIDERS', ['cpu'], { regex: /^(cpu|cuda)$/, expected: 'cpu or cuda (e.g. cuda,cpu)' });
-  const common = readCommonSettings(env, `inference-${modelVersion}`, 9102);
-  const modelUri = env.string('MODEL_URI', `models/fashion-mnist/${modelVersion}`);
+  const common = readCommonSettings(env, `inference-${modelName === undefined ? '' : `${modelName}.`}${modelVersion}`, 9102);
+  const label = servingLabel(modelVersion, modelName, common.defaultModel);
+  const modelUri = env.string('MODEL_URI', `models/${modelName ?? common.defaultModel}/${modelVersion}`);
   const adminToken = env.optionalString('ADMIN_TOKEN');
   env.check(adminToken === undefined || adminToken.length >= 16, 'ADMIN_TOKEN', '(hidden)', 'at least 16 characters, or unset to turn POST /admin/reload off');
   return {
     ...common,
     s3: readS3Settings(env),
+    modelName,
     modelVersion,
+    servingLabel: label,
     modelUri,
     modelCacheDir: env.string('MODEL_CACHE_DIR', join(homedir(), '.cache', 'imgpipe', 'models')),
-    groupId: env.string('CONSUMER_GROUP_ID', groupIdFor(common.kafka.topicPrefix, `inference-${modelVersion}`)),
+    groupId: env.string('CONSUMER_GROUP_ID', groupIdFor(common.kafka.topicPrefix, `inference-${label}`)),
     consumerId: env.string('CONSUMER_ID', `${hostname()}-${process.pid}`),
     maxBatchSize: env.int('MAX_BATCH_SIZE', 32, { min: 1, max: 4_096 }),
     // One call leaves the first real batches about half of their extra cost; three bring the first to steady

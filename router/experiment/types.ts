@@ -55,6 +55,8 @@ export interface ExperimentConfig {
   updated_by: string | null;
   /** Hashed into split buckets instead of `id` (null: the id), so a rollout's successive experiments keep each key's bucket. */
   bucket_seed: string | null;
+  /** The model whose requests this table routes; null or absent: the deployment's default model. */
+  model?: string | null;
 }
 
 /** The ImageRequest fields routing reads; a decoded ImageRequest (schemas/image-request.avsc) is assignable. */

@@ -3,7 +3,7 @@
  * JSON file form, and returns the typed config or every problem found, each naming its path
  * (e.g. `rules[1].split[0].weight: must be > 0`).
  *
- * The JSON form may leave out what has an Avro default (description, updated_by, bucket_seed, and per rule match,
+ * The JSON form may leave out what has an Avro default (description, updated_by, bucket_seed, model, and per rule match,
  * split, sticky_by, shadow, allow_pinned, fallback; per predicate values); updated_at may come from the caller. Unknown fields
  * are errors, so a misspelt `alow_pinned` cannot silently fall back to false.
  *
@@ -15,6 +15,7 @@ import { join, nonEmptyString, optionalArray, optionalString, Problems, record, 
 import { FIELD_GRAMMAR, parseFieldName } from './fields.ts';
 import { BUCKET_COUNT, layoutSplit } from './hash-bucket.ts';
 import { compilePattern, valuesProblem } from './predicates.ts';
+import { MODEL_NAME_PATTERN } from '../../platform/topics.ts';
 import { PREDICATE_OPS, type ExperimentConfig, type Predicate, type PredicateOp, type Rule, type WeightedVersion } from './types.ts';
 
 export interface ValidateOptions {
@@ -27,7 +28,7 @@ export type ValidationResult = { ok: true; config: ExperimentConfig } | { ok: fa
 /** Versions become topic names `images.requests.<version>`, so they must be legal Kafka topic characters. */
 export const VERSION_PATTERN = /^[a-zA-Z0-9._-]+$/;
 
-const CONFIG_FIELDS = ['id', 'description', 'versions', 'default_version', 'rules', 'updated_at', 'updated_by', 'bucket_seed'];
+const CONFIG_FIELDS = ['id', 'description', 'versions', 'default_version', 'rules', 'updated_at', 'updated_by', 'bucket_seed', 'model'];
 const RULE_FIELDS = ['id', 'match', 'split', 'sticky_by', 'shadow', 'allow_pinned', 'fallback'];
 const PREDICATE_FIELDS = ['field', 'op', 'values'];
 const WEIGHTED_VERSION_FIELDS = ['version', 'weight'];
@@ -204,6 +205,10 @@ export function validateExperimentConfig(input: unknown, options: ValidateOption
   const updatedBy = optionalString(fields.updated_by, 'updated_by', problems);
   const bucketSeed = optionalString(fields.bucket_seed, 'bucket_seed', problems);
   if (bucketSeed === '') problems.add('bucket_seed', 'must be a non-empty string or null (null hashes the experiment id)');
+  const model = optionalString(fields.model, 'model', problems);
+  if (model !== null && !MODEL_NAME_PATTERN.test(model)) {
+    problems.add('model', 'must be a model name of letters, digits, "_" or "-" (no "."), or null for the default model');
+  }
 
   if (
     problems.list.length > 0 ||
@@ -217,6 +222,6 @@ export function validateExperimentConfig(input: unknown, options: ValidateOption
   }
   return {
     ok: true,
-    config: { id, description, versions, default_version: defaultVersion, rules, updated_at: updated, updated_by: updatedBy, bucket_seed: bucketSeed },
+    config: { id, description, versions, default_version: defaultVersion, rules, updated_at: updated, updated_by: updatedBy, bucket_seed: bucketSeed, model },
   };
 }

@@ -37,6 +37,7 @@ describe('validateExperimentConfig', () => {
         updated_at: 42,
         updated_by: null,
         bucket_seed: null,
+        model: null,
       },
     });
   });
@@ -76,9 +77,16 @@ describe('validateExperimentConfig', () => {
     expect(validateExperimentConfig({ ...valid, versions: ['v1', 'v2', 'resnet_50.v3-rc1'] }, { updatedAt: 1 }).ok).toBe(true);
   });
 
+  it('accepts a model name without "." and refuses one with it (it separates model from version in topic names)', () => {
+    expect(validateExperimentConfig({ ...valid, model: 'text-orientation' }, { updatedAt: 1 })).toMatchObject({ ok: true, config: { model: 'text-orientation' } });
+    expect(errorsOf({ ...valid, model: 'text.orientation' })).toEqual([
+      'model: must be a model name of letters, digits, "_" or "-" (no "."), or null for the default model',
+    ]);
+  });
+
   it('rejects unknown fields at every level, so typos do not silently become defaults', () => {
     expect(errorsOf({ ...valid, owner: 'me' })).toEqual([
-      'owner: unknown field; expected one of id, description, versions, default_version, rules, updated_at, updated_by, bucket_seed',
+      'owner: unknown field; expected one of id, description, versions, default_version, rules, updated_at, updated_by, bucket_seed, model',
     ]);
     expect(errorsOf(withRule({ id: 'r', alow_pinned: true }))).toEqual([
       'rules[1].alow_pinned: unknown field; expected one of id, match, split, sticky_by, shadow, allow_pinned, fallback',
