@@ -82,9 +82,9 @@ export function formatMs(ms) {
   return ms >= 100 ? `${Math.round(ms)} ms` : `${ms.toFixed(1)} ms`;
 }
 
-function title(target) {
+function heading(target, latency = '') {
   const version = target.version === null ? 'experiment’s choice' : target.version;
-  return `<h3><span class="model">${esc(target.model)}</span> <span class="version">${esc(version)}</span></h3>`;
+  return `<header><h3><span class="model">${esc(target.model)}</span> <span class="version">${esc(version)}</span></h3>${latency}</header>`;
 }
 
 function attributes(target, state, extra = '') {
@@ -93,15 +93,15 @@ function attributes(target, state, extra = '') {
 
 /** A card while its request is on the way. */
 export function renderPending(target) {
-  return `<article ${attributes(target, 'pending')}>${title(target)}<p class="note">asking ${esc(target.path)}…</p></article>`;
+  return `<article ${attributes(target, 'pending')}>${heading(target)}<p class="note">asking ${esc(target.path)}…</p></article>`;
 }
 
 /** A card with the answer: the top-k as a table with score bars, or the gateway's status and error. */
 export function renderAnswer(target, answer) {
   const latency = `<span class="latency" data-testid="latency" data-ms="${answer.ms.toFixed(1)}">${esc(formatMs(answer.ms))}</span>`;
   if (!answer.ok) {
-    return `<article ${attributes(target, 'error', ` data-status="${answer.status}"`)}>${title(target)}`
-      + `<p class="meta"><span class="status" data-testid="status">HTTP ${answer.status}</span> ${latency}</p>`
+    return `<article ${attributes(target, 'error', ` data-status="${answer.status}"`)}>${heading(target, latency)}`
+      + `<p class="meta"><span class="status" data-testid="status">HTTP ${answer.status}</span></p>`
       + `<p class="error" data-testid="error">${esc(answer.error)}</p></article>`;
   }
   const rows = answer.top.map((t, i) => `<tr data-testid="top" data-label="${esc(t.label)}" data-score="${t.score}">`
@@ -109,8 +109,8 @@ export function renderAnswer(target, answer) {
     + `<td class="bar"><meter min="0" max="1" value="${t.score}"></meter></td><td class="score">${t.score.toFixed(4)}</td></tr>`).join('');
   const served = `served by <b data-testid="served-version">${esc(answer.servedVersion)}</b>`;
   const experiment = answer.experimentId === null ? '' : ` · experiment ${esc(answer.experimentId)}`;
-  return `<article ${attributes(target, 'ok', ` data-status="200" data-request-id="${esc(answer.requestId)}"`)}>${title(target)}`
-    + `<p class="meta">${served}${experiment} ${latency}</p>`
+  return `<article ${attributes(target, 'ok', ` data-status="200" data-request-id="${esc(answer.requestId)}"`)}>${heading(target, latency)}`
+    + `<p class="meta">${served}${experiment}</p>`
     + `<table class="top"><tbody>${rows}</tbody></table>`
     + `<p class="request-id">request ${esc(answer.requestId)}</p></article>`;
 }

@@ -45,7 +45,7 @@ function modelFiles(root: string): string[] {
 export const RUNTIME_ASSETS: readonly RuntimeAsset[] = [
   { dir: 'schemas', readBy: 'platform/schema-registry.ts (../schemas/ from its module)', files: matching('schemas', /\.avsc$/) },
   { dir: 'gateway', readBy: 'gateway/main.ts (openapi.json beside its module, served at GET /v2/openapi.json)', files: matching('gateway', /^openapi\.json$/) },
-  { dir: 'gateway/page', readBy: 'gateway/page/assets.ts (beside its module, served at GET /ui)', files: matching('gateway/page', /\.(html|css|js)$/) },
+  { dir: 'gateway/page', readBy: 'gateway/page/assets.ts (beside its module, served at GET /ui)', files: matching('gateway/page', /\.(html|css|js|svg)$/) },
   { dir: 'drift-monitor/dashboard', readBy: 'drift-monitor/dashboard/assets.ts (beside its module)', files: matching('drift-monitor/dashboard', /\.(html|css|js)$/) },
   {
     dir: 'models',
