@@ -51,6 +51,7 @@ export function stepExperiment(spec: RolloutSpec, index: number, now: number, up
     updated_at: now,
     updated_by: updatedBy,
     bucket_seed: spec.id,
+    model: spec.model,
   });
 }
 
@@ -67,5 +68,6 @@ export function finalExperiment(spec: RolloutSpec, outcome: FinalOutcome, now: n
     updated_at: now,
     updated_by: updatedBy,
     bucket_seed: null,
+    model: spec.model,
   });
 }

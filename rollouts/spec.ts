@@ -7,6 +7,7 @@
 import { join, nonEmptyString, optionalNumber, optionalString, Problems, record, string, type NumberRange } from '../router/experiment/field-checks.ts';
 import { FIELD_GRAMMAR, parseFieldName } from '../router/experiment/fields.ts';
 import { VERSION_PATTERN } from '../router/experiment/validate.ts';
+import { MODEL_NAME_PATTERN } from '../platform/topics.ts';
 import { feasibilityProblems } from './plan.ts';
 
 export interface RolloutStep {
@@ -101,6 +102,8 @@ export interface RolloutSpec {
   description: string | null;
   /** The routing table (record key on the experiments topic) the rollout drives. */
   table: string;
+  /** The model whose versions roll out; null: the deployment's default model (table "default" unless named). */
+  model: string | null;
   baseline: string;
   candidate: string;
   /** Split by this field (e.g. stickiness_key, one user stays on one version); null splits by request id. */
@@ -121,7 +124,7 @@ export const DEFAULT_GUARDS: { [K in GuardName]: NonNullable<Guards[K]> } = {
 /** Ids end up in record keys and experiment ids. */
 const ID_PATTERN = /^[a-zA-Z0-9._-]{1,100}$/;
 
-const SPEC_FIELDS = ['id', 'description', 'table', 'baseline', 'candidate', 'sticky_by', 'steps', 'guards'];
+const SPEC_FIELDS = ['id', 'description', 'table', 'model', 'baseline', 'candidate', 'sticky_by', 'steps', 'guards'];
 const STEP_FIELDS = ['name', 'weight', 'shadow', 'min_duration_seconds', 'min_labelled', 'max_labelled'];
 
 export type SpecResult = { ok: true; spec: RolloutSpec } | { ok: false; errors: string[] };
@@ -235,7 +238,11 @@ export function validateRolloutSpec(input: unknown): SpecResult {
   const id = nonEmptyString(fields.id, 'id', problems);
   if (id !== undefined && !ID_PATTERN.test(id)) problems.add('id', 'must be 1 to 100 letters, digits, ".", "_" or "-"');
   const description = optionalString(fields.description, 'description', problems);
-  const table = fields.table === undefined ? 'default' : nonEmptyString(fields.table, 'table', problems);
+  const model = optionalString(fields.model, 'model', problems);
+  if (model !== null && !MODEL_NAME_PATTERN.test(model)) problems.add('model', 'must be a model name of letters, digits, "_" or "-" (leave it out for the default model)');
+  // A model's table is keyed by its name (router/model-tables.ts).
+  const table = fields.table === undefined ? (model ?? 'default') : nonEmptyString(fields.table, 'table', problems);
+  if (model !== null && table !== undefined && table !== model) problems.add('table', `model ${model}'s routing table is keyed by its name: leave table out or set it to "${model}"`);
   const baseline = version(fields.baseline, 'baseline', problems);
   const candidate = version(fields.candidate, 'candidate', problems);
   if (baseline !== undefined && baseline === candidate) problems.add('candidate', `must differ from baseline "${baseline}"`);
@@ -252,7 +259,7 @@ export function validateRolloutSpec(input: unknown): SpecResult {
   ) {
     return { ok: false, errors: problems.list };
   }
-  return { ok: true, spec: { id, description, table, baseline, candidate, sticky_by: stickyBy, steps: stepList, guards: guardSet } };
+  return { ok: true, spec: { id, description, table, model, baseline, candidate, sticky_by: stickyBy, steps: stepList, guards: guardSet } };
 }
 
 /** Validates, or throws with every problem listed. */

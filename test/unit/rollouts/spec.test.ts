@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { describePlan } from '../../../rollouts/plan.ts';
+import { stepExperiment } from '../../../rollouts/experiments.ts';
 import { DEFAULT_GUARDS, validateRolloutSpec } from '../../../rollouts/spec.ts';
 import { declaration } from './fixtures.ts';
 
@@ -15,7 +16,7 @@ describe('validateRolloutSpec', () => {
     expect(result).toEqual({
       ok: true,
       spec: {
-        id: 'r1', description: null, table: 'default', baseline: 'v1', candidate: 'v2', sticky_by: null,
+        id: 'r1', description: null, table: 'default', model: null, baseline: 'v1', candidate: 'v2', sticky_by: null,
         steps: [
           { name: 'shadow', weight: 0, shadow: true, min_duration_seconds: 0, min_labelled: 0, max_labelled: 0 },
           { name: '5%', weight: 5, shadow: false, min_duration_seconds: 0, min_labelled: 0, max_labelled: 0 },
@@ -36,13 +37,21 @@ describe('validateRolloutSpec', () => {
     expect(result.ok && result.spec.guards).toEqual({ ...DEFAULT_GUARDS, latency: null, accuracy: { ...DEFAULT_GUARDS.accuracy, alpha: 0.01 } });
   });
 
+  it('drives a model\'s own table, keyed by its name, with experiments that name the model', () => {
+    const result = validateRolloutSpec({ id: 'r1', model: 'text-orientation', baseline: 'v1', candidate: 'v2', steps: [{ weight: 100 }] });
+    expect(result).toMatchObject({ ok: true, spec: { table: 'text-orientation', model: 'text-orientation' } });
+    if (result.ok) expect(stepExperiment(result.spec, 0, 1, 'test')).toMatchObject({ model: 'text-orientation', versions: ['v1', 'v2'] });
+    const wrong = validateRolloutSpec({ id: 'r1', model: 'text-orientation', table: 'default', baseline: 'v1', candidate: 'v2', steps: [{ weight: 100 }] });
+    expect(wrong.ok ? [] : wrong.errors).toEqual(['table: model text-orientation\'s routing table is keyed by its name: leave table out or set it to "text-orientation"']);
+  });
+
   it('names the field of every problem', () => {
     expect(errorsOf({
       id: 'has space', baseline: 'v1', candidate: 'v1', sticky_by: 'user', colour: 'red',
       steps: [{ weight: 5 }, { shadow: true, weight: 3 }, { weight: 0 }, { weight: 150, min_labelled: 1.5 }, {}],
       guards: { accuracy: { alpha: 0.9, mdd: 1 }, psi: 'strict', speed: {} },
     })).toEqual([
-      'colour: unknown field; expected one of id, description, table, baseline, candidate, sticky_by, steps, guards',
+      'colour: unknown field; expected one of id, description, table, model, baseline, candidate, sticky_by, steps, guards',
       'id: must be 1 to 100 letters, digits, ".", "_" or "-"',
       'candidate: must differ from baseline "v1"',
       'sticky_by: unknown field "user"; expected uri | source | stickiness_key | request_id | pinned_version | metadata.<name> | header.<name>',
