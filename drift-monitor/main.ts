@@ -43,8 +43,8 @@ await runService({
   async start(s, { logger, registry, fatal }) {
     const log = logger.child({ monitor: s.monitorId });
     const references = await loadReferences(s.manifestPaths ?? defaultManifestPaths());
-    const ctx: DriftContext = { config: s.drift, referenceFor: references.lookup };
-    log.info({ models: references.models, window: s.drift.window.policy, thresholds: s.drift.window.thresholds }, 'model references loaded; other versions warm up a baseline');
+    const ctx: DriftContext = { config: s.drift, referenceFor: references.lookup, calibrationFor: references.calibration };
+    log.info({ models: references.models, calibrated: references.calibrated, window: s.drift.window.policy, thresholds: s.drift.window.thresholds }, 'model references loaded; other versions warm up a baseline');
 
     const clients = await connectClients(s, log);
     const { topics, serde, producer } = clients;

@@ -5,7 +5,7 @@
 import { compareVariants, estimateProportion, type ProportionEstimate, type VariantComparison } from './accuracy.ts';
 import type { DriftContext, DriftState } from './drift-state.ts';
 import type { Severity, SeverityThresholds } from './psi.ts';
-import { baselineComparison } from './reference.ts';
+import { baselineComparison, warmupSource } from './reference.ts';
 import { modelKey, streamKey, type StreamId } from './stream-id.ts';
 import type { WindowPolicy } from './window.ts';
 import { PSI_METRIC_NAMES, type PsiMetricName, type WindowSummary } from './window-summary.ts';
@@ -30,6 +30,11 @@ export interface DashboardStream extends StreamId {
   title: string;
   /** 'warming-up' until a model without a manifest reference has its warm-up baseline. */
   reference: 'manifest' | 'warmup' | 'warming-up';
+  /**
+   * The reference in words: the manifest's source, "learned from the first N live predictions ..." (a warm-up
+   * reference describes live traffic, which may already have drifted), or how far the warm-up has got.
+   */
+  reference_text: string;
   windows_closed: number;
   /** Predictions in the window still open. */
   open_count: number;
@@ -42,6 +47,8 @@ export interface DashboardStream extends StreamId {
   latency: { p50: number; p95: number; p99: number } | null;
   /** Running accuracy from joined feedback, with its Wilson interval. */
   accuracy: ProportionEstimate | null;
+  /** Label-free accuracy of the last closed window (null without a calibration in the manifest). */
+  expected_accuracy: { estimate: number; low: number; high: number; count: number } | null;
 }
 
 export interface DashboardComparison extends VariantComparison {
@@ -135,11 +142,22 @@ export function buildDashboardState(state: DriftState, ctx: DriftContext, now: n
       const hasManifest = ctx.referenceFor(id.model_name, id.model_version) !== undefined;
       const baselineComplete = state.windows.baselines[modelKey(id)]?.complete ?? false;
       const tally = state.join.accuracy[key];
+      const baseline = state.windows.baselines[modelKey(id)];
+      const model = ctx.referenceFor(id.model_name, id.model_version);
+      const referenceText = model
+        ? `manifest: ${model.reference.source}`
+        : baseline?.complete
+          ? warmupSource(baseline.count)
+          : `warming up: ${baseline?.count ?? 0} of ${ctx.config.window.warmupMinCount} live predictions (the manifest has no reference)`;
+      const expected = last?.expected_accuracy != null && last.expected_accuracy_ci_low != null && last.expected_accuracy_ci_high != null
+        ? { estimate: last.expected_accuracy, low: last.expected_accuracy_ci_low, high: last.expected_accuracy_ci_high, count: last.calibrated_count ?? 0 }
+        : null;
       return {
         ...id,
         key,
         title: streamTitle(id),
         reference: hasManifest ? 'manifest' : baselineComplete ? 'warmup' : 'warming-up',
+        reference_text: referenceText,
         windows_closed: stream.nextIndex - (stream.open ? 1 : 0),
         open_count: stream.open?.count ?? 0,
         severity: last && last.metrics.length > 0 ? last.severity : null,
@@ -148,6 +166,7 @@ export function buildDashboardState(state: DriftState, ctx: DriftContext, now: n
         classes: classDistribution(state, id, last, ctx),
         latency: last ? { p50: last.latency_p50_ms, p95: last.latency_p95_ms, p99: last.latency_p99_ms } : null,
         accuracy: tally ? estimateProportion({ hits: tally.correct, trials: tally.labeled }, confidence) : null,
+        expected_accuracy: expected,
       };
     });
   const titles = new Map(streams.map((s) => [s.key, s.title]));

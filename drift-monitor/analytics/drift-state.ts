@@ -21,6 +21,7 @@ import {
   type JoinState,
   type JoinStateJSON,
 } from './feedback-join.ts';
+import type { CalibrationLookup } from './label-free.ts';
 import type { ReferenceLookup } from './reference.ts';
 import { streamKey, type StreamId } from './stream-id.ts';
 import {
@@ -32,6 +33,7 @@ import {
   lastSeenAt,
   windowConfig,
   type WindowConfig,
+  type WindowContext,
   type WindowState,
 } from './window.ts';
 import type { WindowSummary } from './window-summary.ts';
@@ -85,10 +87,16 @@ export interface DriftState {
 export interface DriftContext {
   config: DriftConfig;
   referenceFor: ReferenceLookup;
+  /** Temperatures from the manifests (label-free accuracy); absent: none estimated. */
+  calibrationFor?: CalibrationLookup;
 }
 
 export function createDriftState(): DriftState {
   return { windows: createWindowState(), join: createJoinState(), recent: {} };
+}
+
+function windowContext(ctx: DriftContext): WindowContext {
+  return { config: ctx.config.window, referenceFor: ctx.referenceFor, calibrationFor: ctx.calibrationFor };
 }
 
 function remember(state: DriftState, closed: WindowSummary[], ctx: DriftContext): WindowSummary[] {
@@ -110,7 +118,7 @@ export function applyPrediction(state: DriftState, p: PredictionInput, ctx: Drif
   const correct = joined.outcomes[0]?.correct ?? null;
   // A shadow prediction completes one pair (its own window's); a served one may complete pairs of other shadow streams.
   const own = p.shadow ? joined.agreements[0] : undefined;
-  const closed = addPrediction(state.windows, p, { config: ctx.config.window, referenceFor: ctx.referenceFor }, correct, own?.agreed ?? null);
+  const closed = addPrediction(state.windows, p, windowContext(ctx), correct, own?.agreed ?? null);
   for (const pair of joined.agreements) if (pair !== own) addAgreement(state.windows, pair.shadow, pair.agreed);
   return remember(state, closed, ctx);
 }
@@ -128,7 +136,7 @@ export function applyFeedback(state: DriftState, f: FeedbackInput, ctx: DriftCon
  */
 export function closeDue(state: DriftState, now: number, ctx: DriftContext): WindowSummary[] {
   evictExpired(state.join, now, ctx.config.join);
-  const closed = remember(state, closeDueWindows(state.windows, now, { config: ctx.config.window, referenceFor: ctx.referenceFor }), ctx);
+  const closed = remember(state, closeDueWindows(state.windows, now, windowContext(ctx)), ctx);
   retireIdleExperiments(state, ctx.config.streamRetentionMs);
   return closed;
 }

@@ -14,6 +14,8 @@ export interface PredictionInput {
   predicted_index: number;
   predicted_label: string;
   confidence: number;
+  /** Best first; scores are probabilities. Absent in records built without it (the estimate then uses `confidence` alone). */
+  top_k?: readonly { score: number }[];
   timings: { total_ms: number };
   input_stats: { brightness: number; contrast: number; width: number; height: number };
   /** Event time (ms since epoch); windows are cut on it. */

@@ -21,6 +21,10 @@ export type ReferenceKind = 'manifest' | 'warmup';
 /** The distributions a window is compared against, whichever source they came from. */
 export interface ComparisonReference {
   kind: ReferenceKind;
+  /** In words, for reports and the dashboard: the manifest's source, or the live predictions it was learned from. */
+  source: string;
+  /** Samples it was computed from. */
+  samples: number;
   /** Share per predicted class index. */
   predictedClass: number[];
   histograms: Record<HistogramMetric, HistogramReference>;
@@ -38,6 +42,8 @@ export function manifestComparison(model: ModelReference): ComparisonReference {
   const r = model.reference;
   return {
     kind: 'manifest',
+    source: `manifest: ${r.source}`,
+    samples: r.samples,
     predictedClass: [...r.predicted_class.probabilities],
     histograms: { confidence: r.confidence, brightness: r.brightness, contrast: r.contrast },
   };
@@ -52,6 +58,11 @@ function shares(counts: readonly number[], total: number): number[] {
   return counts.map((n) => (total > 0 ? n / total : 0));
 }
 
+/** Said wherever a warm-up reference is shown: it describes live traffic, which may already have drifted. */
+export function warmupSource(predictions: number): string {
+  return `learned from the first ${predictions} live predictions of this model version (its manifest has no reference)`;
+}
+
 export function baselineComparison(b: WarmupBaseline): ComparisonReference {
   const histogram = (metric: HistogramMetric): HistogramReference => {
     const bins = b.histograms[metric];
@@ -60,6 +71,8 @@ export function baselineComparison(b: WarmupBaseline): ComparisonReference {
   };
   return {
     kind: 'warmup',
+    source: warmupSource(b.count),
+    samples: b.count,
     predictedClass: shares(b.classCounts, b.count),
     histograms: {
       confidence: histogram('confidence'),

@@ -1,6 +1,7 @@
 import { HISTOGRAM_METRICS, type DistributionCounts } from './distribution-counts.ts';
 import { padWithZeros, sameEdges } from './histogram.ts';
 import { psi, severity, worstSeverity, type Severity, type SeverityThresholds } from './psi.ts';
+import { expectedAccuracy, type CalibratedSums } from './label-free.ts';
 import type { ComparisonReference, ReferenceKind } from './reference.ts';
 import type { Reservoir } from './reservoir.ts';
 import { latencyPercentiles, wilsonInterval } from './stats.ts';
@@ -45,6 +46,23 @@ export interface WindowSummary {
   /** Shadow windows: requests whose served prediction was paired with this window's shadow prediction, and how many had the same class. */
   agreement_compared: number;
   agreement_agreed: number;
+  /**
+   * Where the PSI reference came from, in words ("manifest: held-out validation split ..." or "learned from the
+   * first N live predictions ..."), and how many samples it holds; null and 0 while there is none yet. These
+   * and the fields below are absent only in summaries restored from a snapshot written before they existed.
+   */
+  reference_source?: string | null;
+  reference_samples?: number;
+  /**
+   * Label-free accuracy (label-free.ts): the mean calibrated top-1 probability, and its interval if calibration
+   * transfers; null when the model's manifest has no calibration.
+   */
+  expected_accuracy?: number | null;
+  expected_accuracy_ci_low?: number | null;
+  expected_accuracy_ci_high?: number | null;
+  /** Predictions the estimate is the mean of, and the mean of their squared probabilities (for combining windows). */
+  calibrated_count?: number;
+  calibrated_square_mean?: number | null;
 }
 
 /** A tumbling window's accumulated state while it is open. */
@@ -63,6 +81,8 @@ export interface OpenWindow extends DistributionCounts {
   /** Shadow streams: served/shadow pairs completed while this window was open (absent in older snapshots). */
   agreementCompared?: number;
   agreementAgreed?: number;
+  /** Calibrated top-1 probabilities of the predictions (absent in older snapshots). */
+  calibrated?: CalibratedSums;
 }
 
 export interface SummaryOptions {
@@ -125,6 +145,7 @@ export function summariseWindow(
   const metrics = reference ? psiMetrics(window, reference, options) : [];
   const latency = latencyPercentiles(window.latency.samples);
   const interval = window.labeled > 0 ? wilsonInterval(window.correct, window.labeled, options.accuracyConfidence) : null;
+  const expected = window.calibrated ? expectedAccuracy(window.calibrated, options.accuracyConfidence) : null;
   return {
     model_name: id.model_name,
     model_version: id.model_version,
@@ -148,5 +169,12 @@ export function summariseWindow(
     emitted_at: emittedAt,
     agreement_compared: window.agreementCompared ?? 0,
     agreement_agreed: window.agreementAgreed ?? 0,
+    reference_source: reference?.source ?? null,
+    reference_samples: reference?.samples ?? 0,
+    expected_accuracy: expected?.estimate ?? null,
+    expected_accuracy_ci_low: expected?.low ?? null,
+    expected_accuracy_ci_high: expected?.high ?? null,
+    calibrated_count: expected?.count ?? 0,
+    calibrated_square_mean: expected?.square_mean ?? null,
   };
 }

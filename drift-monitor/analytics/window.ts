@@ -17,6 +17,7 @@ import {
   type ReferenceLookup,
   type WarmupBaseline,
 } from './reference.ts';
+import { addCalibrated, calibratedTopProbability, type CalibrationLookup } from './label-free.ts';
 import { createReservoir, offer } from './reservoir.ts';
 import { modelKey, streamIdOf, streamKey, type StreamId } from './stream-id.ts';
 import { summariseWindow, type OpenWindow, type WindowSummary } from './window-summary.ts';
@@ -102,6 +103,8 @@ export interface WindowState {
 export interface WindowContext {
   config: WindowConfig;
   referenceFor: ReferenceLookup;
+  /** Temperatures of the model versions whose manifest has one; absent: no label-free accuracy. */
+  calibrationFor?: CalibrationLookup;
 }
 
 export function createWindowState(): WindowState {
@@ -129,6 +132,7 @@ function openWindow(state: WindowState, stream: StreamWindows, at: number, ctx: 
     correct: 0,
     agreementCompared: 0,
     agreementAgreed: 0,
+    calibrated: { count: 0, sum: 0, squares: 0 },
   };
   stream.nextIndex += 1;
   return window;
@@ -191,6 +195,7 @@ export function addPrediction(
   addPredictionCounts(window, p);
   window.confidenceSum += p.confidence;
   offer(window.latency, p.timings.total_ms);
+  countCalibrated(window, p, ctx);
   if (correct !== null) {
     window.labeled += 1;
     if (correct) window.correct += 1;
@@ -212,6 +217,15 @@ export function addOutcome(state: WindowState, id: StreamId, correct: boolean): 
   window.labeled += 1;
   if (correct) window.correct += 1;
   return true;
+}
+
+function countCalibrated(window: OpenWindow, p: PredictionInput, ctx: WindowContext): void {
+  const calibration = ctx.calibrationFor?.(p.model_name, p.model_version);
+  if (!calibration) return;
+  const scores = Array.isArray(p.top_k) && p.top_k.length > 0 ? p.top_k.map((s) => s.score) : [p.confidence];
+  const c = calibratedTopProbability(scores, calibration);
+  // A window opened by an older version (restored from a snapshot) has no sums: it starts them here.
+  if (c !== null) addCalibrated((window.calibrated ??= { count: 0, sum: 0, squares: 0 }), c);
 }
 
 function countAgreement(window: OpenWindow, agreed: boolean): void {

@@ -53,6 +53,12 @@ export function renderHeader(state, status) {
   ].join('');
 }
 
+/** A manifest reference names its source on hover; a reference learned from live traffic says so in the cell. */
+function renderReference(s) {
+  if (s.reference === 'manifest') return `<span data-testid="reference" data-reference="manifest" title="${esc(s.reference_text)}">manifest</span>`;
+  return `<span data-testid="reference" data-reference="${esc(s.reference)}">${esc(s.reference)}</span><div class="muted small" data-testid="reference-text">${esc(s.reference_text)}</div>`;
+}
+
 export function renderStreamsTable(state) {
   if (state.streams.length === 0) return '<p class="empty">No predictions yet.</p>';
   const styles = streamStyles(state);
@@ -66,19 +72,20 @@ export function renderStreamsTable(state) {
     return `<tr data-stream="${esc(s.key)}">
       <td>${swatch(styles.get(s.key))} ${esc(s.title)}</td>
       <td>${badge(s.severity)}</td>
-      <td>${esc(s.reference)}</td>
+      <td>${renderReference(s)}</td>
       <td class="num">${s.windows_closed}</td>
       <td class="num">${last ? last.count : '–'}</td>
       <td class="num">${s.open_count}</td>
       ${psiCells}
       <td class="num">${last ? fixed(last.mean_confidence, 3) : '–'}</td>
       <td class="num">${s.accuracy ? percent(s.accuracy.rate) : '–'}</td>
+      <td class="num" data-testid="expected-accuracy">${s.expected_accuracy ? `${percent(s.expected_accuracy.estimate)} <span class="muted">${percent(s.expected_accuracy.low)}–${percent(s.expected_accuracy.high)}</span>` : '–'}</td>
       <td>${last ? esc(clock(last.emitted_at)) : '–'}</td>
     </tr>`;
   });
   return `<table class="grid" data-testid="streams-table">
     <thead><tr><th>Stream</th><th>Severity</th><th>Reference</th><th>Windows</th><th>Last n</th><th>Open n</th>
-    <th>PSI class</th><th>PSI conf.</th><th>PSI bright.</th><th>PSI contr.</th><th>Mean conf.</th><th>Accuracy</th><th>Last window</th></tr></thead>
+    <th>PSI class</th><th>PSI conf.</th><th>PSI bright.</th><th>PSI contr.</th><th>Mean conf.</th><th>Accuracy</th><th title="Mean calibrated top-1 probability of the last window; the interval holds only if the calibration transfers to the traffic (not under label or concept shift)">Expected acc. (label-free)</th><th>Last window</th></tr></thead>
     <tbody>${rows.join('')}</tbody></table>`;
 }
 
@@ -189,11 +196,11 @@ export function renderClassCharts(state) {
 // ---- Accuracy with Wilson intervals ------------------------------------------------------------------
 
 export function renderAccuracyChart(state) {
-  const rows = state.streams.filter((s) => s.accuracy);
-  if (rows.length === 0) return '<p class="empty">No feedback joined yet.</p>';
+  const rows = state.streams.filter((s) => s.accuracy || s.expected_accuracy);
+  if (rows.length === 0) return '<p class="empty">No feedback joined yet, and no model with a calibration in its manifest.</p>';
   const styles = streamStyles(state);
   const W = 520;
-  const row = 38;
+  const row = 46;
   const pad = { left: 12, right: 12, top: 4, bottom: 24 };
   const H = pad.top + rows.length * row + pad.bottom;
   const x = (v) => pad.left + v * (W - pad.left - pad.right);
@@ -201,22 +208,31 @@ export function renderAccuracyChart(state) {
   const marks = rows
     .map((s, i) => {
       const a = s.accuracy;
+      const e = s.expected_accuracy;
       const cy = pad.top + i * row + 26;
       const color = styles.get(s.key).color;
-      return `<g data-series="${esc(s.key)}" data-points="1">
-        <line class="errorbar" x1="${x(a.low).toFixed(1)}" x2="${x(a.high).toFixed(1)}" y1="${cy}" y2="${cy}" stroke="${color}"/>
-        <line class="errorbar" x1="${x(a.low).toFixed(1)}" x2="${x(a.low).toFixed(1)}" y1="${cy - 6}" y2="${cy + 6}" stroke="${color}"/>
-        <line class="errorbar" x1="${x(a.high).toFixed(1)}" x2="${x(a.high).toFixed(1)}" y1="${cy - 6}" y2="${cy + 6}" stroke="${color}"/>
-        <circle cx="${x(a.rate).toFixed(1)}" cy="${cy}" r="4.5" fill="${color}"><title>${esc(s.title)}: ${percent(a.rate)} [${percent(a.low)}, ${percent(a.high)}], n = ${a.trials}</title></circle>
+      const bar = (low, high, y, dash) => `<line class="errorbar" x1="${x(low).toFixed(1)}" x2="${x(high).toFixed(1)}" y1="${y}" y2="${y}" stroke="${color}" stroke-dasharray="${dash}"/>
+        <line class="errorbar" x1="${x(low).toFixed(1)}" x2="${x(low).toFixed(1)}" y1="${y - 5}" y2="${y + 5}" stroke="${color}"/>
+        <line class="errorbar" x1="${x(high).toFixed(1)}" x2="${x(high).toFixed(1)}" y1="${y - 5}" y2="${y + 5}" stroke="${color}"/>`;
+      const measured = a ? `${bar(a.low, a.high, cy, '')}<circle cx="${x(a.rate).toFixed(1)}" cy="${cy}" r="4.5" fill="${color}"><title>${esc(s.title)}: ${percent(a.rate)} [${percent(a.low)}, ${percent(a.high)}], n = ${a.trials}</title></circle>` : '';
+      // Label-free estimate just below, hollow and dashed: an estimate, not a measurement.
+      const estimated = e ? `${bar(e.low, e.high, cy + 8, '3 3')}<circle class="expected" data-kind="expected" cx="${x(e.estimate).toFixed(1)}" cy="${cy + 8}" r="4" fill="white" stroke="${color}" stroke-width="2"><title>${esc(s.title)}: expected ${percent(e.estimate)} [${percent(e.low)}, ${percent(e.high)}] from calibrated confidences of ${e.count} predictions (last window)</title></circle>` : '';
+      return `<g data-series="${esc(s.key)}" data-points="${(a ? 1 : 0) + (e ? 1 : 0)}">${measured}${estimated}
         <text class="row-label" x="${pad.left}" y="${cy - 12}">${esc(s.title)}</text>
       </g>`;
     })
     .join('');
   const table = rows
-    .map((s) => `<tr data-stream="${esc(s.key)}"><td>${swatch(styles.get(s.key))} ${esc(s.title)}</td><td class="num">${percent(s.accuracy.rate)}</td><td class="num">${percent(s.accuracy.low)} – ${percent(s.accuracy.high)}</td><td class="num">${s.accuracy.hits} / ${s.accuracy.trials}</td></tr>`)
+    .map((s) => {
+      const a = s.accuracy;
+      const e = s.expected_accuracy;
+      return `<tr data-stream="${esc(s.key)}"><td>${swatch(styles.get(s.key))} ${esc(s.title)}</td><td class="num">${a ? percent(a.rate) : '–'}</td><td class="num">${a ? `${percent(a.low)} – ${percent(a.high)}` : '–'}</td><td class="num">${a ? `${a.hits} / ${a.trials}` : '–'}</td>`
+        + `<td class="num" data-testid="expected-accuracy-row">${e ? percent(e.estimate) : '–'}</td><td class="num">${e ? `${percent(e.low)} – ${percent(e.high)}` : '–'}</td></tr>`;
+    })
     .join('');
-  return `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="Accuracy per stream with 95% Wilson intervals">${grid}${marks}</svg>
-    <table class="grid compact"><thead><tr><th>Stream</th><th>Accuracy</th><th>Wilson interval</th><th>Correct / labeled</th></tr></thead><tbody>${table}</tbody></table>`;
+  return `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="Accuracy per stream with 95% Wilson intervals, and the label-free estimate below it">${grid}${marks}</svg>
+    <table class="grid compact"><thead><tr><th>Stream</th><th>Accuracy</th><th>Wilson interval</th><th>Correct / labeled</th><th>Expected (label-free, last window)</th><th>Interval if calibration transfers</th></tr></thead><tbody>${table}</tbody></table>
+    <p class="muted small">Expected accuracy: mean calibrated top-1 probability (temperature from the manifest). It needs no labels, and it is wrong when the class mix changes (label shift) or the same images mean other classes (concept shift); its interval covers only the chance of which predictions are right.</p>`;
 }
 
 export function renderAbResults(state) {

@@ -22,6 +22,15 @@ export function createDriftMetrics(registry: Registry, state: () => DriftState) 
     severity: new Gauge({ name: 'drift_severity', help: 'Worst severity of the last closed window: 0 stable, 1 moderate, 2 significant', labelNames, registers }),
     windowsClosed: new Counter({ name: 'drift_windows_closed_total', help: 'Windows closed and reported, by severity', labelNames: [...labelNames, 'severity'], registers }),
     meanConfidence: new Gauge({ name: 'drift_mean_confidence', help: 'Mean top-1 confidence in the last closed window', labelNames, registers }),
+    expectedAccuracy: new Gauge({
+      name: 'drift_expected_accuracy_ratio',
+      help: 'Label-free accuracy of the last closed window: mean calibrated top-1 probability (estimate) and its interval (low, high) if the calibration transfers to the traffic, which it does not under label or concept shift',
+      labelNames: [...labelNames, 'bound'], registers,
+    }),
+    referenceSamples: new Gauge({
+      name: 'drift_reference_samples', help: 'Samples the last closed window\'s PSI reference was computed from, by source (manifest: held-out data; warmup: the first live predictions)',
+      labelNames: [...labelNames, 'source'], registers,
+    }),
     classShare: new Gauge({ name: 'drift_class_share', help: 'Share of predictions per predicted class in the last closed window', labelNames: [...labelNames, 'class'], registers }),
     latency: new Gauge({ name: 'drift_window_latency_seconds', help: 'Submitted-to-predicted latency percentile of the last closed window', labelNames: [...labelNames, 'quantile'], registers }),
     predictions: new Counter({ name: 'drift_predictions_total', help: 'Predictions read, by outcome (counted, duplicate)', labelNames: [...labelNames, 'outcome'], registers }),
@@ -87,7 +96,7 @@ interface LabelledSeries {
 export async function forgetStreams(m: DriftMetrics, streams: readonly StreamId[]): Promise<void> {
   const identity = (labels: Partial<Record<string, string | number>>): string => STREAM_LABELS.map((name) => String(labels[name] ?? '')).join('\u0000');
   const gone = new Set(streams.map((id) => identity(streamLabels(id))));
-  const perStream: LabelledSeries[] = [m.psi, m.severity, m.windowsClosed, m.meanConfidence, m.classShare, m.latency, m.predictions];
+  const perStream: LabelledSeries[] = [m.psi, m.severity, m.windowsClosed, m.meanConfidence, m.expectedAccuracy, m.referenceSamples, m.classShare, m.latency, m.predictions];
   for (const metric of perStream) {
     for (const { labels } of (await metric.get()).values) if (gone.has(identity(labels))) metric.remove(labels);
   }
@@ -100,6 +109,13 @@ export function recordWindow(m: DriftMetrics, s: WindowSummary, counted = true):
   for (const metric of s.metrics) m.psi.set({ ...labels, metric: metric.name }, metric.psi);
   if (s.metrics.length > 0) m.severity.set(labels, SEVERITY_LEVEL[s.severity]);
   m.meanConfidence.set(labels, s.mean_confidence);
+  if (s.expected_accuracy != null) {
+    m.expectedAccuracy.set({ ...labels, bound: 'estimate' }, s.expected_accuracy);
+    if (s.expected_accuracy_ci_low != null) m.expectedAccuracy.set({ ...labels, bound: 'low' }, s.expected_accuracy_ci_low);
+    if (s.expected_accuracy_ci_high != null) m.expectedAccuracy.set({ ...labels, bound: 'high' }, s.expected_accuracy_ci_high);
+  }
+  const kind = s.metrics[0]?.reference;
+  if (kind !== undefined && s.reference_samples !== undefined) m.referenceSamples.set({ ...labels, source: kind }, s.reference_samples);
   for (const [label, share] of Object.entries(s.class_shares)) m.classShare.set({ ...labels, class: label }, share);
   m.latency.set({ ...labels, quantile: '0.5' }, s.latency_p50_ms / 1000);
   m.latency.set({ ...labels, quantile: '0.95' }, s.latency_p95_ms / 1000);

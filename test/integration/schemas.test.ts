@@ -41,6 +41,8 @@ const SAMPLES: Record<SchemaName, unknown> = {
     count: 500, metrics: [{ name: 'predicted_class', psi: 0.03, severity: 'stable', reference: 'manifest' }], severity: 'stable',
     mean_confidence: 0.9, class_shares: { Dress: 0.1 }, labeled_count: 10, accuracy: 0.9, accuracy_ci_low: 0.6, accuracy_ci_high: 0.98,
     latency_p50_ms: 10, latency_p95_ms: 20, latency_p99_ms: 30, emitted_at: now, agreement_compared: 0, agreement_agreed: 0,
+    reference_source: 'manifest: held-out validation split', reference_samples: 5000, expected_accuracy: 0.91, expected_accuracy_ci_low: 0.89,
+    expected_accuracy_ci_high: 0.93, calibrated_count: 500, calibrated_square_mean: 0.86,
   },
   RolloutDecision: {
     rollout_id: 'r1', seq: 1, decision: 'promoted', reason: 'guards held', command_id: null, status: 'running', step_index: 1, step_name: '5%', step_count: 3,
@@ -57,7 +59,7 @@ const ADDED_FIELDS: Partial<Record<SchemaName, { record?: string; fields: string
   RoutedRequest: [{ fields: ['fallback'] }],
   Prediction: [{ fields: ['fallback'] }],
   ExperimentConfig: [{ fields: ['bucket_seed'] }, { record: 'Rule', fields: ['fallback'] }],
-  DriftReport: [{ fields: ['agreement_compared', 'agreement_agreed'] }],
+  DriftReport: [{ fields: ['agreement_compared', 'agreement_agreed'] }, { fields: ['reference_source', 'reference_samples', 'expected_accuracy', 'expected_accuracy_ci_low', 'expected_accuracy_ci_high', 'calibrated_count', 'calibrated_square_mean'] }],
 };
 
 type AvroRecord = { name: string; fields: { name: string; type: unknown }[] };
