@@ -21,6 +21,8 @@ import { CpuSampler, cpuBetween, type CpuSample } from './cpu-sampler.ts';
 import { steadyRate } from './steady-rate.ts';
 
 export type Delivery = 'exactly-once' | 'at-least-once';
+/** The library the reference consumer resamples with (bench/reference/preprocess.py). */
+export type ResizeWith = 'pillow' | 'opencv';
 
 export interface ConsumerRun {
   /** Also the consumer id stamped on its predictions. */
@@ -80,7 +82,7 @@ export class PrefilledTopic {
   }
 
   /** bench/reference/consumer.py over the whole topic, in its own group; it exits once it has read it all. */
-  async runReference(label: string, o: { python: string; modelDir: string; batch: number }): Promise<ConsumerRun> {
+  async runReference(label: string, o: { python: string; modelDir: string; batch: number; resizeWith?: ResizeWith }): Promise<ConsumerRun> {
     const logDir = join(REPO_ROOT, '.state', 'test-logs', this.h.prefix);
     mkdirSync(logDir, { recursive: true });
     const logFile = join(logDir, `${label}.log`);
@@ -90,6 +92,7 @@ export class PrefilledTopic {
       '--registry', process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7',
       '--topic', this.topic, '--predictions', this.h.clients.topics.predictions, '--group', `${this.h.prefix}.${label}`,
       '--model', o.modelDir, '--batch', String(o.batch), '--stop-after', String(this.count), '--consumer-id', label,
+      '--resize-with', o.resizeWith ?? 'pillow',
     ], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.pipe(log);
     child.stderr.pipe(log);

@@ -20,6 +20,13 @@ export interface GateCheck {
   pass: boolean;
 }
 
+/** The ratios a model's entry offers the gate, named `<model>.<ratio>` as bench/gate-floors.json names them. */
+export const GATED_RATIOS = ['ours_over_reference', 'ours_over_reference_cpu', 'pipeline_share_of_bound'] as const;
+
+export function gateValuesOf(models: readonly ({ model: string } & Record<(typeof GATED_RATIOS)[number], number | undefined>)[]): Record<string, number | undefined> {
+  return Object.fromEntries(models.flatMap((m) => GATED_RATIOS.map((ratio) => [`${m.model}.${ratio}`, m[ratio]] as const)));
+}
+
 export function checkGate(values: Record<string, number | undefined>, config: GateFloors): { pass: boolean; checks: GateCheck[] } {
   if (!(config.tolerance >= 0 && config.tolerance < 1)) throw new RangeError(`gate tolerance must be in [0, 1), got ${config.tolerance}`);
   const checks = Object.entries(config.floors).map(([name, floor]) => {

@@ -1,7 +1,8 @@
 /**
  * npm run bench: our inference consumer against the Python reference consumer (bench/reference/consumer.py)
  * on the same pre-filled per-version topic, model, images and batch size, per model (Fashion-MNIST v1 on 28×28
- * PNGs, MobileNetV2-224 on 320×240 JPEGs); the bounds of this machine measured in the same run (model alone,
+ * PNGs, MobileNetV2-224 on 320×240 JPEGs; with --models third-party the two third-party classifiers on their
+ * rendered samples, the reference preprocessing as their authors do); the bounds of this machine measured in the same run (model alone,
  * decoding alone, and their combination); exactly-once against at-least-once; batch 32 against batch 1; INT8
  * against FP32; end-to-end latency. The last line of output is one JSON object with every figure.
  *
@@ -9,6 +10,7 @@
  *   npm run bench -- --quick           # 1 round, fewer images, no latency run
  *   npm run bench -- --gate            # the CI gate: ratios against bench/gate-floors.json, exit 1 below a floor
  *   npm run bench -- --levers          # also ours with one setting changed at a time (ONNX Runtime threads, ...)
+ *   npm run bench -- --models third-party   # text-orientation and text-direction only (all: every model)
  *   npm run bench -- --rounds 3
  *   npm run bench -- --help
  */
@@ -21,22 +23,28 @@ import { REPO_ROOT } from '../stack/pipeline-harness.ts';
 import { benchImages } from './bench-images.ts';
 import { ensureBenchmarkModels } from './benchmark-model.ts';
 import { combinedBound, decodeOnlyThroughput, modelOnlyThroughput, readImages } from './bounds.ts';
-import { PrefilledTopic, type ConsumerRun } from './consumer-runs.ts';
-import { checkGate, describeGate, type GateFloors } from './gate.ts';
+import { PrefilledTopic, type ConsumerRun, type ResizeWith } from './consumer-runs.ts';
+import { checkGate, describeGate, gateValuesOf, type GateFloors } from './gate.ts';
 import { inProcessThroughput, loadBenchModel } from './in-process.ts';
+import { parseModelGroups, type ModelGroup } from './model-selection.ts';
 import { pipelineRun, type PipelineResult } from './pipeline.ts';
 import { referencePython } from './python-env.ts';
+import type { ReferenceParity } from './reference-parity.ts';
+import { prepareThirdPartyBench, THIRD_PARTY_RESIZE_WITH, THIRD_PARTY_VERSION } from './third-party.ts';
 
-const USAGE = `usage: npm run bench -- [--quick | --gate] [--levers] [--rounds N]
+const USAGE = `usage: npm run bench -- [--quick | --gate] [--levers] [--rounds N] [--models GROUPS]
 Our inference consumer against the Python reference on the local stack, with this machine's bounds; the last
 line of output is one JSON object with every figure.
   --quick      1 round, fewer images, no latency run
   --gate       the CI gate: ratios against bench/gate-floors.json, exit 1 below a floor
   --levers     also ours with one setting changed at a time
   --rounds N   rounds of each comparison (medians; default 2, 1 with --quick or --gate)
+  --models GROUPS  builtin (default: Fashion-MNIST v1, MobileNetV2-224), third-party (text-orientation,
+                   text-direction, against a reference that preprocesses as their authors), or all
 examples:
   npm run bench -- --quick
-  npm run bench -- --gate`;
+  npm run bench -- --gate
+  npm run bench -- --quick --models third-party`;
 
 const { values } = parseCommandLine(USAGE, {
   options: {
@@ -44,19 +52,30 @@ const { values } = parseCommandLine(USAGE, {
     gate: { type: 'boolean', default: false },
     levers: { type: 'boolean', default: false },
     rounds: { type: 'string' },
+    models: { type: 'string' },
   },
 });
 if (values.rounds !== undefined && !(Number.isInteger(Number(values.rounds)) && Number(values.rounds) > 0)) {
   exitWithUsage(USAGE, `--rounds must be a whole number > 0, got "${values.rounds}"`);
 }
+let groups: Set<ModelGroup>;
+try {
+  groups = parseModelGroups(values.models);
+} catch (err) {
+  exitWithUsage(USAGE, (err as Error).message);
+}
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const BATCH = 32;
 
-interface Plan { rounds: number; fashionImages: number; photoImages: number; boundSeconds: number; extras: boolean; latency: boolean }
+/**
+ * thirdPartyImages: per run and model, cycling over its 200 samples; a few seconds of steady rate each (the rate
+ * leaves out the first 128 and the last 64 images).
+ */
+interface Plan { rounds: number; fashionImages: number; photoImages: number; thirdPartyImages: Record<string, number>; boundSeconds: number; extras: boolean; latency: boolean }
 const PLANS: Record<'full' | 'quick' | 'gate', Plan> = {
-  full: { rounds: 2, fashionImages: 8_000, photoImages: 800, boundSeconds: 4, extras: true, latency: true },
-  quick: { rounds: 1, fashionImages: 4_000, photoImages: 400, boundSeconds: 2, extras: true, latency: false },
-  gate: { rounds: 1, fashionImages: 4_000, photoImages: 400, boundSeconds: 2, extras: false, latency: false },
+  full: { rounds: 2, fashionImages: 8_000, photoImages: 800, thirdPartyImages: { 'text-orientation': 1_200, 'text-direction': 6_000 }, boundSeconds: 4, extras: true, latency: true },
+  quick: { rounds: 1, fashionImages: 4_000, photoImages: 400, thirdPartyImages: { 'text-orientation': 600, 'text-direction': 3_000 }, boundSeconds: 2, extras: true, latency: false },
+  gate: { rounds: 1, fashionImages: 4_000, photoImages: 400, thirdPartyImages: { 'text-orientation': 600, 'text-direction': 3_000 }, boundSeconds: 2, extras: false, latency: false },
 };
 const plan: Plan = { ...PLANS[values.gate ? 'gate' : values.quick ? 'quick' : 'full'] };
 if (values.rounds) plan.rounds = Math.max(1, Number(values.rounds));
@@ -81,12 +100,19 @@ const median = (xs: number[]): number => {
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 const load = () => loadavg().map((x) => Math.round(x * 100) / 100);
 
-interface ModelSpec { name: string; modelDir: string; version: string; uris: string[]; images: number; decodeSample: number }
+interface ModelSpec {
+  name: string; modelDir: string; version: string; uris: string[]; images: number; decodeSample: number;
+  /** How the reference resamples (default pillow) and, for a third-party model, its check against the authors. */
+  resizeWith?: ResizeWith; referenceParity?: ReferenceParity;
+}
 
 interface ModelResult {
   model: string;
   batch: number;
   images_per_run: number;
+  reference_resize_with: ResizeWith;
+  /** The reference against the authors' own preprocessing and inference on the sample images (third-party models). */
+  reference_parity?: ReferenceParity;
   ours_ips: number;
   reference_ips: number;
   ours_over_reference: number;
@@ -118,7 +144,7 @@ interface RoundBounds { model_only_ips: number; decode_only_ips: number; decode_
 async function runInOrder(topic: PrefilledTopic, spec: ModelSpec, python: string, round: number): Promise<RoundResult> {
   const runs: Record<RunName, () => Promise<ConsumerRun>> = {
     ours: () => topic.runOurs(`ours-r${round}`, { modelDir: spec.modelDir, batch: BATCH, delivery: 'at-least-once' }),
-    reference: () => topic.runReference(`reference-r${round}`, { python, modelDir: spec.modelDir, batch: BATCH }),
+    reference: () => topic.runReference(`reference-r${round}`, { python, modelDir: spec.modelDir, batch: BATCH, resizeWith: spec.resizeWith ?? 'pillow' }),
     ours_exactly_once: () => topic.runOurs(`ours-eos-r${round}`, { modelDir: spec.modelDir, batch: BATCH, delivery: 'exactly-once' }),
   };
   // Rotate who goes first, second and third: a machine that gets busier (or a broker still settling the previous
@@ -193,7 +219,8 @@ async function benchModel(spec: ModelSpec, python: string): Promise<ModelResult>
   const oursCpu = cpu('ours');
   const referenceCpu = cpu('reference');
   return {
-    model: spec.name, batch: BATCH, images_per_run: spec.images,
+    model: spec.name, batch: BATCH, images_per_run: spec.images, reference_resize_with: spec.resizeWith ?? 'pillow',
+    ...(spec.referenceParity ? { reference_parity: spec.referenceParity } : {}),
     ours_ips: ours, reference_ips: reference, ours_over_reference: round3(ours / reference),
     ours_exactly_once_ips: exactlyOnce, exactly_once_over_at_least_once: round3(exactlyOnce / ours),
     ours_exactly_once_over_reference: round3(exactlyOnce / reference),
@@ -284,16 +311,8 @@ async function main(): Promise<void> {
   const stack = await acquireStack(log);
   try {
     const python = referencePython(log);
-    const mobilenet = ensureBenchmarkModels(log);
-    const dir = join(REPO_ROOT, 'data', 'bench');
-    const fashionUris = await benchImages('fashion', dir, 2_000);
-    const photoUris = await benchImages('photo', dir, 512);
-    const fashionDir = join(REPO_ROOT, 'models/fashion-mnist/v1');
     const startedLoad = load();
-
-    const fashion = await benchModel({ name: 'fashion-mnist-v1', modelDir: fashionDir, version: 'v1', uris: fashionUris, images: plan.fashionImages, decodeSample: 2_000 }, python);
-    const photo = await benchModel({ name: 'mobilenetv2-224', modelDir: mobilenet.fp32, version: 'bench', uris: photoUris, images: plan.photoImages, decodeSample: 256 }, python);
-
+    const models: ModelResult[] = [];
     // A stage that fails (a broker restarted under it) costs its figures, not those measured before it.
     const errors: Record<string, string> = {};
     const stage = async <T>(name: string, enabled: boolean, run: () => Promise<T>): Promise<T | undefined> => {
@@ -306,45 +325,40 @@ async function main(): Promise<void> {
         return undefined;
       }
     };
-    const b1 = await stage('batch-1', plan.extras, () => batchOne(fashionDir, fashionUris, Math.round(plan.fashionImages / 8)));
-    const int8 = await stage('int8', plan.extras, () => int8Figures(mobilenet, photoUris));
-    const latencies = await stage('latency', plan.latency, async () => ({
-      'fashion-mnist-v1': await latency('fashion-mnist-v1', fashionDir, 'v1', fashionUris, 3_000),
-      'mobilenetv2-224': await latency('mobilenetv2-224', mobilenet.fp32, 'bench', photoUris, 600),
-    }));
 
-    const gateValues = {
-      'fashion-mnist-v1.ours_over_reference': fashion.ours_over_reference,
-      'mobilenetv2-224.ours_over_reference': photo.ours_over_reference,
-      'fashion-mnist-v1.ours_over_reference_cpu': fashion.ours_over_reference_cpu,
-      'mobilenetv2-224.ours_over_reference_cpu': photo.ours_over_reference_cpu,
-      'fashion-mnist-v1.pipeline_share_of_bound': fashion.pipeline_share_of_bound,
-      'mobilenetv2-224.pipeline_share_of_bound': photo.pipeline_share_of_bound,
-    };
+    let builtin: Awaited<ReturnType<typeof builtinModels>> | undefined;
+    if (groups.has('builtin')) {
+      builtin = await builtinModels(python, stage);
+      models.push(builtin.fashion, builtin.photo);
+    }
+    await stage('third-party', groups.has('third-party'), async () => {
+      log('== third-party models: samples, the authors\' outputs, import, the reference checked against the authors');
+      for (const e of await prepareThirdPartyBench(python, log)) {
+        models.push(await benchModel({
+          name: e.name, modelDir: e.modelDir, version: THIRD_PARTY_VERSION, uris: e.uris, images: plan.thirdPartyImages[e.name] ?? 600,
+          decodeSample: e.uris.length, resizeWith: THIRD_PARTY_RESIZE_WITH, referenceParity: e.reference_parity,
+        }, python));
+      }
+    });
+
     const floors = JSON.parse(readFileSync(join(REPO_ROOT, 'bench', 'gate-floors.json'), 'utf8')) as GateFloors;
-    const gate = checkGate(gateValues, floors);
+    const gate = checkGate(gateValuesOf(models), floors);
     const result = {
       machine: `${cpus().length} cores`,
       mode: values.gate ? 'gate' : values.quick ? 'quick' : 'full',
+      model_groups: [...groups],
       rounds: plan.rounds,
       batch: BATCH,
       load_average_at_start: startedLoad,
       load_average_at_end: load(),
-      models: [fashion, photo],
-      fashion_b1_ips: b1,
-      fashion_b32_over_b1: b1 === undefined ? undefined : round3(fashion.ours_ips / b1),
-      int8,
-      latency_at_half_max_b32: latencies,
-      goals: {
-        'fashion-mnist-v1 ours / reference >= 2.0': goal(fashion.ours_over_reference, 2.0),
-        'mobilenetv2-224 ours / reference >= 1.3': goal(photo.ours_over_reference, 1.3),
-        'fashion-mnist-v1 pipeline / combined bound >= 0.8': goal(fashion.pipeline_share_of_bound, 0.8),
-        'mobilenetv2-224 pipeline / combined bound >= 0.8': goal(photo.pipeline_share_of_bound, 0.8),
-        'fashion-mnist-v1 batch 32 / batch 1 >= 3': goal(b1 === undefined ? undefined : fashion.ours_ips / b1, 3),
-        'v2-int8 accuracy within 0.5 point of v2 (points, >= -0.5)': goal(int8?.fashion_v2_int8_accuracy_delta_points, -0.5),
-        'mobilenetv2-224 INT8 / FP32 >= 1.7 (model alone)': goal(int8?.mobilenet_int8_over_fp32_model_only, 1.7),
-        'mobilenetv2-224 INT8 / FP32 >= 1.7 (pipeline)': goal(int8?.mobilenet_int8_over_fp32_pipeline, 1.7),
-      },
+      models,
+      ...(builtin ? {
+        fashion_b1_ips: builtin.b1,
+        fashion_b32_over_b1: builtin.b1 === undefined ? undefined : round3(builtin.fashion.ours_ips / builtin.b1),
+        int8: builtin.int8,
+        latency_at_half_max_b32: builtin.latencies,
+        goals: builtinGoals(builtin),
+      } : {}),
       gate: { pass: gate.pass, tolerance: floors.tolerance, checks: gate.checks },
       errors,
     };
@@ -354,6 +368,39 @@ async function main(): Promise<void> {
   } finally {
     await stack.stop();
   }
+}
+
+type Stage = <T>(name: string, enabled: boolean, run: () => Promise<T>) => Promise<T | undefined>;
+
+/** Fashion-MNIST v1 and MobileNetV2-224 against the reference, then batch 1, INT8 and latency on them. */
+async function builtinModels(python: string, stage: Stage) {
+  const mobilenet = ensureBenchmarkModels(log);
+  const dir = join(REPO_ROOT, 'data', 'bench');
+  const fashionUris = await benchImages('fashion', dir, 2_000);
+  const photoUris = await benchImages('photo', dir, 512);
+  const fashionDir = join(REPO_ROOT, 'models/fashion-mnist/v1');
+  const fashion = await benchModel({ name: 'fashion-mnist-v1', modelDir: fashionDir, version: 'v1', uris: fashionUris, images: plan.fashionImages, decodeSample: 2_000 }, python);
+  const photo = await benchModel({ name: 'mobilenetv2-224', modelDir: mobilenet.fp32, version: 'bench', uris: photoUris, images: plan.photoImages, decodeSample: 256 }, python);
+  const b1 = await stage('batch-1', plan.extras, () => batchOne(fashionDir, fashionUris, Math.round(plan.fashionImages / 8)));
+  const int8 = await stage('int8', plan.extras, () => int8Figures(mobilenet, photoUris));
+  const latencies = await stage('latency', plan.latency, async () => ({
+    'fashion-mnist-v1': await latency('fashion-mnist-v1', fashionDir, 'v1', fashionUris, 3_000),
+    'mobilenetv2-224': await latency('mobilenetv2-224', mobilenet.fp32, 'bench', photoUris, 600),
+  }));
+  return { fashion, photo, b1, int8, latencies };
+}
+
+function builtinGoals({ fashion, photo, b1, int8 }: Awaited<ReturnType<typeof builtinModels>>) {
+  return {
+    'fashion-mnist-v1 ours / reference >= 2.0': goal(fashion.ours_over_reference, 2.0),
+    'mobilenetv2-224 ours / reference >= 1.3': goal(photo.ours_over_reference, 1.3),
+    'fashion-mnist-v1 pipeline / combined bound >= 0.8': goal(fashion.pipeline_share_of_bound, 0.8),
+    'mobilenetv2-224 pipeline / combined bound >= 0.8': goal(photo.pipeline_share_of_bound, 0.8),
+    'fashion-mnist-v1 batch 32 / batch 1 >= 3': goal(b1 === undefined ? undefined : fashion.ours_ips / b1, 3),
+    'v2-int8 accuracy within 0.5 point of v2 (points, >= -0.5)': goal(int8?.fashion_v2_int8_accuracy_delta_points, -0.5),
+    'mobilenetv2-224 INT8 / FP32 >= 1.7 (model alone)': goal(int8?.mobilenet_int8_over_fp32_model_only, 1.7),
+    'mobilenetv2-224 INT8 / FP32 >= 1.7 (pipeline)': goal(int8?.mobilenet_int8_over_fp32_pipeline, 1.7),
+  };
 }
 
 main().catch((err: unknown) => {

@@ -3,27 +3,25 @@
     python bench/reference/consumer.py --topic images.requests.v1 --model models/fashion-mnist/v1
 
 One process, one thread. Per poll of up to --batch records: Avro-decode through the registry, open each
-file:// image with Pillow and preprocess it as the model's manifest says, one onnxruntime call, produce one
+file:// image with Pillow and preprocess it as the model's manifest says (preprocess.py: resampled with Pillow, or
+with OpenCV for a model whose authors use it, --resize-with opencv), one onnxruntime call (model.py), produce one
 Avro Prediction per image, flush, then commit. Deliberately plain: no threads, no tricks.
 """
 
 import argparse
-import json
 import signal
 import time
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import numpy as np
-import onnxruntime as ort
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
-from PIL import Image, ImageOps
 
-KERNELS = {"nearest": Image.NEAREST, "linear": Image.BILINEAR, "cubic": Image.BICUBIC, "mitchell": Image.BICUBIC,
-           "lanczos2": Image.LANCZOS, "lanczos3": Image.LANCZOS}
+from model import ReferenceModel
+from preprocess import RESIZE_WITH
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--brokers", default="127.0.0.1:9092")
@@ -35,14 +33,12 @@ parser.add_argument("--model", required=True, help="folder with manifest.json an
 parser.add_argument("--batch", type=int, default=32)
 parser.add_argument("--stop-after", type=int, default=0, help="exit after this many records (0: run until SIGTERM)")
 parser.add_argument("--consumer-id", default="python-reference")
+parser.add_argument("--resize-with", choices=RESIZE_WITH, default="pillow",
+                    help="the library the model's authors resample with (bench/reference/preprocess.py)")
 args = parser.parse_args()
 
-manifest = json.loads((Path(args.model) / "manifest.json").read_text())
-spec = manifest["input"]
-session = ort.InferenceSession(str(Path(args.model) / manifest["file"]), providers=["CPUExecutionProvider"])
-mean = np.array(spec["mean"], dtype=np.float32)
-std = np.array(spec["std"], dtype=np.float32)
-labels = manifest["labels"]
+runner = ReferenceModel(args.model, args.resize_with)
+manifest, labels = runner.manifest, runner.labels
 
 registry = SchemaRegistryClient({"url": args.registry})
 deserialize = AvroDeserializer(registry)
@@ -51,25 +47,6 @@ consumer = Consumer({"bootstrap.servers": args.brokers, "group.id": args.group,
                      "auto.offset.reset": "earliest", "enable.auto.commit": False})
 producer = Producer({"bootstrap.servers": args.brokers, "acks": "all"})
 consumer.subscribe([args.topic])
-
-
-def preprocess(uri):
-    image = Image.open(unquote(urlparse(uri).path))
-    width, height, channels = image.width, image.height, len(image.getbands())
-    image = image.convert("L" if spec["channels"] == 1 else "RGB")
-    size, kernel = (spec["width"], spec["height"]), KERNELS[spec["kernel"]]
-    if spec["resize"] == "cover":
-        image = ImageOps.fit(image, size, method=kernel)
-    elif spec["resize"] == "contain":
-        image = ImageOps.pad(image, size, method=kernel, color=0)
-    else:
-        image = image.resize(size, kernel)
-    pixels = np.asarray(image, dtype=np.float32).reshape(spec["height"], spec["width"], spec["channels"]) / spec["scale"]
-    stats = {"width": width, "height": height, "channels": channels, "bytes": Path(unquote(urlparse(uri).path)).stat().st_size,
-             "brightness": float(pixels.mean()), "contrast": float(pixels.std())}
-    tensor = (pixels - mean) / std
-    return (tensor.transpose(2, 0, 1) if spec["layout"] == "NCHW" else tensor), stats
-
 
 running = True
 signal.signal(signal.SIGTERM, lambda *_: globals().update(running=False))
@@ -80,12 +57,10 @@ while running and (args.stop_after == 0 or seen < args.stop_after):
         continue
     started = time.time() * 1000
     requests = [deserialize(m.value(), SerializationContext(m.topic(), MessageField.VALUE)) for m in messages]
-    inputs = [preprocess(r["uri"]) for r in requests]
+    inputs = [runner.prepare(unquote(urlparse(r["uri"]).path)) for r in requests]
     preprocessed = time.time() * 1000
-    logits = session.run(None, {spec["name"]: np.stack([tensor for tensor, _ in inputs])})[0]
+    scores = runner.scores([tensor for tensor, _ in inputs])
     inferred = time.time() * 1000
-    scores = np.exp(logits - logits.max(axis=1, keepdims=True))
-    scores /= scores.sum(axis=1, keepdims=True)
     for request, (_, stats), row in zip(requests, inputs, scores):
         top = np.argsort(-row)[:5]
         now = time.time() * 1000
