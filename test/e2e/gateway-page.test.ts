@@ -1,12 +1,15 @@
 /**
  * The gateway's page (GET /ui) in headless Chromium (Debian's chromium, driven by playwright-core) against the real
- * pipeline: router, a consumer per version, Kafka, the registry, MinIO and the gateway. A person types the token,
- * picks a real Fashion-MNIST test image and sees each model and version's top-k; every answer shown is the
- * served prediction of that request id on images.predictions, and the same as an API call for that version.
+ * pipeline serving two models: fashion-mnist v1 and v2, and the third-party text-orientation v1 (imported from its
+ * PyPI wheel with `npm run model -- import`), each with its own experiment; router, a consumer per model version,
+ * Kafka, the registry, MinIO and the gateway. A person types the token, picks a real Fashion-MNIST test image and
+ * sees each model and version's top-k; every answer shown is the served prediction of that request id on
+ * images.predictions, and the same as an API call for that model and version.
  * A wrong token shows the gateway's 401; the token is in no served file and not in the page's markup or URL;
  * a dropped file whose pin the experiment does not allow shows the gateway's 409. A screenshot of the page
  * lands in test/artifacts/gateway-page.png (scripts/gateway-page-screenshot.sh copies it for the README).
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,6 +18,9 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PAGE_FILES } from '../../gateway/page/assets.ts';
 import type { Prediction } from '../../inference-consumers/service/prediction.ts';
+import { findModel, readCatalog } from '../../models/third-party/catalog.ts';
+import { fetchThirdPartyModel } from '../../models/third-party/fetch.ts';
+import { checkExperiment, publishExperiment } from '../../router/experiment-publisher.ts';
 import { writeSamples, type Sample } from '../../scripts/samples/write-samples.ts';
 import { PipelineHarness, REPO_ROOT } from '../../stack/pipeline-harness.ts';
 import { freePort } from '../../stack/pipeline-services.ts';
@@ -25,6 +31,8 @@ const TOKEN = 'page-e2e-token-5f0c2a9d7be1';
 const WRONG_TOKEN = 'page-e2e-wrong-token-0123456789';
 const SCREENSHOT = join(REPO_ROOT, 'test', 'artifacts', 'gateway-page.png');
 const VERSIONS = ['v1', 'v2'];
+/** The second model, with its authors' preprocessing (as test/e2e/third-party-models.test.ts serves it). */
+const SECOND = { name: 'text-orientation', version: 'v1', flags: ['--preset', 'imagenet', '--kernel', 'lanczos3', '--channel-order', 'BGR'] };
 
 const h = new PipelineHarness();
 let base: string;
@@ -94,14 +102,24 @@ beforeAll(async () => {
   sample = set.samples[0]!;
   samplePath = join(set.dir, sample.file);
   predictions = await h.collect<Prediction>(h.clients.topics.predictions);
+  const models = await modelsDir();
   await h.setExperiment(JSON.parse(await readFile(join(REPO_ROOT, 'router/experiments/v1-served-v2-shadow.json'), 'utf8')));
+  // The second model's own routing table, keyed by its name; pins allowed, so its pinned card is served too.
+  const second = checkExperiment({
+    id: 'text-orientation-page', model: SECOND.name, versions: [SECOND.version], default_version: SECOND.version,
+    rules: [{ id: 'pins', allow_pinned: true }],
+  }, 'e2e');
+  await publishExperiment(h.clients.producer, h.clients.serde, h.clients.topics.experiments, SECOND.name, second);
   await h.start('router', 'router');
   for (const v of VERSIONS) await h.start(`inference-${v}`, 'inference', { MODEL_VERSION: v });
+  await h.start(`inference-${SECOND.name}-${SECOND.version}`, 'inference', {
+    MODEL_NAME: SECOND.name, MODEL_VERSION: SECOND.version, MODEL_URI: join(models, SECOND.name, SECOND.version), TOP_K: '4',
+  });
   const port = await freePort();
   await h.start('gateway', 'gateway', {
     GATEWAY_PORT: String(port),
     GATEWAY_TOKENS: `page:${TOKEN}`,
-    GATEWAY_MODELS_DIR: await modelsDir(),
+    GATEWAY_MODELS_DIR: models,
     GATEWAY_UPLOAD_PREFIX: `${h.prefix}/uploads/`,
   });
   base = `http://127.0.0.1:${port}`;
@@ -125,13 +143,23 @@ afterAll(async () => {
   await h.close();
 });
 
-/** Only fashion-mnist v1 and v2 (the repository's models/ also holds versions no consumer serves here). */
+/**
+ * The gateway's models: fashion-mnist v1 and v2 (the repository's models/ also holds versions no consumer serves
+ * here) and the second model, imported there from the ONNX file in its pinned wheel.
+ */
 async function modelsDir(): Promise<string> {
   const dir = join(REPO_ROOT, '.state', 'gateway-page', h.prefix, 'models');
   for (const v of VERSIONS) {
     mkdirSync(join(dir, 'fashion-mnist', v), { recursive: true });
     await copyFile(join(REPO_ROOT, 'models', 'fashion-mnist', v, 'manifest.json'), join(dir, 'fashion-mnist', v, 'manifest.json'));
   }
+  const fetched = fetchThirdPartyModel(findModel(readCatalog(), SECOND.name), undefined, (l) => process.stderr.write(`${l}\n`));
+  const args = [
+    'import', fetched.onnx, '--name', SECOND.name, '--version', SECOND.version, ...SECOND.flags, '--labels', fetched.labels,
+    '--source', `PyPI ${fetched.model.package} ${fetched.model.version}`, '--licence', fetched.model.licence, '--out', join(dir, SECOND.name, SECOND.version),
+  ];
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'models/import/cli.ts', ...args], { cwd: REPO_ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`npm run model -- ${args.join(' ')} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
   return dir;
 }
 
@@ -145,14 +173,16 @@ describe('gateway page in Chromium', () => {
   });
 
   it('shows each model and version\'s top-k for a picked image: the served predictions on the topic and what the API answers', async () => {
-    expect(await typeToken(TOKEN)).toBe(`models: fashion-mnist (${VERSIONS.join(', ')})`);
+    expect(await typeToken(TOKEN)).toBe(`models: fashion-mnist (${VERSIONS.join(', ')}); ${SECOND.name} (${SECOND.version})`);
     await page.locator('[data-testid="file"]').setInputFiles(samplePath);
     const cards = await waitForRun();
-    // The experiment's choice (v1 serves, v2 gets a shadow), then each version pinned (allow_pinned).
+    // Per model the experiment's choice (fashion-mnist: v1 serves, v2 gets a shadow), then each version pinned (allow_pinned).
     expect(cards.map((c) => [c.model, c.version, c.status, c.servedVersion])).toEqual([
       ['fashion-mnist', '', 200, 'v1'],
       ['fashion-mnist', 'v1', 200, 'v1'],
       ['fashion-mnist', 'v2', 200, 'v2'],
+      [SECOND.name, '', 200, SECOND.version],
+      [SECOND.name, SECOND.version, 200, SECOND.version],
     ]);
     for (const card of cards) {
       const p = await servedPrediction(card.requestId);
@@ -163,7 +193,7 @@ describe('gateway page in Chromium', () => {
     // A client's own call to the same pinned route answers the same top-k (the models are deterministic).
     const file = await readFile(samplePath);
     for (const card of cards.filter((c) => c.version !== '')) {
-      const r = await fetch(`${base}/v2/models/fashion-mnist/versions/${card.version}/infer`, {
+      const r = await fetch(`${base}/v2/models/${card.model}/versions/${card.version}/infer`, {
         method: 'POST',
         headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
         body: JSON.stringify({ inputs: [{ name: 'image', datatype: 'BYTES', shape: [1], data: [file.toString('base64')] }], outputs: [{ name: 'top_labels' }, { name: 'top_scores' }] }),
@@ -173,7 +203,9 @@ describe('gateway page in Chromium', () => {
       expect(card.top).toEqual(column('top_labels').map((label, i) => ({ label, score: column('top_scores')[i] })));
     }
     const v1 = cards[1]!;
-    process.stdout.write(`${JSON.stringify({ test: 'gateway-page', sample: sample.file, label: sample.label, shown_top1: Object.fromEntries(cards.map((c) => [c.version || 'experiment', c.top[0]?.label])), page_ms: Object.fromEntries(cards.map((c) => [c.version || 'experiment', Math.round(c.ms)])) })}\n`);
+    const name = (c: Card) => `${c.model} ${c.version || 'experiment'}`;
+    process.stdout.write(`${JSON.stringify({ test: 'gateway-page', sample: sample.file, label: sample.label, shown_top1: Object.fromEntries(cards.map((c) => [name(c), c.top[0]?.label])), page_ms: Object.fromEntries(cards.map((c) => [name(c), Math.round(c.ms)])) })}\n`);
+    expect(cards[4]!.top.map((t) => t.label).sort()).toEqual(['0', '180', '270', '90']);
     expect(v1.top.length).toBeGreaterThan(1);
 
     mkdirSync(join(REPO_ROOT, 'test', 'artifacts'), { recursive: true });
@@ -224,7 +256,10 @@ describe('gateway page in Chromium', () => {
     let cards = await dropFile();
     for (let i = 0; i < 10 && cards[2]?.status !== 409; i++) cards = await dropFile();
     expect(await page.locator('[data-testid="file-name"]').textContent()).toContain(sample.file);
-    expect(cards.map((c) => [c.version, c.status])).toEqual([['', 200], ['v1', 200], ['v2', 409]]);
+    // Only fashion-mnist's table changed: text-orientation still serves its pin.
+    expect(cards.map((c) => [c.model, c.version, c.status])).toEqual([
+      ['fashion-mnist', '', 200], ['fashion-mnist', 'v1', 200], ['fashion-mnist', 'v2', 409], [SECOND.name, '', 200], [SECOND.name, SECOND.version, 200],
+    ]);
     expect(cards[2]!.error).toMatch(/^version v2 was asked for but request \S+ was served by v1: the router did not honour the pin/);
     expect(cards[2]!.state).toBe('error');
     expect(browserErrors).toEqual([]);
