@@ -7,7 +7,7 @@ import { createS3Client, readS3Settings, type S3Settings } from '../platform/s3.
 import { readCommonSettings } from '../platform/service-config.ts';
 import type { ImageRequest } from '../producers/image-request.ts';
 import { RequestPublisher } from '../producers/publisher.ts';
-import { checkExperiment, publishExperiment } from '../router/experiment-publisher.ts';
+import { checkExperiment, publishExperiment, tableFor } from '../router/experiment-publisher.ts';
 import { startProcess, type RunningProcess, type ServiceKind } from './pipeline-services.ts';
 import { TopicCollector } from './topic-collector.ts';
 
@@ -23,6 +23,7 @@ export class PipelineHarness {
   clients!: Clients;
   publisher!: RequestPublisher;
   s3Settings!: S3Settings;
+  defaultModel!: string;
   private readonly collectors: TopicCollector<unknown>[] = [];
 
   get env(): Record<string, string> {
@@ -34,6 +35,7 @@ export class PipelineHarness {
     const env = new EnvReader();
     const common = readCommonSettings(env, 'e2e-test', 0);
     this.s3Settings = readS3Settings(env);
+    this.defaultModel = common.defaultModel;
     env.done();
     this.clients = await connectClients(common, createLogger('pipeline-harness', 'warn', true));
     this.publisher = new RequestPublisher(this.clients.producer, this.clients.serde, this.clients.topics);
@@ -63,8 +65,11 @@ export class PipelineHarness {
     return c;
   }
 
-  async setExperiment(config: unknown): Promise<void> {
-    await publishExperiment(this.clients.producer, this.clients.serde, this.clients.topics.experiments, 'default', checkExperiment(config, 'e2e'));
+  /** Publishes the default model's experiment, or with `model` that model's (keyed by its name). */
+  async setExperiment(config: unknown, model?: string): Promise<void> {
+    const table = tableFor(model, 'default', this.defaultModel);
+    const full = table.model === null ? config : { ...(config as object), model: table.model };
+    await publishExperiment(this.clients.producer, this.clients.serde, this.clients.topics.experiments, table.key, checkExperiment(full, 'e2e'));
   }
 
   async publish(requests: ImageRequest[]): Promise<void> {
