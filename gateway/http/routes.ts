@@ -55,7 +55,7 @@ export function matchRoute(method: string, rawPath: string): RouteMatch {
   const path = rawPath.split('?')[0] ?? '/';
   const candidates = ROUTES.filter((r) => r.pattern.test(path));
   if (candidates.length === 0) {
-    throw new HttpError(404, `no such endpoint ${path}; this gateway speaks the Open Inference Protocol v2 under /v2 (see GET /v2)`);
+    throw new HttpError(404, `no such endpoint ${path}; this gateway speaks the Open Inference Protocol v2 under /v2 (see GET /v2) and serves a page for people at /ui`);
   }
   const route = candidates.find((r) => r.method === method);
   if (!route) {

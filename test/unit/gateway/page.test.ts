@@ -41,6 +41,8 @@ describe('page routes', () => {
     expect(matchRoute('GET', '/ui/view%2Ejs')).toMatchObject({ name: 'page', file: 'view.js' });
     expect(refusal(() => matchRoute('GET', '/ui/a/b')).status).toBe(404);
     expect(refusal(() => matchRoute('GET', '/uix')).status).toBe(404);
+    // A person who opens the gateway's root in a browser is told where the page is.
+    expect(refusal(() => matchRoute('GET', '/')).message).toMatch(/a page for people at \/ui$/);
     expect(refusal(() => matchRoute('POST', '/ui')).status).toBe(405);
   });
 
