@@ -1,9 +1,10 @@
 // The gateway page's DOM wiring: the token (checked with GET /v2/models, kept in sessionStorage), the dropped or
 // picked file, and one inference request per model and version through the gateway's infer routes, each timed
 // here. What it sends and how answers look is view.js.
-import { TOKEN_KEY, describeListing, inferRequest, inferTargets, readAnswer, renderAnswer, renderPending } from './view.js';
+import { TOKEN_KEY, describeListing, inferRequest, inferTargets, readAnswer, renderAnswer, renderPending, retryDelayMs } from './view.js';
 
-// Below the gateway's default GATEWAY_MAX_IN_FLIGHT_PER_CLIENT (4): more at once would be refused with 429.
+// Below the gateway's default GATEWAY_MAX_IN_FLIGHT_PER_CLIENT (4): more at once would be refused with 429
+// (a lower setting or another tab of the same token still can: those requests are sent again after Retry-After).
 const CONCURRENCY = 3;
 
 const $ = (id) => document.getElementById(id);
@@ -55,14 +56,21 @@ async function connect(token) {
   setEnabled(true);
 }
 
+/** One target's answer; the latency is that of the request answered, not of the waits before a retry. */
 async function inferOne(target, request, authorization) {
-  const started = performance.now();
-  try {
-    const response = await fetch(target.path, { method: 'POST', headers: { ...request.headers, authorization }, body: request.body, cache: 'no-store' });
+  for (let retries = 0; ; retries++) {
+    const started = performance.now();
+    let response;
+    try {
+      response = await fetch(target.path, { method: 'POST', headers: { ...request.headers, authorization }, body: request.body, cache: 'no-store' });
+    } catch (err) {
+      return { ok: false, status: 0, ms: performance.now() - started, error: `no answer from the gateway: ${err.message}` };
+    }
     const body = await jsonOf(response);
-    return readAnswer(response.status, body, performance.now() - started);
-  } catch (err) {
-    return { ok: false, status: 0, ms: performance.now() - started, error: `no answer from the gateway: ${err.message}` };
+    const ms = performance.now() - started;
+    const delay = retryDelayMs(response.status, response.headers.get('retry-after'), retries);
+    if (delay === null) return readAnswer(response.status, body, ms);
+    await new Promise((resolve) => setTimeout(resolve, delay));
   }
 }
 

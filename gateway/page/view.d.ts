@@ -22,6 +22,8 @@ export declare function inferTargets(listing: unknown): InferTarget[];
 export declare function targetKey(target: InferTarget): string;
 export declare function inferRequest(file: Uint8Array): { body: Uint8Array; headers: Record<string, string> };
 export declare function readAnswer(status: number, body: unknown, ms: number): Answer;
+export declare const RETRIES_AFTER_429: number;
+export declare function retryDelayMs(status: number, retryAfter: string | null, retriesDone: number): number | null;
 export declare function formatMs(ms: number): string;
 export declare function renderPending(target: InferTarget): string;
 export declare function renderAnswer(target: InferTarget, answer: Answer): string;

@@ -78,6 +78,16 @@ export function readAnswer(status, body, ms) {
   return { ok: false, status, ms, error, requestId: body?.request_id === undefined ? null : String(body.request_id) };
 }
 
+/** Tries of one request after a 429 (the client's rate or in-flight limit), each after the answer's Retry-After. */
+export const RETRIES_AFTER_429 = 2;
+
+/** Milliseconds to wait before sending a request again, or null to show this answer: only a 429 is retried. */
+export function retryDelayMs(status, retryAfter, retriesDone) {
+  if (status !== 429 || retriesDone >= RETRIES_AFTER_429) return null;
+  const seconds = Number(retryAfter);
+  return retryAfter !== null && Number.isFinite(seconds) && seconds >= 0 ? Math.min(seconds, 5) * 1000 : 1000;
+}
+
 export function formatMs(ms) {
   return ms >= 100 ? `${Math.round(ms)} ms` : `${ms.toFixed(1)} ms`;
 }

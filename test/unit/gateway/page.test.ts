@@ -20,7 +20,7 @@ import { matchRoute } from '../../../gateway/http/routes.ts';
 import { createGatewayMetrics } from '../../../gateway/metrics.ts';
 import { loadCatalog } from '../../../gateway/model-catalog.ts';
 import { PAGE_FILES, pageFiles } from '../../../gateway/page/assets.ts';
-import { esc, inferRequest, inferTargets, readAnswer, renderAnswer, renderPending } from '../../../gateway/page/view.js';
+import { esc, inferRequest, inferTargets, readAnswer, renderAnswer, renderPending, retryDelayMs, RETRIES_AFTER_429 } from '../../../gateway/page/view.js';
 import { RequestTracker } from '../../../gateway/pipeline/request-tracker.ts';
 import { splitBody } from '../../../gateway/protocol/binary-tensor.ts';
 import { parseInferRequest } from '../../../gateway/protocol/infer-request.ts';
@@ -148,6 +148,16 @@ describe('view.js', () => {
     expect(html).toContain('140 ms');
     expect(readAnswer(502, null, 1)).toMatchObject({ ok: false, error: 'the gateway answered HTTP 502' });
     expect(readAnswer(200, { outputs: [] }, 1)).toMatchObject({ ok: false, error: expect.stringMatching(/no top_labels/) });
+  });
+
+  it('sends a request again only after a 429, after its Retry-After (at most 5 s), a bounded number of times', () => {
+    expect(retryDelayMs(429, '1', 0)).toBe(1_000);
+    expect(retryDelayMs(429, '0', 1)).toBe(0);
+    expect(retryDelayMs(429, '3600', 0)).toBe(5_000);
+    expect(retryDelayMs(429, null, 0)).toBe(1_000);
+    expect(retryDelayMs(429, 'soon', 0)).toBe(1_000);
+    expect(retryDelayMs(429, '1', RETRIES_AFTER_429)).toBeNull();
+    for (const status of [200, 401, 409, 503, 504]) expect(retryDelayMs(status, '1', 0)).toBeNull();
   });
 
   it('escapes every text from the gateway', () => {
