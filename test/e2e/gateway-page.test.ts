@@ -20,7 +20,6 @@ import { PAGE_FILES } from '../../gateway/page/assets.ts';
 import type { Prediction } from '../../inference-consumers/service/prediction.ts';
 import { findModel, readCatalog } from '../../models/third-party/catalog.ts';
 import { fetchThirdPartyModel } from '../../models/third-party/fetch.ts';
-import { checkExperiment, publishExperiment } from '../../router/experiment-publisher.ts';
 import { writeSamples, type Sample } from '../../scripts/samples/write-samples.ts';
 import { PipelineHarness, REPO_ROOT } from '../../stack/pipeline-harness.ts';
 import { freePort } from '../../stack/pipeline-services.ts';
@@ -105,11 +104,9 @@ beforeAll(async () => {
   const models = await modelsDir();
   await h.setExperiment(JSON.parse(await readFile(join(REPO_ROOT, 'router/experiments/v1-served-v2-shadow.json'), 'utf8')));
   // The second model's own routing table, keyed by its name; pins allowed, so its pinned card is served too.
-  const second = checkExperiment({
-    id: 'text-orientation-page', model: SECOND.name, versions: [SECOND.version], default_version: SECOND.version,
-    rules: [{ id: 'pins', allow_pinned: true }],
-  }, 'e2e');
-  await publishExperiment(h.clients.producer, h.clients.serde, h.clients.topics.experiments, SECOND.name, second);
+  await h.setExperiment({
+    id: 'text-orientation-page', versions: [SECOND.version], default_version: SECOND.version, rules: [{ id: 'pins', allow_pinned: true }],
+  }, SECOND.name);
   await h.start('router', 'router');
   for (const v of VERSIONS) await h.start(`inference-${v}`, 'inference', { MODEL_VERSION: v });
   await h.start(`inference-${SECOND.name}-${SECOND.version}`, 'inference', {
