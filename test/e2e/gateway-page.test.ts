@@ -17,6 +17,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PAGE_FILES } from '../../gateway/page/assets.ts';
+import { TOKEN_KEY } from '../../gateway/page/view.js';
 import type { Prediction } from '../../inference-consumers/service/prediction.ts';
 import { findModel, readCatalog } from '../../models/third-party/catalog.ts';
 import { fetchThirdPartyModel } from '../../models/third-party/fetch.ts';
@@ -211,7 +212,7 @@ describe('gateway page in Chromium', () => {
   });
 
   it('keeps the token out of every file the page is made of, its markup and its URL, and only in the tab\'s sessionStorage', async () => {
-    expect(await page.evaluate(() => Object.entries(sessionStorage))).toEqual([['imgpipe-gateway-token', TOKEN]]);
+    expect(await page.evaluate(() => Object.entries(sessionStorage))).toEqual([[TOKEN_KEY, TOKEN]]);
     // Reloaded, the page connects with the kept token and shows the file field again without it being typed.
     await page.reload();
     await page.locator('[data-testid="token-status"][data-state="ok"]').waitFor({ timeout: 30_000 });
