@@ -76,7 +76,7 @@ await runService({
         serde, models, label, predictionsTopic: topics.predictions, metrics,
         batch: {
           fetch, tensors: new TensorPool(s.maxBatchSize), limits: { maxPixels: s.maxPixels },
-          fetchConcurrency: s.fetchConcurrency, topK: s.topK, consumerId: s.consumerId,
+          fetchConcurrency: s.fetchConcurrency, topK: s.topK, consumerId: s.consumerId, maxAgeMs: s.requestMaxAgeMs,
         },
       }),
       delivery: s.stream.delivery, stage: 'inference', maxBatchSize: s.maxBatchSize,

@@ -18,6 +18,7 @@ export type ErrorClass =
   | 'UnknownVersion'
   | 'UnknownModel'
   | 'InvalidRequest'
+  | 'Expired'
   | 'Timeout'
   | 'Throttled'
   | 'ConnectionError'

@@ -11,6 +11,8 @@ export interface ImageRequest {
   metadata: Record<string, string>;
   /** The model to serve it; null or absent: the deployment's default model. */
   model?: string | null;
+  /** Epoch ms after which no one waits for the answer; null or absent: none (REQUEST_MAX_AGE_MS may set one). */
+  deadline?: number | null;
 }
 
 export interface RequestOptions {
@@ -20,6 +22,7 @@ export interface RequestOptions {
   source?: string | null;
   metadata?: Record<string, string>;
   model?: string | null;
+  deadline?: number | null;
   now?: number;
 }
 
@@ -33,5 +36,6 @@ export function newImageRequest(uri: string, o: RequestOptions = {}): ImageReque
     source: o.source ?? null,
     metadata: o.metadata ?? {},
     model: o.model ?? null,
+    deadline: o.deadline ?? null,
   };
 }

@@ -1,5 +1,6 @@
 import type { EnvReader } from '../platform/config.ts';
 import { groupIdFor } from '../platform/kafka-config.ts';
+import { readRequestMaxAgeMs } from '../platform/request-deadline.ts';
 import { readCommonSettings, type CommonSettings } from '../platform/service-config.ts';
 import { readVersionHealthSettings, type VersionHealthSettings } from './version-health.ts';
 import type { RequestLimits } from './request-limits.ts';
@@ -10,7 +11,8 @@ export interface RouterSettings extends CommonSettings {
   fallbackVersion: string;
   maxBatchSize: number;
   health: VersionHealthSettings;
-  limits: RequestLimits;
+  /** maxAgeMs: REQUEST_MAX_AGE_MS, the deadline of requests that carry none (0: they never expire). */
+  limits: RequestLimits & { maxAgeMs: number };
 }
 
 export function readRouterSettings(env: EnvReader): RouterSettings {
@@ -25,6 +27,7 @@ export function readRouterSettings(env: EnvReader): RouterSettings {
     limits: {
       maxUriBytes: env.int('ROUTER_MAX_URI_BYTES', 8_192, { min: 16, max: 1_000_000 }),
       maxMetadataBytes: env.int('ROUTER_MAX_METADATA_BYTES', 16_384, { min: 0, max: 10_000_000 }),
+      maxAgeMs: readRequestMaxAgeMs(env),
     },
   };
   env.check(/^[a-zA-Z0-9._-]+$/.test(settings.fallbackVersion), 'ROUTER_DEFAULT_VERSION', settings.fallbackVersion, 'a version name of letters, digits, ".", "_" or "-"');

@@ -211,7 +211,10 @@ export class GatewayServer {
     this.d.tracker.track({ inferenceId, client, requestIds, meta });
     try {
       await this.d.submit(
-        { requestIds, input: request.input, imageTypes, model: route.model, pinnedVersion: route.version, stickinessKey: request.stickinessKey, client },
+        {
+          requestIds, input: request.input, imageTypes, model: route.model, pinnedVersion: route.version, stickinessKey: request.stickinessKey, client,
+          waitMs: request.async ? this.d.limits.resultTtlMs : Math.min(this.d.limits.timeoutMs, request.timeoutMs ?? Infinity),
+        },
         (stage, seconds) => this.d.metrics.stageSeconds.observe({ stage }, seconds),
       );
     } catch (err) {

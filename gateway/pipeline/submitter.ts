@@ -20,6 +20,11 @@ export interface Submission {
   pinnedVersion: string | null;
   stickinessKey: string | null;
   client: string;
+  /**
+   * How long the caller waits for the answer (the wait before 504, or how long an asynchronous result is
+   * kept): each request's deadline is its publication plus this, so a backlog skips it once no one waits.
+   */
+  waitMs?: number;
 }
 
 export interface SubmitterOptions {
@@ -39,6 +44,7 @@ export function imageRequests(s: Submission, uris: string[], now: number): Image
     stickinessKey: s.stickinessKey,
     source: 'gateway',
     metadata: { client: s.client },
+    deadline: s.waitMs === undefined ? null : now + s.waitMs,
   }));
 }
 

@@ -33,12 +33,14 @@ export function statusForDeadLetter(errorClass: string): number {
   if (CLIENT_INPUT.has(errorClass)) return 422;
   if (errorClass === 'UnknownVersion' || errorClass === 'UnknownModel') return 404;
   if (UPSTREAM.has(errorClass)) return 502;
+  if (errorClass === 'Expired') return 504;
   return 500;
 }
 
 /** Pure: the client's sentence for a stage and class, e.g. "the image could not be fetched (fetch/NotFound)". */
 export function genericReason(stage: string, errorClass: string): string {
-  return `${WHAT_FAILED[stage] ?? 'the request failed in the pipeline'} (${stage}/${errorClass})`;
+  const what = errorClass === 'Expired' ? 'the request was still queued at its deadline and was skipped' : WHAT_FAILED[stage] ?? 'the request failed in the pipeline';
+  return `${what} (${stage}/${errorClass})`;
 }
 
 export function deadLetterError(d: DeadLetterFacts, inferenceId: string): HttpError {

@@ -3,6 +3,7 @@ import type { KafkaMessage } from 'kafkajs';
 import type { LoadedModel } from '../../models/loader/load-model.ts';
 import { mapWithConcurrency } from '../../platform/concurrency.ts';
 import { classify, PipelineError, SystemicError, systemicOf } from '../../platform/errors.ts';
+import { expiryError } from '../../platform/request-deadline.ts';
 import type { RoutedRequest } from '../../router/routed-request.ts';
 import type { FetchOutcome } from '../fetch/fetch-image.ts';
 import { runBatch } from '../../models/runtime/run-batch.ts';
@@ -42,6 +43,8 @@ export interface BatchDeps {
   fetchConcurrency: number;
   topK: number;
   consumerId: string;
+  /** REQUEST_MAX_AGE_MS: the deadline of records that carry none, after their submitted_at; 0 or absent: none. */
+  maxAgeMs?: number;
 }
 
 interface Filled {
@@ -77,6 +80,13 @@ export async function processBatch(items: BatchItem[], deps: BatchDeps): Promise
       if (item.request.model != null && item.request.model !== manifest.name) {
         failed.push({ item, attempts: 1, error: new PipelineError('inference', 'UnknownModel',
           `record is routed for model "${item.request.model}" but this consumer serves "${manifest.name}"; check the consumer's MODEL_NAME`) });
+        deps.progress(item);
+        return;
+      }
+      // Checked as each item's turn comes, since earlier fetches in the chunk take time too.
+      const expired = expiryError(item.request, 'inference', Date.now(), deps.maxAgeMs ?? 0);
+      if (expired) {
+        failed.push({ item, attempts: 1, error: expired });
         deps.progress(item);
         return;
       }

@@ -12,7 +12,7 @@ import { readCommonSettings } from '../../platform/service-config.ts';
 import { ensureTopics } from '../../platform/kafka.ts';
 
 const now = 1_763_700_000_000;
-const request = { request_id: 'r-1', uri: 's3://images/a.png', submitted_at: now, stickiness_key: 'user-1', pinned_version: null, source: 'test', metadata: { region: 'eu' } };
+const request = { request_id: 'r-1', uri: 's3://images/a.png', submitted_at: now, stickiness_key: 'user-1', pinned_version: null, source: 'test', metadata: { region: 'eu' }, model: null, deadline: now + 30_000 };
 
 const SAMPLES: Record<SchemaName, unknown> = {
   ImageRequest: request,
@@ -56,7 +56,8 @@ const SAMPLES: Record<SchemaName, unknown> = {
 
 /** Fields added to existing contracts, each with a default: a registry holding the schema without them accepts the new one. */
 const ADDED_FIELDS: Partial<Record<SchemaName, { record?: string; fields: string[] }[]>> = {
-  RoutedRequest: [{ fields: ['fallback'] }],
+  ImageRequest: [{ fields: ['deadline'] }],
+  RoutedRequest: [{ fields: ['fallback'] }, { fields: ['deadline'] }],
   Prediction: [{ fields: ['fallback'] }],
   ExperimentConfig: [{ fields: ['bucket_seed'] }, { record: 'Rule', fields: ['fallback'] }],
   DriftReport: [{ fields: ['agreement_compared', 'agreement_agreed'] }, { fields: ['reference_source', 'reference_samples', 'expected_accuracy', 'expected_accuracy_ci_low', 'expected_accuracy_ci_high', 'calibrated_count', 'calibrated_square_mean'] }],

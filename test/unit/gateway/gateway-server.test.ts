@@ -121,6 +121,15 @@ describe('gateway HTTP', () => {
     expect(s).toMatchObject({ requestIds: [body.parameters.request_id], imageTypes: ['image/png'], pinnedVersion: null, client: 'alice' });
   });
 
+  it('gives the pipeline how long the caller waits: the timeout (or the request\'s shorter one), or the result TTL when asynchronous', async () => {
+    await infer(imageRequest([png]));
+    expect(submissions.at(-1)!.waitMs).toBe(2_000);
+    await infer(imageRequest([png], { parameters: { timeout: 500_000 } }));
+    expect(submissions.at(-1)!.waitMs).toBe(500);
+    await infer(imageRequest([png], { parameters: { async: true } }));
+    expect(submissions.at(-1)!.waitMs).toBe(60_000);
+  });
+
   it('infers from binary tensor data with binary outputs, as tritonclient does, and pins the path\'s version', async () => {
     const tensor = encodeBytesElements([png, png]);
     const header = Buffer.from(JSON.stringify({

@@ -116,6 +116,24 @@ describe('processBatch', () => {
     expect(fetch).toHaveBeenCalledTimes(3);
   });
 
+  it('dead-letters an expired record as inference/Expired without fetching it, serving the others', async () => {
+    const now = Date.now();
+    const items = [
+      item(0, { deadline: now - 1 }),
+      item(1, { deadline: now + 60_000 }),
+      item(2, { submitted_at: now - 120_000 }),
+      item(3, { submitted_at: now }),
+    ];
+    const fetch = vi.fn(async (): Promise<FetchOutcome> => ({ ok: true, bytes: await greyPng(100), attempts: 1 }));
+    const d = deps({ fetch, maxAgeMs: 60_000 });
+    const { predictions, failed } = await processBatch(items, d);
+    expect(predictions.map((p) => p.item.request.request_id).sort()).toEqual(['req-1', 'req-3']);
+    expect(failed.map((f) => [f.item.request.request_id, f.error.stage, f.error.errorClass, f.attempts]).sort())
+      .toEqual([['req-0', 'inference', 'Expired', 1], ['req-2', 'inference', 'Expired', 1]]);
+    expect(fetch).toHaveBeenCalledTimes(2);
+    expect(d.progressed).toHaveLength(4);
+  });
+
   it('does not call the model when no record is left', async () => {
     const { session, run } = fakeSession();
     const d = deps({ model: model(session), fetch: async () => ({ ok: false, error: new PipelineError('fetch', 'NotFound', 'gone'), attempts: 1 }) });
