@@ -10,6 +10,7 @@ import { fetchWithRetry } from './fetch/fetch-image.ts';
 import { identityProblem, reloadRoute } from './service/admin-reload.ts';
 import { inferChunkProcessor } from './service/infer-chunk.ts';
 import { createInferenceMetrics } from './service/metrics.ts';
+import { ResultCache } from './service/result-cache.ts';
 import { readInferenceSettings } from './service/settings.ts';
 import { TensorPool } from './service/tensor-pool.ts';
 import { warmUp } from './service/warm-up.ts';
@@ -44,10 +45,13 @@ await runService({
       return model;
     };
     const models = new ModelRegistry(loader, log);
+    const cache = s.resultCache.enabled ? new ResultCache(s.resultCache) : undefined;
     const load = async (uri: string): Promise<LoadedModel> => {
       try {
         const previous = models.get(label);
         const model = await models.load(label, uri);
+        // Keys name the model file, but a manifest edited beside an unchanged file must not meet old answers either.
+        cache?.clear();
         if (previous) metrics.modelLoaded.remove({ version: label, sha256: previous.sha256, provider: previous.provider });
         metrics.modelLoaded.set({ version: label, sha256: model.sha256, provider: model.provider }, 1);
         return model;
@@ -76,7 +80,7 @@ await runService({
         serde, models, label, predictionsTopic: topics.predictions, metrics,
         batch: {
           fetch, tensors: new TensorPool(s.maxBatchSize), limits: { maxPixels: s.maxPixels },
-          fetchConcurrency: s.fetchConcurrency, topK: s.topK, consumerId: s.consumerId, maxAgeMs: s.requestMaxAgeMs,
+          fetchConcurrency: s.fetchConcurrency, topK: s.topK, consumerId: s.consumerId, maxAgeMs: s.requestMaxAgeMs, cache,
         },
       }),
       delivery: s.stream.delivery, stage: 'inference', maxBatchSize: s.maxBatchSize,
@@ -86,7 +90,7 @@ await runService({
       },
       logger: log, registry, fatal,
     });
-    log.info({ group: s.groupId, delivery: s.stream.delivery, budgetBytes }, 'consuming');
+    log.info({ group: s.groupId, delivery: s.stream.delivery, budgetBytes, resultCache: s.resultCache.enabled ? s.resultCache : 'off' }, 'consuming');
 
     return {
       ready: () => loop.ready() && models.get(label) !== undefined,

@@ -74,6 +74,12 @@ export function inferChunkProcessor(d: InferChunkDeps): ChunkProcessor {
         for (const v of result.stageSeconds.fetch) d.metrics.stageSeconds.observe({ version: label, stage: 'fetch' }, v);
         for (const v of result.stageSeconds.preprocess) d.metrics.stageSeconds.observe({ version: label, stage: 'preprocess' }, v);
         if (result.inferred > 0) d.metrics.stageSeconds.observe({ version: label, stage: 'inference' }, result.stageSeconds.inference);
+        if (d.batch.cache) {
+          d.metrics.cacheLookups.inc({ version: label, result: 'hit' }, result.cache.hits);
+          d.metrics.cacheLookups.inc({ version: label, result: 'miss' }, result.cache.misses);
+          d.metrics.cacheEntries.set({ version: label }, d.batch.cache.size);
+          d.metrics.cacheBytes.set({ version: label }, d.batch.cache.bytes);
+        }
         for (const { item, prediction } of delivered) {
           if (dropped.has(item.message)) continue;
           d.metrics.predictions.inc({ version: label, shadow: String(prediction.shadow) });

@@ -20,6 +20,11 @@ export function createInferenceMetrics(registry: Registry) {
       name: 'inference_end_to_end_latency_seconds', help: 'From the request\'s submitted_at to its prediction produced',
       labelNames: ['version', 'shadow'], buckets: LATENCY_BUCKETS_SECONDS, registers,
     }),
+    cacheLookups: new Counter({
+      name: 'inference_result_cache_lookups_total', help: 'Result cache lookups by image content (RESULT_CACHE=on): hit or miss', labelNames: ['version', 'result'], registers,
+    }),
+    cacheEntries: new Gauge({ name: 'inference_result_cache_entries', help: 'Answers held in the result cache', labelNames: ['version'], registers }),
+    cacheBytes: new Gauge({ name: 'inference_result_cache_bytes', help: 'Estimated heap bytes the result cache holds (bounded by RESULT_CACHE_MAX_BYTES)', labelNames: ['version'], registers }),
     modelLoaded: new Gauge({ name: 'inference_model_loaded', help: '1 while this model file serves', labelNames: ['version', 'sha256', 'provider'], registers }),
     modelLoadFailures: new Counter({ name: 'inference_model_load_failures_total', help: 'Model loads refused or failed', labelNames: ['version'], registers }),
     warmupSeconds: new Gauge({

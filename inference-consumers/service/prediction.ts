@@ -23,6 +23,8 @@ export interface Prediction {
   consumer_id: string | null;
   /** Served by a rule's fallback version because the version it chose was down. */
   fallback: boolean;
+  /** Answered from the consumer's result cache (same image bytes, model version and file); absent: false. */
+  cached?: boolean;
 }
 
 export interface ItemTimings {
@@ -35,10 +37,10 @@ export interface ItemTimings {
 /** Pure: one request's prediction from its scores, stats and timings. */
 export function buildPrediction(
   request: RoutedRequest,
-  result: ItemPrediction,
+  result: Pick<ItemPrediction, 'top'>,
   stats: InputStats,
   t: ItemTimings,
-  meta: { modelName: string; batchSize: number; consumerId: string; now: number },
+  meta: { modelName: string; batchSize: number; consumerId: string; now: number; cached?: boolean },
 ): Prediction {
   const best = result.top[0] ?? { index: -1, label: '', score: 0 };
   return {
@@ -69,5 +71,6 @@ export function buildPrediction(
     predicted_at: meta.now,
     consumer_id: meta.consumerId,
     fallback: request.fallback === true,
+    cached: meta.cached === true,
   };
 }

@@ -9,6 +9,7 @@ import type { FetchOutcome } from '../fetch/fetch-image.ts';
 import { runBatch } from '../../models/runtime/run-batch.ts';
 import { preprocessInto, type InputStats, type PreprocessLimits } from '../../models/runtime/preprocess/preprocess-image.ts';
 import { buildPrediction, type Prediction } from './prediction.ts';
+import { resultKey, type CachedResult, type ResultCache } from './result-cache.ts';
 import type { TensorPool } from './tensor-pool.ts';
 
 export interface BatchItem {
@@ -29,6 +30,8 @@ export interface BatchResult {
   stageSeconds: { fetch: number[]; preprocess: number[]; inference: number };
   /** Images that reached the model call. */
   inferred: number;
+  /** Result cache lookups (both 0 with the cache off). */
+  cache: { hits: number; misses: number };
 }
 
 export interface BatchDeps {
@@ -45,6 +48,8 @@ export interface BatchDeps {
   consumerId: string;
   /** REQUEST_MAX_AGE_MS: the deadline of records that carry none, after their submitted_at; 0 or absent: none. */
   maxAgeMs?: number;
+  /** Answers by image content for this model file; absent: every image is decoded and inferred. */
+  cache?: ResultCache;
 }
 
 interface Filled {
@@ -53,6 +58,14 @@ interface Filled {
   stats: InputStats;
   fetchMs: number;
   preprocessMs: number;
+  /** The result cache key of its bytes, when the cache is on. */
+  key?: string;
+}
+
+interface Hit {
+  item: BatchItem;
+  cached: CachedResult;
+  fetchMs: number;
 }
 
 /**
@@ -66,6 +79,8 @@ export async function processBatch(items: BatchItem[], deps: BatchDeps): Promise
   const batchStartedAt = Date.now();
   const failed: FailedItem[] = [];
   const filled: Filled[] = [];
+  const hits: Hit[] = [];
+  let misses = 0;
   const tensor = deps.tensors.acquire(manifest.input);
   let nextSlot = 0;
   try {
@@ -100,18 +115,36 @@ export async function processBatch(items: BatchItem[], deps: BatchDeps): Promise
         deps.progress(item);
         return;
       }
+      const key = deps.cache ? resultKey(deps.model.sha256, manifest.version, fetched.bytes) : undefined;
+      const cached = key === undefined ? undefined : deps.cache?.get(key);
+      if (cached) {
+        hits.push({ item, cached, fetchMs: t1 - t0 });
+        deps.progress(item);
+        return;
+      }
+      if (key !== undefined) misses += 1;
       // Slots are taken in completion order; a record failing in preprocessing leaves an unused slot.
       const slot = nextSlot++;
       try {
         const stats = await preprocessInto(fetched.bytes, manifest.input, tensor, slot, deps.limits);
-        filled.push({ item, slot, stats, fetchMs: t1 - t0, preprocessMs: performance.now() - t1 });
+        filled.push({ item, slot, stats, fetchMs: t1 - t0, preprocessMs: performance.now() - t1, key });
       } catch (err) {
         failed.push({ item, error: classify(err, 'preprocess', 'NotAnImage'), attempts: fetched.attempts });
       }
       deps.progress(item);
     });
-    const stageSeconds = { fetch: filled.map((f) => f.fetchMs / 1000), preprocess: filled.map((f) => f.preprocessMs / 1000), inference: 0 };
-    if (filled.length === 0) return { predictions: [], failed, stageSeconds, inferred: 0 };
+    const stageSeconds = {
+      fetch: [...filled, ...hits].map((f) => f.fetchMs / 1000), preprocess: filled.map((f) => f.preprocessMs / 1000), inference: 0,
+    };
+    const cache = { hits: hits.length, misses };
+    const now = () => Date.now();
+    const answered = hits.map((h) => ({
+      item: h.item,
+      prediction: buildPrediction(h.item.request, h.cached, h.cached.stats,
+        { batchStartedAt, fetchMs: h.fetchMs, preprocessMs: 0, inferenceMs: 0 },
+        { modelName: manifest.name, batchSize: 0, consumerId: deps.consumerId, now: now(), cached: true }),
+    }));
+    if (filled.length === 0) return { predictions: answered, failed, stageSeconds, inferred: 0, cache };
 
     const t2 = performance.now();
     let results;
@@ -123,14 +156,18 @@ export async function processBatch(items: BatchItem[], deps: BatchDeps): Promise
     }
     const inferenceMs = performance.now() - t2;
     stageSeconds.inference = inferenceMs / 1000;
-    const now = Date.now();
-    const predictions = filled.map((f) => ({
-      item: f.item,
-      prediction: buildPrediction(f.item.request, results[f.slot] as (typeof results)[number], f.stats,
-        { batchStartedAt, fetchMs: f.fetchMs, preprocessMs: f.preprocessMs, inferenceMs },
-        { modelName: manifest.name, batchSize: filled.length, consumerId: deps.consumerId, now }),
-    }));
-    return { predictions, failed, stageSeconds, inferred: filled.length };
+    const inferredAt = now();
+    const predictions = filled.map((f) => {
+      const result = results[f.slot] as (typeof results)[number];
+      if (f.key !== undefined) deps.cache?.set(f.key, { top: result.top, stats: f.stats });
+      return {
+        item: f.item,
+        prediction: buildPrediction(f.item.request, result, f.stats,
+          { batchStartedAt, fetchMs: f.fetchMs, preprocessMs: f.preprocessMs, inferenceMs },
+          { modelName: manifest.name, batchSize: filled.length, consumerId: deps.consumerId, now: inferredAt, cached: false }),
+      };
+    });
+    return { predictions: [...answered, ...predictions], failed, stageSeconds, inferred: filled.length, cache };
   } finally {
     deps.tensors.release(tensor, manifest.input);
   }

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import type { EnvReader } from '../../platform/config.ts';
 import { groupIdFor } from '../../platform/kafka-config.ts';
 import type { RetryPolicy } from '../../platform/retry.ts';
+import { readResultCacheSettings, type ResultCacheSettings } from './result-cache.ts';
 import { readRequestMaxAgeMs } from '../../platform/request-deadline.ts';
 import { readS3Settings, type S3Settings } from '../../platform/s3.ts';
 import { readCommonSettings, type CommonSettings } from '../../platform/service-config.ts';
@@ -35,6 +36,7 @@ export interface InferenceSettings extends CommonSettings {
   topK: number;
   /** REQUEST_MAX_AGE_MS: records without a deadline expire this long after submitted_at; 0: never. */
   requestMaxAgeMs: number;
+  resultCache: ResultCacheSettings;
   session: SessionConfig;
   admin: {
     /** Bearer token for POST /admin/reload; undefined: the endpoint is off. */
@@ -99,6 +101,7 @@ export function readInferenceSettings(env: EnvReader): InferenceSettings {
     maxPixels: env.int('MAX_PIXELS', 25_000_000, { min: 1 }),
     topK: env.int('TOP_K', 5, { min: 1, max: 1_000 }),
     requestMaxAgeMs: readRequestMaxAgeMs(env),
+    resultCache: readResultCacheSettings(env),
     session: {
       intraOpThreads: env.int('ORT_INTRA_OP_THREADS', 0, { min: 0, max: 256 }),
       interOpThreads: env.int('ORT_INTER_OP_THREADS', 1, { min: 0, max: 256 }),

@@ -23,7 +23,7 @@ const SAMPLES: Record<SchemaName, unknown> = {
     top_k: [{ index: 3, label: 'Dress', score: 0.75 }, { index: 0, label: 'T-shirt/top', score: 0.25 }],
     timings: { queue_wait_ms: 1.5, fetch_ms: 2, preprocess_ms: 0.5, inference_ms: 4, total_ms: 9 },
     input_stats: { width: 28, height: 28, channels: 1, bytes: 300, brightness: 0.28, contrast: 0.35 },
-    batch_size: 32, submitted_at: now, predicted_at: now + 9, consumer_id: 'c-1', fallback: true,
+    batch_size: 32, submitted_at: now, predicted_at: now + 9, consumer_id: 'c-1', fallback: true, cached: true,
   },
   DeadLetter: {
     original_topic: 'images.requests', original_partition: 2, original_offset: 42, original_key: Buffer.from('k'),
@@ -58,7 +58,7 @@ const SAMPLES: Record<SchemaName, unknown> = {
 const ADDED_FIELDS: Partial<Record<SchemaName, { record?: string; fields: string[] }[]>> = {
   ImageRequest: [{ fields: ['deadline'] }],
   RoutedRequest: [{ fields: ['fallback'] }, { fields: ['deadline'] }],
-  Prediction: [{ fields: ['fallback'] }],
+  Prediction: [{ fields: ['fallback'] }, { fields: ['cached'] }],
   ExperimentConfig: [{ fields: ['bucket_seed'] }, { record: 'Rule', fields: ['fallback'] }],
   DriftReport: [{ fields: ['agreement_compared', 'agreement_agreed'] }, { fields: ['reference_source', 'reference_samples', 'expected_accuracy', 'expected_accuracy_ci_low', 'expected_accuracy_ci_high', 'calibrated_count', 'calibrated_square_mean'] }],
 };

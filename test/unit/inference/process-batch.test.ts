@@ -4,6 +4,7 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { FetchOutcome } from '../../../inference-consumers/fetch/fetch-image.ts';
 import { processBatch, type BatchDeps, type BatchItem } from '../../../inference-consumers/service/process-batch.ts';
+import { ResultCache } from '../../../inference-consumers/service/result-cache.ts';
 import { TensorPool } from '../../../inference-consumers/service/tensor-pool.ts';
 import type { LoadedModel } from '../../../models/loader/load-model.ts';
 import { PipelineError, SystemicError } from '../../../platform/errors.ts';
@@ -132,6 +133,27 @@ describe('processBatch', () => {
       .toEqual([['req-0', 'inference', 'Expired', 1], ['req-2', 'inference', 'Expired', 1]]);
     expect(fetch).toHaveBeenCalledTimes(2);
     expect(d.progressed).toHaveLength(4);
+  });
+
+  it('answers repeated image bytes from the result cache without a decode or model call, equal to the computed answer', async () => {
+    const { session, run } = fakeSession();
+    const cache = new ResultCache({ maxEntries: 100, maxBytes: 1_000_000 });
+    const bytes: Record<string, Buffer> = { a: await greyPng(50), b: await greyPng(200) };
+    const fetch = vi.fn(async (uri: string): Promise<FetchOutcome> => ({ ok: true, bytes: bytes[uri.slice(-5, -4)] as Buffer, attempts: 1 }));
+    const d = deps({ model: model(session), fetch, cache });
+    const first = await processBatch([item(0, { uri: 's3://images/a.png' })], d);
+    const second = await processBatch([item(1, { uri: 's3://images/a.png' }), item(2, { uri: 's3://images/b.png' })], d);
+    expect([first.cache, second.cache]).toEqual([{ hits: 0, misses: 1 }, { hits: 1, misses: 1 }]);
+    expect(run).toHaveBeenCalledTimes(2);
+    const byId = Object.fromEntries([...first.predictions, ...second.predictions].map((p) => [p.item.request.request_id, p.prediction]));
+    expect(byId['req-0']?.cached).toBe(false);
+    expect(byId['req-1']).toMatchObject({ cached: true, batch_size: 0, top_k: byId['req-0']?.top_k, input_stats: byId['req-0']?.input_stats });
+    expect(byId['req-1']?.timings).toMatchObject({ preprocess_ms: 0, inference_ms: 0 });
+    expect(byId['req-2']).toMatchObject({ cached: false, predicted_index: classOfGrey(200) });
+    expect(fetch).toHaveBeenCalledTimes(3);
+    // Another model file under the same version meets none of these answers.
+    const reloaded = await processBatch([item(3, { uri: 's3://images/a.png' })], { ...d, model: { ...model(session), sha256: 'b'.repeat(64) } });
+    expect([reloaded.cache, reloaded.predictions[0]?.prediction.cached]).toEqual([{ hits: 0, misses: 1 }, false]);
   });
 
   it('does not call the model when no record is left', async () => {
