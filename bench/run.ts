@@ -17,6 +17,7 @@
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { exitWithUsage, parseCommandLine } from '../platform/cli-args.ts';
 import { acquireStack } from '../stack/acquire-stack.ts';
 import { REPO_ROOT } from '../stack/pipeline-harness.ts';
@@ -134,6 +135,8 @@ interface ModelResult {
   runs: (RoundResult & { bounds: RoundBounds; pipeline_share_of_bound: number })[];
   levers?: Record<string, { ips: number; cpu_ms_per_image: number | undefined; over_default: number }>;
   load_average_before: number[];
+  /** Wall time of this entry (bounds and consumer runs), what it adds to the bench. */
+  seconds: number;
   load_average_after: number[];
 }
 
@@ -165,6 +168,7 @@ async function runInOrder(topic: PrefilledTopic, spec: ModelSpec, python: string
 async function benchModel(spec: ModelSpec, python: string): Promise<ModelResult> {
   log(`== ${spec.name}: ${spec.images} images per run, batch ${BATCH}, ${plan.rounds} round(s); load average ${load().join(' ')}`);
   const before = load();
+  const started = performance.now();
   const model = await loadBenchModel(spec.modelDir);
   const images = await readImages(spec.uris.slice(0, spec.decodeSample));
   const runs: ModelResult['runs'] = [];
@@ -234,7 +238,7 @@ async function benchModel(spec: ModelSpec, python: string): Promise<ModelResult>
     ...(values.levers
       ? { levers: Object.fromEntries(Object.entries(levers).map(([k, r]) => [k, { ips: r.ips, cpu_ms_per_image: r.cpuMsPerImage, over_default: round3(r.ips / (runs[0]?.ips.ours ?? Number.NaN)) }])) }
       : {}),
-    load_average_before: before, load_average_after: load(),
+    load_average_before: before, load_average_after: load(), seconds: Math.round((performance.now() - started) / 1000),
   };
 }
 
@@ -310,6 +314,7 @@ function goal(value: number | undefined, target: number) {
 async function main(): Promise<void> {
   const stack = await acquireStack(log);
   try {
+    const benchStarted = performance.now();
     const python = referencePython(log);
     const startedLoad = load();
     const models: ModelResult[] = [];
@@ -331,9 +336,13 @@ async function main(): Promise<void> {
       builtin = await builtinModels(python, stage);
       models.push(builtin.fashion, builtin.photo);
     }
+    let thirdPartyPrepareSeconds: number | undefined;
     await stage('third-party', groups.has('third-party'), async () => {
       log('== third-party models: samples, the authors\' outputs, import, the reference checked against the authors');
-      for (const e of await prepareThirdPartyBench(python, log)) {
+      const started = performance.now();
+      const entries = await prepareThirdPartyBench(python, log);
+      thirdPartyPrepareSeconds = Math.round((performance.now() - started) / 1000);
+      for (const e of entries) {
         models.push(await benchModel({
           name: e.name, modelDir: e.modelDir, version: THIRD_PARTY_VERSION, uris: e.uris, images: plan.thirdPartyImages[e.name] ?? 600,
           decodeSample: e.uris.length, resizeWith: THIRD_PARTY_RESIZE_WITH, referenceParity: e.reference_parity,
@@ -351,7 +360,9 @@ async function main(): Promise<void> {
       batch: BATCH,
       load_average_at_start: startedLoad,
       load_average_at_end: load(),
+      seconds: Math.round((performance.now() - benchStarted) / 1000),
       models,
+      ...(thirdPartyPrepareSeconds === undefined ? {} : { third_party_prepare_seconds: thirdPartyPrepareSeconds }),
       ...(builtin ? {
         fashion_b1_ips: builtin.b1,
         fashion_b32_over_b1: builtin.b1 === undefined ? undefined : round3(builtin.fashion.ours_ips / builtin.b1),
