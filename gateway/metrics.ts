@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { LATENCY_BUCKETS_SECONDS } from '../platform/metrics.ts';
+import { exemplarsFor, LATENCY_BUCKETS_SECONDS } from '../platform/metrics.ts';
 
 export function createGatewayMetrics(registry: Registry, tracked: () => { tracked: number; waiting: number }) {
   const registers = [registry];
@@ -10,7 +10,7 @@ export function createGatewayMetrics(registry: Registry, tracked: () => { tracke
     }),
     requestSeconds: new Histogram({
       name: 'gateway_request_duration_seconds', help: 'From the request arriving to its answer sent, by route template',
-      labelNames: ['route'], buckets: LATENCY_BUCKETS_SECONDS, registers,
+      labelNames: ['route'], buckets: LATENCY_BUCKETS_SECONDS, registers, ...exemplarsFor(registry),
     }),
     stageSeconds: new Histogram({
       name: 'gateway_stage_duration_seconds', help: 'Time per inference stage at the gateway: upload to S3, publish, wait for the answer',

@@ -4,6 +4,7 @@ import { HEADER, headersToStrings } from './headers.ts';
 import type { OutgoingRecord } from './produce-budget.ts';
 import type { AvroSerde } from './schema-registry.ts';
 import { childTraceparent, TRACEPARENT } from './trace.ts';
+import { contextFromTraceparent, messagingAttributes, messagingSpanName, recordActiveFailure, SpanKind, spanTraceparent, tracer, withSpan } from './tracing.ts';
 
 export interface DeadLetter {
   original_topic: string;
@@ -105,12 +106,19 @@ export async function deadLetterRecords(
   return Promise.all(failed.map(async (f) => {
     const dead = toDeadLetter(f, o.service, o.limits);
     const headers = headersToStrings(f.message.headers);
+    // The dead letter continues the failed record's trace: a failed send span says where and why it stopped.
+    const span = tracer().startSpan(messagingSpanName('send', o.topic), {
+      kind: SpanKind.PRODUCER,
+      attributes: messagingAttributes('send', { topic: o.topic, key: dead.original_key?.toString() ?? null }),
+    }, contextFromTraceparent(headers[TRACEPARENT]));
+    withSpan(span, () => recordActiveFailure(f.error));
+    span.end();
     return {
       topic: o.topic,
       key: dead.original_key,
       value: await o.serde.encode(o.topic, 'DeadLetter', dead),
       headers: {
-        [TRACEPARENT]: childTraceparent(headers[TRACEPARENT]),
+        [TRACEPARENT]: spanTraceparent(span) ?? childTraceparent(headers[TRACEPARENT]),
         [HEADER.stage]: f.error.stage,
         ...(dead.request_id ? { [HEADER.requestId]: dead.request_id } : {}),
       },

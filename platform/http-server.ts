@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Logger } from './logger.ts';
+import { scrape } from './metrics.ts';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
@@ -23,8 +24,9 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<Server> {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const handle = async (): Promise<void> => {
       if (path === '/metrics') {
-        res.writeHead(200, { 'content-type': opts.registry.contentType });
-        res.end(await opts.registry.metrics());
+        const { contentType, body } = await scrape(opts.registry, req.headers.accept);
+        res.writeHead(200, { 'content-type': contentType });
+        res.end(body);
       } else if (path === '/healthz') {
         const healthy = opts.healthy();
         res.writeHead(healthy ? 200 : 503, { 'content-type': 'text/plain' }).end(healthy ? 'ok\n' : 'failed: exiting\n');

@@ -5,6 +5,7 @@ import { startOpsServer, type RouteHandler } from './http-server.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetricsRegistry } from './metrics.ts';
 import { installShutdown, type StopStep } from './shutdown.ts';
+import { readTracingSettings, startTracing, type Tracing } from './tracing.ts';
 
 export interface ServiceContext {
   logger: Logger;
@@ -40,12 +41,16 @@ export async function runService<S>(def: ServiceDefinition<S>): Promise<void> {
   const logger = createLogger(def.name);
   let settings: S;
   let exitDelayMs: number;
+  let tracing: Tracing;
   try {
     const env = new EnvReader();
     settings = def.readSettings(env);
     // Long enough for a liveness probe to see /healthz fail before the process is gone.
     exitDelayMs = env.int('FATAL_EXIT_DELAY_MS', 3_000, { min: 0, max: 600_000 });
+    const tracingSettings = readTracingSettings(env, def.name);
     env.done();
+    tracing = startTracing(tracingSettings);
+    if (tracing.enabled) logger.info({ traces: tracingSettings }, 'exporting traces over OTLP');
   } catch (err) {
     if (err instanceof ConfigError) {
       logger.fatal({ problems: err.problems }, 'invalid configuration');
@@ -67,6 +72,8 @@ export async function runService<S>(def: ServiceDefinition<S>): Promise<void> {
   installShutdown(logger, () => [
     ...(running?.stopSteps ?? []),
     { name: 'ops-server', stop: () => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())) },
+    // Last, so the spans of the final batch are exported too.
+    { name: 'tracing', stop: () => tracing.shutdown() },
   ]);
   try {
     // Up before start() so /healthz answers and /readyz says 503 while connecting and loading models.

@@ -2,6 +2,7 @@ import type { Producer } from 'kafkajs';
 import { HEADER } from '../platform/headers.ts';
 import type { AvroSerde } from '../platform/schema-registry.ts';
 import { newTraceparent, TRACEPARENT } from '../platform/trace.ts';
+import { recordFailure, spanTraceparent, startSendSpan } from '../platform/tracing.ts';
 import type { ImageRequest } from './image-request.ts';
 
 export interface Feedback {
@@ -20,15 +21,26 @@ export class RequestPublisher {
     private readonly topics: { requests: string; feedback: string },
   ) {}
 
-  /** Resolves when the broker acknowledged every record (acks=all). */
+  /**
+   * Resolves when the broker acknowledged every record (acks=all). Each request's trace starts here (or continues
+   * the caller's active span, the gateway's HTTP request) with a send span that lasts until the acknowledgement.
+   */
   async publish(requests: ImageRequest[]): Promise<void> {
     if (requests.length === 0) return;
-    const messages = await Promise.all(requests.map(async (r) => ({
-      key: r.request_id,
-      value: await this.serde.encode(this.topics.requests, 'ImageRequest', r),
-      headers: { [TRACEPARENT]: newTraceparent(), [HEADER.requestId]: r.request_id },
-    })));
-    await this.producer.send({ topic: this.topics.requests, acks: -1, messages });
+    const spans = requests.map((r) => startSendSpan({ topic: this.topics.requests, key: r.request_id }));
+    try {
+      const messages = await Promise.all(requests.map(async (r, i) => ({
+        key: r.request_id,
+        value: await this.serde.encode(this.topics.requests, 'ImageRequest', r),
+        headers: { [TRACEPARENT]: spanTraceparent(spans[i]) ?? newTraceparent(), [HEADER.requestId]: r.request_id },
+      })));
+      await this.producer.send({ topic: this.topics.requests, acks: -1, messages });
+    } catch (error) {
+      for (const span of spans) recordFailure(span, error);
+      throw error;
+    } finally {
+      for (const span of spans) span.end();
+    }
   }
 
   async publishFeedback(feedback: Feedback[]): Promise<void> {

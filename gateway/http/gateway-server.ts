@@ -6,6 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Prediction } from '../../inference-consumers/service/prediction.ts';
 import type { Logger } from '../../platform/logger.ts';
+import { observeSeconds } from '../../platform/metrics.ts';
+import { httpServerSpan, spanTraceparent, SpanStatusCode, withSpan } from '../../platform/tracing.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { ModelCatalog } from '../model-catalog.ts';
 import type { PageFile } from '../page/assets.ts';
@@ -88,22 +90,32 @@ export class GatewayServer {
     let template = 'unmatched';
     let reply: Reply;
     let client: string | undefined;
+    // The request's span continues a traceparent the client sent; the requests it publishes are its children.
+    const span = httpServerSpan(req);
     try {
       if (early) throw early;
       const route = matchRoute(req.method ?? 'GET', req.url ?? '/');
       template = route.template;
+      span.updateName(`${req.method ?? 'GET'} ${template}`);
+      span.setAttribute('http.route', template);
       if (!route.open) {
         client = this.d.auth.authenticate(req.headers.authorization, req.socket.remoteAddress ?? 'unknown');
         this.admit(client, 1);
       }
-      reply = await this.route(route, req, client ?? '');
+      reply = await withSpan(span, () => this.route(route, req, client ?? ''));
     } catch (err) {
       reply = this.failure(err, template);
     }
+    span.setAttribute('http.response.status_code', reply.status);
+    if (reply.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+    span.end();
+    // Trace Context level 2's response header: the client learns the trace its request was recorded in.
+    const traceresponse = spanTraceparent(span);
+    if (traceresponse) reply = { ...reply, headers: { ...reply.headers, traceresponse } };
     this.write(res, reply);
     const seconds = (performance.now() - started) / 1000;
     this.d.metrics.requests.inc({ route: template, code: String(reply.status) });
-    this.d.metrics.requestSeconds.observe({ route: template }, seconds);
+    withSpan(span, () => observeSeconds(this.d.metrics.requestSeconds, { route: template }, seconds));
     const line = { route: template, method: req.method, status: reply.status, client, ms: Math.round(seconds * 1000), requestId: reply.headers?.['x-request-id'] };
     if (reply.status >= 500) this.d.logger.warn(line, 'request failed');
     else this.d.logger.debug(line, 'request answered');

@@ -7,8 +7,10 @@ import { PipelineError } from '../../platform/errors.ts';
 import { HEADER, headersToStrings } from '../../platform/headers.ts';
 import type { AvroSerde } from '../../platform/schema-registry.ts';
 import { childTraceparent, TRACEPARENT } from '../../platform/trace.ts';
+import { recordFailure, spanTraceparent, startSendSpan, withSpan, type Span } from '../../platform/tracing.ts';
 import type { RoutedRequest } from '../../router/routed-request.ts';
 import type { InferenceMetrics } from './metrics.ts';
+import { startChunkSpans, type ChunkSpans } from './batch-tracing.ts';
 import { processBatch, type BatchDeps } from './process-batch.ts';
 
 export interface InferChunkDeps {
@@ -26,10 +28,19 @@ export function inferChunkProcessor(d: InferChunkDeps): ChunkProcessor {
   return async (records, ctx): Promise<ProcessedChunk> => {
     const { decoded, failed } = await decodeChunk<RoutedRequest>(d.serde, ctx.topic, ctx.partition, records, 'RoutedRequest');
     for (const f of failed) ctx.progress(f.message);
-    const result = await d.models.use(label, (model) => processBatch(
-      decoded.map((x) => ({ message: x.message, request: x.value })),
-      { ...d.batch, model, signal: ctx.signal, progress: (item) => ctx.progress(item.message) },
-    ));
+    let spans: ChunkSpans | undefined;
+    const result = await d.models.use(label, (model) => {
+      spans = startChunkSpans(records, decoded.map((x) => x.message), {
+        topic: ctx.topic, partition: ctx.partition, model: model.manifest.name, version: model.manifest.version,
+      });
+      return processBatch(
+        decoded.map((x) => ({ message: x.message, request: x.value })),
+        { ...d.batch, model, signal: ctx.signal, progress: (item) => ctx.progress(item.message), tracer: spans },
+      );
+    }).catch((err: unknown) => {
+      spans?.end(new Map(decoded.map((x) => [x.message, err as Error])));
+      throw err;
+    });
     const dead: FailedRecord[] = [
       ...failed,
       ...result.failed.map((f) => ({
@@ -40,8 +51,14 @@ export function inferChunkProcessor(d: InferChunkDeps): ChunkProcessor {
     const produceTimer = d.metrics.stageSeconds.startTimer({ version: label, stage: 'produce' });
     const outputs: ProcessedChunk['outputs'] = [];
     const delivered: typeof result.predictions = [];
+    // Each prediction's send span is a child of its request's span and lasts until the transaction is acknowledged.
+    const sends: Span[] = [];
+    if (spans) sends.push(withSpan(spans.chunk, () => startSendSpan({ topic: d.predictionsTopic, batchSize: result.predictions.length })));
     await Promise.all(result.predictions.map(async ({ item, prediction }) => {
       const headers = headersToStrings(item.message.headers);
+      const parent = spans?.requestSpan(item.message);
+      const send = parent ? withSpan(parent, () => startSendSpan({ topic: d.predictionsTopic, key: prediction.request_id })) : undefined;
+      if (send) sends.push(send);
       try {
         outputs.push({
           source: item.message,
@@ -50,7 +67,7 @@ export function inferChunkProcessor(d: InferChunkDeps): ChunkProcessor {
             key: prediction.request_id,
             value: await d.serde.encode(d.predictionsTopic, 'Prediction', prediction),
             headers: {
-              [TRACEPARENT]: childTraceparent(headers[TRACEPARENT]),
+              [TRACEPARENT]: spanTraceparent(send) ?? childTraceparent(headers[TRACEPARENT]),
               [HEADER.requestId]: prediction.request_id,
               [HEADER.modelVersion]: prediction.model_version,
               [HEADER.shadow]: String(prediction.shadow),
@@ -60,14 +77,16 @@ export function inferChunkProcessor(d: InferChunkDeps): ChunkProcessor {
         });
         delivered.push({ item, prediction });
       } catch (err) {
+        if (send) recordFailure(send, err);
         if (!(err instanceof PipelineError)) throw err;
         dead.push({ topic: ctx.topic, partition: ctx.partition, message: item.message, error: err, requestId: prediction.request_id, modelVersion: prediction.model_version });
       }
-    }));
+    })).finally(() => spans?.end(new Map(dead.map((f) => [f.message, f.error]))));
     return {
       outputs,
       failed: dead,
       onDelivered: (dropped) => {
+        for (const send of sends) send.end();
         produceTimer();
         d.metrics.consumed.inc({ version: label }, records.length);
         if (result.inferred > 0) d.metrics.batchSize.observe({ version: label }, result.inferred);

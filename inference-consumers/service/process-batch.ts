@@ -10,6 +10,7 @@ import { runBatch } from '../../models/runtime/run-batch.ts';
 import { preprocessInto, type InputStats, type PreprocessLimits } from '../../models/runtime/preprocess/preprocess-image.ts';
 import { buildPrediction, type Prediction } from './prediction.ts';
 import { resultKey, type CachedResult, type ResultCache } from './result-cache.ts';
+import type { BatchTracer } from './batch-tracing.ts';
 import type { TensorPool } from './tensor-pool.ts';
 
 export interface BatchItem {
@@ -50,6 +51,8 @@ export interface BatchDeps {
   maxAgeMs?: number;
   /** Answers by image content for this model file; absent: every image is decoded and inferred. */
   cache?: ResultCache;
+  /** Spans around each item's stages and the model call; absent: tracing is off. */
+  tracer?: BatchTracer;
 }
 
 interface Filled {
@@ -106,7 +109,8 @@ export async function processBatch(items: BatchItem[], deps: BatchDeps): Promise
         return;
       }
       const t0 = performance.now();
-      const fetched = await deps.fetch(item.request.uri, deps.signal);
+      const fetch = () => deps.fetch(item.request.uri, deps.signal);
+      const fetched = await (deps.tracer ? deps.tracer.stage(item, 'fetch', fetch) : fetch());
       const t1 = performance.now();
       if (!fetched.ok) {
         const systemic = systemicOf(fetched.error);
@@ -126,7 +130,8 @@ export async function processBatch(items: BatchItem[], deps: BatchDeps): Promise
       // Slots are taken in completion order; a record failing in preprocessing leaves an unused slot.
       const slot = nextSlot++;
       try {
-        const stats = await preprocessInto(fetched.bytes, manifest.input, tensor, slot, deps.limits);
+        const preprocess = () => preprocessInto(fetched.bytes, manifest.input, tensor, slot, deps.limits);
+        const stats = await (deps.tracer ? deps.tracer.stage(item, 'preprocess', preprocess) : preprocess());
         filled.push({ item, slot, stats, fetchMs: t1 - t0, preprocessMs: performance.now() - t1, key });
       } catch (err) {
         failed.push({ item, error: classify(err, 'preprocess', 'NotAnImage'), attempts: fetched.attempts });
@@ -149,7 +154,8 @@ export async function processBatch(items: BatchItem[], deps: BatchDeps): Promise
     const t2 = performance.now();
     let results;
     try {
-      results = await runBatch(session, manifest, tensor, nextSlot, deps.topK);
+      const run = () => runBatch(session, manifest, tensor, nextSlot, deps.topK);
+      results = await (deps.tracer ? deps.tracer.modelCall(filled.map((f) => f.item), run) : run());
     } catch (err) {
       // Inputs are preprocessed into a fixed shape and range, so a failing call is the session's, not a record's.
       throw new SystemicError('model', `model ${manifest.name} ${manifest.version} failed on a batch of ${nextSlot}: ${(err as Error).message}`, { cause: err });

@@ -1,0 +1,126 @@
+/**
+ * Spans of one inference chunk (issue 19). A consumer that batches many requests has one chunk span and as many
+ * parent traces, which the messaging conventions model with links: the chunk span ("process <topic>") links to
+ * every request in it, and holds the model call. Each request also gets its own span in its own trace, child of
+ * the router's send span, so that one request's trace shows its fetch, its preprocessing, the model call it shared
+ * (linked to the chunk's) and the send of its prediction.
+ */
+import type { KafkaMessage } from 'kafkajs';
+
+import { HEADER, headersToStrings } from '../../platform/headers.ts';
+import { TRACEPARENT } from '../../platform/trace.ts';
+import {
+  contextFromTraceparent,
+  inSpan,
+  messagingAttributes,
+  messagingSpanName,
+  recordFailure,
+  spanContextOf,
+  SpanKind,
+  startProcessSpan,
+  tracer,
+  tracingEnabled,
+  withSpan,
+  type Link,
+  type Span,
+} from '../../platform/tracing.ts';
+import type { BatchItem } from './process-batch.ts';
+
+export type ItemStage = 'fetch' | 'preprocess';
+
+/** What processBatch calls around its stages; absent when tracing is off. */
+export interface BatchTracer {
+  stage<T>(item: BatchItem, stage: ItemStage, fn: () => Promise<T>): Promise<T>;
+  /** The one model call of the batch made of `items`. */
+  modelCall<T>(items: readonly BatchItem[], fn: () => Promise<T>): Promise<T>;
+}
+
+export interface ChunkSpans extends BatchTracer {
+  chunk: Span;
+  /** The request's own span (undefined for a record that could not be decoded). */
+  requestSpan(message: KafkaMessage): Span | undefined;
+  /** Ends every request span and the chunk span; the failed ones marked with their error. */
+  end(failures: ReadonlyMap<KafkaMessage, Error>): void;
+}
+
+export interface ChunkTraceInfo {
+  topic: string;
+  partition: number;
+  consumerGroup?: string;
+  model: string;
+  version: string;
+}
+
+/** Undefined when tracing is off, so an untraced consumer does no per-record work for it. */
+export function startChunkSpans(records: readonly KafkaMessage[], decoded: readonly KafkaMessage[], info: ChunkTraceInfo): ChunkSpans | undefined {
+  if (!tracingEnabled()) return undefined;
+  const links: Link[] = [];
+  for (const record of records) {
+    const linked = spanContextOf(headersToStrings(record.headers)[TRACEPARENT]);
+    if (linked) links.push({ context: linked, attributes: { 'messaging.kafka.offset': Number(record.offset) } });
+  }
+  const chunk = tracer().startSpan(messagingSpanName('process', info.topic), {
+    kind: SpanKind.CONSUMER,
+    links,
+    attributes: {
+      ...messagingAttributes('process', { topic: info.topic, partition: info.partition, consumerGroup: info.consumerGroup, batchSize: records.length }),
+      'imgpipe.model.name': info.model,
+      'imgpipe.model.version': info.version,
+    },
+  }, contextFromTraceparent(undefined));
+  const chunkLink: Link = { context: chunk.spanContext() };
+  const requests = new Map<KafkaMessage, Span>();
+  for (const message of decoded) {
+    const headers = headersToStrings(message.headers);
+    const span = startProcessSpan({
+      topic: info.topic, partition: info.partition, offset: message.offset, key: message.key?.toString() ?? null,
+      consumerGroup: info.consumerGroup, traceparent: headers[TRACEPARENT],
+    });
+    span.addLink(chunkLink);
+    const requestId = headers[HEADER.requestId];
+    if (requestId !== undefined) span.setAttribute('imgpipe.request_id', requestId);
+    requests.set(message, span);
+  }
+  let modelSpan: Span | undefined;
+  return {
+    chunk,
+    requestSpan: (message) => requests.get(message),
+    stage(item, stage, fn) {
+      const parent = requests.get(item.message);
+      if (!parent) return fn();
+      const span = withSpan(parent, () => tracer().startSpan(stage, { kind: stage === 'fetch' ? SpanKind.CLIENT : SpanKind.INTERNAL }));
+      if (stage === 'fetch') span.setAttribute('url.scheme', item.request.uri.split(':')[0] ?? '');
+      return inSpan(span, fn);
+    },
+    async modelCall(items, fn) {
+      const started = Date.now();
+      const batchSize = items.length;
+      modelSpan = withSpan(chunk, () => tracer().startSpan(`inference ${info.model}`, {
+        attributes: { 'imgpipe.model.name': info.model, 'imgpipe.model.version': info.version, 'imgpipe.batch_size': batchSize },
+      }));
+      try {
+        return await inSpan(modelSpan, fn);
+      } finally {
+        // The shared call, shown in each request's own trace too, linked to the one in the chunk's trace.
+        const ended = Date.now();
+        for (const item of items) {
+          const parent = requests.get(item.message);
+          if (!parent) continue;
+          const span = withSpan(parent, () => tracer().startSpan(`inference ${info.model}`, {
+            startTime: started, links: [{ context: modelSpan?.spanContext() ?? chunk.spanContext() }],
+            attributes: { 'imgpipe.batch_size': batchSize },
+          }));
+          span.end(ended);
+        }
+      }
+    },
+    end(failures) {
+      for (const [message, span] of requests) {
+        const failure = failures.get(message);
+        if (failure) recordFailure(span, failure, (failure as { errorClass?: string }).errorClass);
+        span.end();
+      }
+      chunk.end();
+    },
+  };
+}

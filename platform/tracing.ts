@@ -1,0 +1,301 @@
+/**
+ * OpenTelemetry tracing for every service (issue 19). Spans are recorded and exported over OTLP/HTTP (protobuf)
+ * only when the standard OTEL_* variables name an endpoint; otherwise the API's no-op tracer answers every call
+ * and the `traceparent` headers are still carried on as before (platform/trace.ts), so an untraced deployment pays
+ * for a few no-op calls per record and nothing else.
+ *
+ * Kafka spans follow the OpenTelemetry messaging conventions: a producer span per send ("send <topic>"), a consumer
+ * span per record processed ("process <topic>") continuing the trace of the record's `traceparent`, and a batch
+ * span that links to every record in the batch. The traceparent a service writes on an output record is its own
+ * send span's, so the next hop's span is that span's child.
+ */
+import {
+  context,
+  isSpanContextValid,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  TraceFlags,
+  type Attributes,
+  type Context,
+  type Link,
+  type Span,
+  type SpanContext,
+} from '@opentelemetry/api';
+import type { IncomingMessage } from 'node:http';
+
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BatchSpanProcessor,
+  NodeTracerProvider,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  type Sampler,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-node';
+import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+
+import type { EnvReader } from './config.ts';
+import { TRACEPARENT } from './trace.ts';
+
+export { SpanKind, SpanStatusCode, type Attributes, type Context, type Link, type Span };
+
+export const SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+export type SamplerName = (typeof SAMPLERS)[number];
+
+/**
+ * Without OTEL_TRACES_SAMPLER a trace root is kept with this probability and every later hop follows the root's
+ * decision. The SDK's own default (parentbased_always_on) records every record at every hop; set it explicitly to
+ * trace everything.
+ */
+export const DEFAULT_SAMPLER: SamplerName = 'parentbased_traceidratio';
+export const DEFAULT_SAMPLER_RATIO = 0.05;
+
+export interface TracingSettings {
+  /** The OTLP/HTTP traces URL (…/v1/traces); undefined: nothing is recorded or exported. */
+  tracesUrl: string | undefined;
+  serviceName: string;
+  sampler: SamplerName;
+  samplerRatio: number;
+}
+
+/**
+ * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is the full URL; OTEL_EXPORTER_OTLP_ENDPOINT is a base that gets /v1/traces
+ * (as the OpenTelemetry exporter specification says). OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none turn
+ * tracing off whatever else is set.
+ */
+export function readTracingSettings(env: EnvReader, service: string): TracingSettings {
+  const disabled = env.bool('OTEL_SDK_DISABLED', false);
+  const exporter = env.oneOf('OTEL_TRACES_EXPORTER', ['otlp', 'none'] as const, 'otlp');
+  const tracesEndpoint = env.optionalString('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
+  const baseEndpoint = env.optionalString('OTEL_EXPORTER_OTLP_ENDPOINT');
+  const tracesUrl = tracesEndpoint !== undefined
+    ? env.url('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', tracesEndpoint)
+    : baseEndpoint !== undefined
+      ? `${env.url('OTEL_EXPORTER_OTLP_ENDPOINT', baseEndpoint)}/v1/traces`
+      : undefined;
+  const sampler = env.oneOf('OTEL_TRACES_SAMPLER', SAMPLERS, DEFAULT_SAMPLER);
+  const samplerRatio = sampler.endsWith('traceidratio')
+    ? env.number('OTEL_TRACES_SAMPLER_ARG', DEFAULT_SAMPLER_RATIO, { min: 0, max: 1 })
+    : DEFAULT_SAMPLER_RATIO;
+  return {
+    tracesUrl: disabled || exporter === 'none' ? undefined : tracesUrl,
+    serviceName: env.string('OTEL_SERVICE_NAME', service),
+    sampler,
+    samplerRatio,
+  };
+}
+
+export function buildSampler(name: SamplerName, ratio: number): Sampler {
+  switch (name) {
+    case 'always_on': return new AlwaysOnSampler();
+    case 'always_off': return new AlwaysOffSampler();
+    case 'traceidratio': return new TraceIdRatioBasedSampler(ratio);
+    case 'parentbased_always_on': return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+    case 'parentbased_always_off': return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+    case 'parentbased_traceidratio': return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) });
+  }
+}
+
+let active = false;
+
+/** True once startTracing registered a provider in this process: spans are real and traceparents come from them. */
+export function tracingEnabled(): boolean {
+  return active;
+}
+
+export interface Tracing {
+  enabled: boolean;
+  /** Exports what is buffered and stops; the last stop step of a service. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Registers the global tracer provider (async-hooks context, W3C propagation) when the settings name an endpoint.
+ * `spanProcessors` replace the OTLP batch exporter (tests record spans in memory with them).
+ */
+export function startTracing(settings: TracingSettings, spanProcessors?: SpanProcessor[]): Tracing {
+  if (settings.tracesUrl === undefined && spanProcessors === undefined) return { enabled: false, shutdown: async () => {} };
+  const resource = resourceFromAttributes({ [ATTR_SERVICE_NAME]: settings.serviceName })
+    .merge(detectResources({ detectors: [envDetector] }))
+    // OTEL_SERVICE_NAME wins over a service.name in OTEL_RESOURCE_ATTRIBUTES, as the specification says.
+    .merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: settings.serviceName }));
+  const provider = new NodeTracerProvider({
+    resource,
+    sampler: buildSampler(settings.sampler, settings.samplerRatio),
+    spanProcessors: spanProcessors ?? [new BatchSpanProcessor(new OTLPTraceExporter({ url: settings.tracesUrl }))],
+  });
+  provider.register();
+  active = true;
+  return {
+    enabled: true,
+    async shutdown() {
+      active = false;
+      await provider.shutdown();
+      trace.disable();
+      context.disable();
+    },
+  };
+}
+
+/** Services start tracing with this one tracer; instrumentation scope = the project. */
+export function tracer() {
+  return trace.getTracer('kafka-image-inference');
+}
+
+const propagator = new W3CTraceContextPropagator();
+const getter = {
+  get: (carrier: Record<string, string | undefined>, key: string) => carrier[key],
+  keys: (carrier: Record<string, string | undefined>) => Object.keys(carrier),
+};
+
+/** The context a record's or request's `traceparent` continues (the base context when absent or malformed). */
+export function contextFromTraceparent(traceparent: string | undefined, base: Context = ROOT_CONTEXT): Context {
+  if (!active || traceparent === undefined) return base;
+  return propagator.extract(base, { [TRACEPARENT]: traceparent }, getter);
+}
+
+/** The span context a traceparent names, for a span link; undefined when malformed. */
+export function spanContextOf(traceparent: string | undefined): SpanContext | undefined {
+  if (!active || traceparent === undefined) return undefined;
+  const linked = trace.getSpanContext(contextFromTraceparent(traceparent));
+  return linked && isSpanContextValid(linked) ? linked : undefined;
+}
+
+export function formatTraceparent(spanContext: SpanContext): string {
+  const flags = (spanContext.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED ? '01' : '00';
+  return `00-${spanContext.traceId}-${spanContext.spanId}-${flags}`;
+}
+
+/**
+ * The traceparent for a record this span sends: the span's own context, so the next hop's span is its child.
+ * Undefined without tracing: the caller writes a new span id in the inbound trace, as every service did before.
+ */
+export function spanTraceparent(span: Span | undefined): string | undefined {
+  const spanContext = span?.spanContext();
+  return active && spanContext && isSpanContextValid(spanContext) ? formatTraceparent(spanContext) : undefined;
+}
+
+/** trace_id and span_id of the active span, for log lines and exemplars; empty when there is none. */
+export function activeTraceIds(): { trace_id?: string; span_id?: string } {
+  if (!active) return {};
+  const spanContext = trace.getSpan(context.active())?.spanContext();
+  if (!spanContext || !isSpanContextValid(spanContext)) return {};
+  return { trace_id: spanContext.traceId, span_id: spanContext.spanId };
+}
+
+/** Runs `fn` with `span` active (so logs and child spans see it). */
+export function withSpan<T>(span: Span, fn: () => T): T {
+  return context.with(trace.setSpan(context.active(), span), fn);
+}
+
+/** Runs `fn` inside `span` and ends it; a thrown error marks the span failed first. */
+export async function inSpan<T>(span: Span, fn: (span: Span) => Promise<T>): Promise<T> {
+  try {
+    return await withSpan(span, () => fn(span));
+  } catch (error) {
+    recordFailure(span, error);
+    throw error;
+  } finally {
+    span.end();
+  }
+}
+
+/** Marks the span failed with the error's message, the way the conventions ask (status ERROR, error.type). */
+export function recordFailure(span: Span, error: unknown, type?: string): void {
+  if (!span.isRecording()) return;
+  const message = error instanceof Error ? error.message : String(error);
+  span.setStatus({ code: SpanStatusCode.ERROR, message });
+  span.setAttribute('error.type', type ?? (error instanceof Error ? error.name : 'Error'));
+  if (error instanceof Error) span.recordException(error);
+}
+
+/** A record that becomes a dead letter marks the span it was processed in (when there is one). */
+export function recordActiveFailure(error: { errorClass: string; stage: string; message: string }): void {
+  const span = trace.getActiveSpan();
+  if (!span?.isRecording()) return;
+  span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
+  span.setAttributes({ 'error.type': error.errorClass, 'imgpipe.dlq.stage': error.stage });
+}
+
+/** A server span for an HTTP request (HTTP semantic conventions), continuing the client's `traceparent`. */
+export function httpServerSpan(req: IncomingMessage): Span {
+  const traceparent = req.headers[TRACEPARENT];
+  const method = req.method ?? 'GET';
+  return tracer().startSpan(method, {
+    kind: SpanKind.SERVER,
+    attributes: {
+      'http.request.method': method,
+      'url.path': (req.url ?? '/').split('?')[0] ?? '/',
+      'server.address': req.socket.localAddress ?? '',
+      'server.port': req.socket.localPort ?? 0,
+      'network.peer.address': req.socket.remoteAddress ?? '',
+      'user_agent.original': req.headers['user-agent'] ?? '',
+    },
+  }, contextFromTraceparent(typeof traceparent === 'string' ? traceparent : undefined));
+}
+
+/**
+ * A consumer span for one record, continuing the trace of its `traceparent` header (the messaging conventions'
+ * "process" span, child of the producer's "send" span).
+ */
+export function startProcessSpan(m: KafkaMessage & { traceparent: string | undefined }): Span {
+  return tracer().startSpan(
+    messagingSpanName('process', m.topic),
+    { kind: SpanKind.CONSUMER, attributes: messagingAttributes('process', m) },
+    contextFromTraceparent(m.traceparent),
+  );
+}
+
+/** A producer span for one record sent to `topic`, child of the active span; its context goes in the record's header. */
+export function startSendSpan(m: KafkaMessage): Span {
+  return tracer().startSpan(messagingSpanName('send', m.topic), { kind: SpanKind.PRODUCER, attributes: messagingAttributes('send', m) });
+}
+
+/**
+ * Messaging attributes of the semantic conventions (still "development" status there, so spelled out here
+ * rather than imported from the incubating entry point, whose names may change between releases).
+ * "publish" was renamed "send" in the conventions 1.26; consumers use "receive" and "process".
+ */
+export type MessagingOperation = 'send' | 'receive' | 'process';
+
+export interface KafkaMessage {
+  topic: string;
+  partition?: number;
+  offset?: string;
+  key?: string | null;
+  consumerGroup?: string;
+  batchSize?: number;
+}
+
+export function messagingAttributes(operation: MessagingOperation, m: KafkaMessage): Attributes {
+  const attributes: Attributes = {
+    'messaging.system': 'kafka',
+    'messaging.operation.type': operation,
+    'messaging.operation.name': operation,
+    'messaging.destination.name': m.topic,
+  };
+  if (m.partition !== undefined) attributes['messaging.destination.partition.id'] = String(m.partition);
+  if (m.offset !== undefined) attributes['messaging.kafka.offset'] = Number(m.offset);
+  if (m.key !== undefined && m.key !== null) attributes['messaging.kafka.message.key'] = m.key;
+  if (m.consumerGroup !== undefined) attributes['messaging.consumer.group.name'] = m.consumerGroup;
+  if (m.batchSize !== undefined) attributes['messaging.batch.message_count'] = m.batchSize;
+  return attributes;
+}
+
+/** "<operation> <destination>", the span name the messaging conventions ask for. */
+export function messagingSpanName(operation: MessagingOperation, topic: string): string {
+  return `${operation} ${topic}`;
+}

@@ -1,0 +1,207 @@
+import avro from 'avsc';
+import type { KafkaMessage } from 'kafkajs';
+import { Histogram } from 'prom-client';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+
+import { startChunkSpans } from '../../../inference-consumers/service/batch-tracing.ts';
+import type { BatchItem } from '../../../inference-consumers/service/process-batch.ts';
+import { ConfigError, EnvReader } from '../../../platform/config.ts';
+import { deadLetterRecords } from '../../../platform/dead-letter.ts';
+import { PipelineError } from '../../../platform/errors.ts';
+import { createMetricsRegistry, exemplarsFor, observeSeconds, scrape } from '../../../platform/metrics.ts';
+import { loadSchema, type AvroSerde } from '../../../platform/schema-registry.ts';
+import { newTraceparent, traceId } from '../../../platform/trace.ts';
+import {
+  activeTraceIds,
+  contextFromTraceparent,
+  DEFAULT_SAMPLER,
+  readTracingSettings,
+  spanTraceparent,
+  startProcessSpan,
+  startSendSpan,
+  startTracing,
+  withSpan,
+  type Tracing,
+} from '../../../platform/tracing.ts';
+import type { RoutedRequest } from '../../../router/routed-request.ts';
+
+const settings = (env: Record<string, string>) => {
+  const reader = new EnvReader(env);
+  const s = readTracingSettings(reader, 'svc');
+  reader.done();
+  return s;
+};
+
+describe('tracing settings from the standard OTEL_* variables', () => {
+  it('exports nothing unless an endpoint is named', () => {
+    expect(settings({}).tracesUrl).toBeUndefined();
+    expect(settings({ OTEL_SERVICE_NAME: 'x', OTEL_TRACES_SAMPLER: 'always_on' }).tracesUrl).toBeUndefined();
+  });
+
+  it('appends /v1/traces to the base endpoint; the traces endpoint is used as it is', () => {
+    expect(settings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318/' }).tracesUrl).toBe('http://127.0.0.1:4318/v1/traces');
+    expect(settings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://b:9/t' }).tracesUrl).toBe('http://b:9/t');
+  });
+
+  it('is off with OTEL_SDK_DISABLED or OTEL_TRACES_EXPORTER=none, whatever the endpoint', () => {
+    expect(settings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4318', OTEL_SDK_DISABLED: 'true' }).tracesUrl).toBeUndefined();
+    expect(settings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4318', OTEL_TRACES_EXPORTER: 'none' }).tracesUrl).toBeUndefined();
+  });
+
+  it('names the service after OTEL_SERVICE_NAME or the service, and samples by the root unless told otherwise', () => {
+    expect(settings({}).serviceName).toBe('svc');
+    expect(settings({ OTEL_SERVICE_NAME: 'router-eu' }).serviceName).toBe('router-eu');
+    expect(settings({}).sampler).toBe(DEFAULT_SAMPLER);
+    expect(settings({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.25' }).samplerRatio).toBe(0.25);
+  });
+
+  it('names each bad variable with the form it expects', () => {
+    const reader = new EnvReader({ OTEL_TRACES_SAMPLER: 'sometimes', OTEL_EXPORTER_OTLP_ENDPOINT: 'udp://x', OTEL_SDK_DISABLED: 'maybe' });
+    readTracingSettings(reader, 'svc');
+    let problems: string[] = [];
+    try {
+      reader.done();
+    } catch (err) {
+      problems = (err as ConfigError).problems;
+    }
+    expect(problems.join('\n')).toMatch(/OTEL_TRACES_SAMPLER="sometimes": expected one of always_on/);
+    expect(problems.join('\n')).toMatch(/OTEL_EXPORTER_OTLP_ENDPOINT="udp:\/\/x": expected a URL/);
+    expect(problems.join('\n')).toMatch(/OTEL_SDK_DISABLED="maybe"/);
+    const ratio = new EnvReader({ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '2' });
+    readTracingSettings(ratio, 'svc');
+    expect(() => ratio.done()).toThrow(/OTEL_TRACES_SAMPLER_ARG="2": expected a number from 0 to 1/);
+  });
+});
+
+describe('without tracing', () => {
+  it('records nothing and leaves the traceparent to the caller', () => {
+    const parent = newTraceparent();
+    const span = startProcessSpan({ topic: 't', traceparent: parent });
+    expect(span.isRecording()).toBe(false);
+    expect(spanTraceparent(span)).toBeUndefined();
+    withSpan(span, () => expect(activeTraceIds()).toEqual({}));
+    expect(startChunkSpans([], [], { topic: 't', partition: 0, model: 'm', version: 'v1' })).toBeUndefined();
+  });
+});
+
+describe('with tracing', () => {
+  let exporter: InMemorySpanExporter;
+  let tracing: Tracing;
+  beforeEach(() => {
+    exporter = new InMemorySpanExporter();
+    tracing = startTracing({ ...settings({}), sampler: 'parentbased_always_on' }, [new SimpleSpanProcessor(exporter)]);
+  });
+  afterEach(async () => {
+    await tracing.shutdown();
+  });
+  const finished = (name: string): ReadableSpan[] => exporter.getFinishedSpans().filter((s) => s.name === name);
+  const parentOf = (span: ReadableSpan) => span.parentSpanContext?.spanId;
+
+  it('continues the record\'s trace, and the traceparent it writes is its send span\'s', () => {
+    const inbound = newTraceparent();
+    const process = startProcessSpan({ topic: 'images.requests', partition: 2, offset: '41', key: 'r1', traceparent: inbound });
+    const send = withSpan(process, () => startSendSpan({ topic: 'images.requests.v1', key: 'r1' }));
+    const written = spanTraceparent(send);
+    send.end();
+    process.end();
+    const [p] = finished('process images.requests');
+    const [s] = finished('send images.requests.v1');
+    expect(p?.spanContext().traceId).toBe(traceId(inbound));
+    expect(parentOf(p as ReadableSpan)).toBe(inbound.split('-')[2]);
+    expect(parentOf(s as ReadableSpan)).toBe(p?.spanContext().spanId);
+    expect(written).toBe(`00-${traceId(inbound)}-${s?.spanContext().spanId}-01`);
+    expect(p?.attributes).toMatchObject({
+      'messaging.system': 'kafka', 'messaging.operation.type': 'process', 'messaging.destination.name': 'images.requests',
+      'messaging.destination.partition.id': '2', 'messaging.kafka.offset': 41, 'messaging.kafka.message.key': 'r1',
+    });
+    expect(s?.attributes['messaging.operation.type']).toBe('send');
+  });
+
+  it('gives log lines and exemplars the active span\'s ids', () => {
+    const span = startProcessSpan({ topic: 't', traceparent: newTraceparent() });
+    const ids = withSpan(span, () => activeTraceIds());
+    expect(ids).toEqual({ trace_id: span.spanContext().traceId, span_id: span.spanContext().spanId });
+    span.end();
+  });
+
+  it('a dead letter continues the failed record\'s trace with a failed send span', async () => {
+    const type = avro.Type.forSchema(JSON.parse(loadSchema('DeadLetter')) as avro.Schema);
+    const serde = { encode: async (_t: string, _n: string, v: unknown) => type.toBuffer(v) } as unknown as AvroSerde;
+    const inbound = newTraceparent();
+    const message: KafkaMessage = { key: Buffer.from('r1'), value: Buffer.from('x'), offset: '3', timestamp: '0', attributes: 0, headers: { traceparent: inbound } };
+    const [record] = await deadLetterRecords(
+      [{ topic: 'in', partition: 0, message, error: new PipelineError('fetch', 'NotFound', 'no such object') }],
+      { serde, topic: 'images.dlq', service: 'svc', limits: { maxValueBytes: 1_000 } },
+    );
+    const [span] = finished('send images.dlq');
+    expect(parentOf(span as ReadableSpan)).toBe(inbound.split('-')[2]);
+    expect(span?.status.code).toBe(2);
+    expect(span?.attributes).toMatchObject({ 'error.type': 'NotFound', 'imgpipe.dlq.stage': 'fetch' });
+    expect(record?.headers?.traceparent).toBe(`00-${traceId(inbound)}-${span?.spanContext().spanId}-01`);
+  });
+
+  it('a chunk span links to every request; each request span has its own stages and the shared model call', async () => {
+    const messages: KafkaMessage[] = [0, 1, 2].map((i) => ({
+      key: Buffer.from(`r${i}`), value: Buffer.from('x'), offset: String(10 + i), timestamp: '0', attributes: 0,
+      headers: { traceparent: newTraceparent(), 'x-request-id': `r${i}` },
+    }));
+    const items: BatchItem[] = messages.map((message) => ({ message, request: { uri: 'file:///x.png' } as RoutedRequest }));
+    const spans = startChunkSpans(messages, messages, { topic: 'images.requests.v1', partition: 0, model: 'fashion-mnist', version: 'v1' });
+    if (!spans) throw new Error('tracing is on: chunk spans expected');
+    for (const item of items) {
+      await spans.stage(item, 'fetch', async () => undefined);
+      await spans.stage(item, 'preprocess', async () => undefined);
+    }
+    await spans.modelCall(items.slice(0, 2), async () => undefined);
+    spans.end(new Map([[messages[2] as KafkaMessage, new PipelineError('preprocess', 'NotAnImage', 'bad bytes')]]));
+
+    const [chunk] = finished('process images.requests.v1').filter((s) => s.links.length > 0 && s.attributes['messaging.batch.message_count'] === 3);
+    if (!chunk) throw new Error('no chunk span');
+    expect(chunk.links.map((l) => l.context.traceId)).toEqual(messages.map((m) => traceId(String(m.headers?.traceparent))));
+    const requests = finished('process images.requests.v1').filter((s) => s !== chunk);
+    expect(requests).toHaveLength(3);
+    for (const [i, request] of requests.entries()) {
+      const inbound = String(messages[i]?.headers?.traceparent);
+      expect(request.spanContext().traceId).toBe(traceId(inbound));
+      expect(parentOf(request)).toBe(inbound.split('-')[2]);
+      expect(request.links[0]?.context.spanId).toBe(chunk.spanContext().spanId);
+      const children = exporter.getFinishedSpans().filter((s) => parentOf(s) === request.spanContext().spanId).map((s) => s.name);
+      expect(children.sort()).toEqual(i < 2 ? ['fetch', 'inference fashion-mnist', 'preprocess'] : ['fetch', 'preprocess']);
+    }
+    expect(requests[2]?.status.code).toBe(2);
+    expect(requests[2]?.attributes['error.type']).toBe('NotAnImage');
+    const model = finished('inference fashion-mnist').find((s) => parentOf(s) === chunk.spanContext().spanId);
+    expect(model?.attributes['imgpipe.batch_size']).toBe(2);
+    const shared = finished('inference fashion-mnist').filter((s) => s !== model);
+    expect(shared.every((s) => s.links[0]?.context.spanId === model?.spanContext().spanId)).toBe(true);
+  });
+
+  it('latency exemplars carry the trace id, shown only to an OpenMetrics scraper', async () => {
+    const registry = createMetricsRegistry('svc');
+    const histogram = new Histogram({ name: 'x_duration_seconds', help: 'h', labelNames: ['route'], buckets: [0.1, 1], ...exemplarsFor(registry), registers: [registry] });
+    const span = startProcessSpan({ topic: 't', traceparent: newTraceparent() });
+    withSpan(span, () => observeSeconds(histogram, { route: '/a' }, 0.05));
+    span.end();
+    observeSeconds(histogram, { route: '/a' }, 0.5);
+    const open = await scrape(registry, 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5');
+    expect(open.contentType).toMatch(/^application\/openmetrics-text/);
+    expect(open.body).toMatch(new RegExp(`x_duration_seconds_bucket\\{le="0.1",[^}]*\\} 1 # \\{trace_id="${span.spanContext().traceId}"\\} 0.05 `));
+    // The observation outside a span counts without an exemplar.
+    expect(open.body).toMatch(/x_duration_seconds_bucket\{le="1",[^}]*\} 2\n/);
+    expect(open.body).toContain('process_cpu_seconds_total{service="svc"}');
+    expect(open.body.endsWith('# EOF\n')).toBe(true);
+    const plain = await scrape(registry, undefined);
+    expect(plain.contentType).toMatch(/^text\/plain/);
+    expect(plain.body).toMatch(/x_duration_seconds_bucket\{le="0.1",[^}]*\} 1\n/);
+    expect(plain.body).not.toContain('trace_id');
+  });
+
+  it('a record without a traceparent starts a new trace', () => {
+    const span = startProcessSpan({ topic: 't', traceparent: undefined });
+    expect(span.isRecording()).toBe(true);
+    expect(contextFromTraceparent('garbage')).toBeDefined();
+    span.end();
+    expect(parentOf(finished('process t')[0] as ReadableSpan)).toBeUndefined();
+  });
+});
