@@ -69,7 +69,9 @@ export class PrefilledTopic {
     const group = `${this.h.prefix}.${label}`;
     const p = await this.h.start(label, 'inference', {
       MODEL_VERSION: this.version, MODEL_URI: o.modelDir, MAX_BATCH_SIZE: String(o.batch), FETCH_FILE_ROOTS: FILE_ROOTS,
-      LOG_LEVEL: 'warn', CONSUMER_GROUP_ID: group, CONSUMER_ID: label, DELIVERY: o.delivery, ...o.env,
+      LOG_LEVEL: 'warn', CONSUMER_GROUP_ID: group, CONSUMER_ID: label, DELIVERY: o.delivery,
+      // The topics cycle over a few hundred images: answers from the result cache would not be inference.
+      RESULT_CACHE: 'off', ...o.env,
     });
     const cpu = new CpuSampler(p.child.pid as number);
     try {
