@@ -211,8 +211,13 @@ export class KafkaCluster {
   }
 
   async withAdmin<T>(use: (admin: Admin) => Promise<T>): Promise<T> {
+    // A paused node accepts connections and never answers: bootstrap from the others.
+    const answering = this.nodes.filter((n) => {
+      const pid = this.pidOf(n.id);
+      return pid !== undefined && !isSignalStopped(pid);
+    });
     const admin = new Kafka({
-      clientId: 'imgpipe-cluster-admin', brokers: this.bootstrap.split(','), connectionTimeout: 2_000, requestTimeout: 5_000,
+      clientId: 'imgpipe-cluster-admin', brokers: (answering.length > 0 ? answering : this.nodes).map((n) => `${LOOPBACK}:${n.port}`), connectionTimeout: 2_000, requestTimeout: 5_000,
       retry: { retries: 3, initialRetryTime: 200 }, logLevel: logLevel.NOTHING,
     }).admin();
     try {

@@ -11,6 +11,8 @@ export interface Collected<T> {
   headers: Record<string, string>;
   partition: number;
   offset: string;
+  /** The record's timestamp (ms): when it was produced. */
+  timestamp: number;
 }
 
 /** Reads a topic from the beginning in the background and keeps every decoded record, for assertions. */
@@ -41,6 +43,7 @@ export class TopicCollector<T> {
           headers: headersToStrings(message.headers),
           partition,
           offset: message.offset,
+          timestamp: Number(message.timestamp),
         });
       },
     });
