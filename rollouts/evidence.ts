@@ -27,6 +27,10 @@ export interface DriftReportInput {
   latency_p95_ms: number;
   agreement_compared?: number;
   agreement_agreed?: number;
+  /** Label-free accuracy (absent from older reports, null without a calibration). */
+  expected_accuracy?: number | null;
+  calibrated_count?: number;
+  calibrated_square_mean?: number | null;
 }
 
 /** The DeadLetter fields (schemas/dead-letter.avsc) used to attribute it to a step and a stream. */
@@ -54,6 +58,10 @@ export interface WindowFacts {
   max_psi_metric: string | null;
   agreement_compared: number;
   agreement_agreed: number;
+  /** Calibrated predictions of the window, and the sum of their top-1 probabilities and of its squares (absent in older state). */
+  calibrated_count?: number;
+  calibrated_sum?: number;
+  calibrated_squares?: number;
 }
 
 export interface StreamRef {
@@ -96,6 +104,7 @@ export function emptyEvidence(experimentId: string, streams: { candidate: Stream
 const SEVERITIES: readonly string[] = ['stable', 'moderate', 'significant'];
 
 function factsOf(r: DriftReportInput): WindowFacts {
+  const calibrated = r.expected_accuracy != null && r.calibrated_square_mean != null ? r.calibrated_count ?? 0 : 0;
   const worst = r.metrics.reduce<{ name: string; psi: number } | null>((max, m) => (max === null || m.psi > max.psi ? m : max), null);
   const labelled = r.labeled_count;
   return {
@@ -112,6 +121,9 @@ function factsOf(r: DriftReportInput): WindowFacts {
     max_psi_metric: worst?.name ?? null,
     agreement_compared: r.agreement_compared ?? 0,
     agreement_agreed: r.agreement_agreed ?? 0,
+    calibrated_count: calibrated,
+    calibrated_sum: calibrated > 0 ? r.expected_accuracy! * calibrated : 0,
+    calibrated_squares: calibrated > 0 ? r.calibrated_square_mean! * calibrated : 0,
   };
 }
 

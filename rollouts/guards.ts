@@ -6,10 +6,15 @@
  * Accuracy and errors are sequential tests of a harm against a margin (sequential.ts, levels in plan.ts): fail
  * once a harm above the margin is established, pass once one is ruled out, wait in between. Their bounds hold
  * at every look, so they may be evaluated after every window without raising their error rates.
+ *
+ * With `label_free_min_predictions` set, the accuracy guard runs the same test on the drift reports' expected
+ * accuracies (mean calibrated top-1 probability) while labels are missing. Its error rates hold if each model's
+ * calibration transfers to the traffic (expected accuracy = accuracy); windows whose input PSI (brightness or
+ * contrast) is significant are left out, since that is where it did not on shifted test images (README).
  */
 import { summariseStream, windowsOf, type StepEvidence, type StreamEvidence, type StreamSummary } from './evidence.ts';
 import { stepArms, stepLevels } from './plan.ts';
-import { compareArms, type ArmCounts, type HarmTest } from './sequential.ts';
+import { compareArms, harmTest, type ArmCounts, type HarmTest } from './sequential.ts';
 import type { AccuracyGuard, AgreementGuard, ErrorGuard, GuardName, LatencyGuard, PsiGuard, RolloutSpec, RolloutStep } from './spec.ts';
 
 export type GuardOutcome = 'pass' | 'fail' | 'pending' | 'off';
@@ -43,9 +48,85 @@ function labelWindows(s: StreamEvidence): { events: number; trials: number }[] {
   return windowsOf(s).filter((w) => w.labelled > 0).map((w) => ({ events: w.correct, trials: w.labelled }));
 }
 
+/** Input metrics whose significant PSI means the images changed, where calibration is least likely to transfer. */
+const INPUT_METRICS: readonly string[] = ['brightness', 'contrast'];
+
+export interface CalibratedArm {
+  count: number;
+  sum: number;
+  squares: number;
+  /** Windows with calibrated predictions left out for input drift. */
+  left_out: number;
+}
+
+/** A stream's calibrated predictions over its windows without input drift. */
+export function calibratedArm(s: StreamEvidence): CalibratedArm {
+  const arm: CalibratedArm = { count: 0, sum: 0, squares: 0, left_out: 0 };
+  for (const w of windowsOf(s)) {
+    const n = w.calibrated_count ?? 0;
+    if (n === 0) continue;
+    if (w.significant.some((m) => INPUT_METRICS.includes(m))) {
+      arm.left_out += 1;
+      continue;
+    }
+    arm.count += n;
+    arm.sum += w.calibrated_sum ?? 0;
+    arm.squares += w.calibrated_squares ?? 0;
+  }
+  return arm;
+}
+
+/**
+ * Mean calibrated probability and the variance of that mean, shrunk as armEstimate shrinks a proportion (one
+ * pseudo-prediction at 1 and one at 0), so identical probabilities still leave a width; with sticky users, the
+ * same design effect as armEstimate.
+ */
+export function calibratedEstimate(a: CalibratedArm, users: number, rho: number): { p: number; variance: number } {
+  const n = a.count + 2;
+  const p = (a.sum + 1) / n;
+  const perPrediction = Math.max(0, (a.squares + 1) / n - p * p);
+  const variance = users > 0 && rho > 0 ? perPrediction * (rho / Math.min(users, n) + (1 - rho) / n) : perPrediction / n;
+  return { p, variance };
+}
+
+function labelFree(g: AccuracyGuard, spec: RolloutSpec, step: RolloutStep, e: StepEvidence, c: StreamSummary, b: StreamSummary): GuardResult {
+  const margin = g.min_detectable_difference;
+  const ca = calibratedArm(e.candidate);
+  const ba = calibratedArm(e.baseline);
+  const labels = `labels: candidate ${c.labelled}, baseline ${b.labelled} of ${g.min_samples} each`;
+  const leftOut = ca.left_out + ba.left_out;
+  const leftOutText = leftOut > 0 ? `; ${leftOut} window${leftOut === 1 ? '' : 's'} with input drift left out` : '';
+  const counts = {
+    candidate_labelled: c.labelled, baseline_labelled: b.labelled, min_samples: g.min_samples, label_free: 1,
+    candidate_calibrated: ca.count, baseline_calibrated: ba.count, label_free_min_predictions: g.label_free_min_predictions, windows_left_out: leftOut,
+  };
+  if (ca.count < g.label_free_min_predictions || ba.count < g.label_free_min_predictions) {
+    return result('accuracy', 'pending', `waiting for ${labels}, or for calibrated predictions (label-free): candidate ${ca.count}, baseline ${ba.count} of ${g.label_free_min_predictions} each${leftOutText}`,
+      null, margin, counts);
+  }
+  const levels = stepLevels(g, margin, spec.steps.length);
+  const arms = stepArms(spec, g, step);
+  const eb = calibratedEstimate(ba, arms.baseline_users, arms.user_correlation);
+  const ec = calibratedEstimate(ca, arms.candidate_users, arms.user_correlation);
+  const t = harmTest(eb.p - ec.p, eb.variance + ec.variance, levels);
+  const pb = ba.sum / ba.count;
+  const pc = ca.sum / ca.count;
+  const statistics = { ...counts, baseline_expected_accuracy: pb, candidate_expected_accuracy: pc, shortfall: pb - pc, ...harmStatistics(t, margin, levels.alpha, levels.beta), min_detectable_difference: margin };
+  const versus = `label-free (no ${labels}): candidate expected ${pct(pc)} vs baseline ${pct(pb)} from the calibrated confidences of ${ca.count} and ${ba.count} predictions${leftOutText}`;
+  const assumption = 'if calibration transfers to this traffic';
+  if (t.outcome === 'harmful') return result('accuracy', 'fail', `${versus}: a drop above the ${pp(margin)} margin is established ${assumption} (${bounds(t)})`, pb - pc, margin, statistics);
+  if (t.outcome === 'acceptable') return result('accuracy', 'pass', `${versus}: a drop of ${pp(margin)} is ruled out ${assumption} (${bounds(t)})`, pb - pc, margin, statistics);
+  // The label budget bounds the label-free test too: an estimate varies no more than a label (Var(c) ≤ p(1 − p)).
+  if (step.max_labelled > 0 && ca.count >= step.max_labelled) {
+    return result('accuracy', 'fail', `${versus}: a drop of ${pp(margin)} is still not ruled out after the step's budget of ${step.max_labelled} predictions (${bounds(t)})`, pb - pc, margin, statistics);
+  }
+  return result('accuracy', 'pending', `${versus}: a drop of ${pp(margin)} is neither established nor ruled out yet (${bounds(t)})`, pb - pc, margin, statistics);
+}
+
 function accuracy(g: AccuracyGuard, spec: RolloutSpec, step: RolloutStep, e: StepEvidence, c: StreamSummary, b: StreamSummary): GuardResult {
   const margin = g.min_detectable_difference;
   if (c.labelled < g.min_samples || b.labelled < g.min_samples) {
+    if (g.label_free_min_predictions > 0) return labelFree(g, spec, step, e, c, b);
     return result('accuracy', 'pending', `waiting for labels: candidate ${c.labelled}, baseline ${b.labelled} of ${g.min_samples} each`, null, margin,
       { candidate_labelled: c.labelled, baseline_labelled: b.labelled, min_samples: g.min_samples });
   }

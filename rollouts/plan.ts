@@ -11,7 +11,9 @@ import { trialsNeeded, type HarmLevels, type PlanInput } from './sequential.ts';
 import type { AccuracyGuard, ErrorGuard, RolloutSpec, RolloutStep } from './spec.ts';
 
 export function stepLevels(guard: AccuracyGuard | ErrorGuard, margin: number, steps: number): HarmLevels {
-  return { margin, alpha: guard.alpha / (2 * steps), beta: guard.beta };
+  // With the label-free test on, it and the labelled test each get half of the step's levels (union bound).
+  const tests = 'label_free_min_predictions' in guard && guard.label_free_min_predictions > 0 ? 2 : 1;
+  return { margin, alpha: guard.alpha / (2 * steps * tests), beta: guard.beta / tests };
 }
 
 export interface StepArms {

@@ -9,6 +9,10 @@
  * requests either dead-letter (its dead-letter rate) or are predicted, correct with its accuracy (a sticky
  * user's own accuracy, drawn from a Beta distribution with the scenario's within-user correlation). Every
  * `window` predictions of a stream close a window: a DriftReport, then the controller evaluates its guards.
+ *
+ * Label-free scenarios: no label ever arrives; each prediction instead carries a calibrated top-1 probability
+ * drawn from a Beta distribution whose mean is the version's accuracy (calibration holds, the assumption the
+ * label-free test is valid under), and the accuracy guard runs on the reports' expected accuracies.
  */
 import type { DeadLetterInput, DriftReportInput } from './evidence.ts';
 import { stepStreams } from './evidence.ts';
@@ -32,7 +36,14 @@ export interface Scenario {
   user_correlation?: number;
   /** Dead-letter rates and the errors guard's margin; without it the errors guard is off and nothing dead-letters. */
   errors?: { baseline: number; candidate: number; margin: number };
+  /** No labels: the guard decides on calibrated probabilities (mean = accuracy) alone. */
+  label_free?: boolean;
 }
+
+/** Calibrated predictions each side needs before the label-free test runs, in the label-free scenarios. */
+const LABEL_FREE_MIN_PREDICTIONS = 200;
+/** Beta concentration of the simulated calibrated probabilities: at 90 % mean, most near 1 and a long tail (variance a third of a label's). */
+const CONFIDENCE_CONCENTRATION = 2;
 
 export interface SimulationOptions {
   rollouts: number;
@@ -60,6 +71,7 @@ export function defaultScenarios(): Scenario[] {
     ...group('near 100 %, margin 1 pp', 0.995, 0.01),
     ...group('near 0 %, margin 1 pp', 0.025, 0.01),
     ...group('sticky 20 users, correlation 0.3, margin 30 pp', 0.9, 0.3, { users: 20, user_correlation: 0.3 }),
+    ...group('label-free, 90 %, margin 3 pp', 0.9, 0.03, { label_free: true }),
     {
       name: 'errors: dead letters 0.8 % vs 0.5 %, margin 1 pp', baseline: 0.9, candidate: 0.9, margin: 0.03,
       goal: { outcome: 'rolled_back', at_most: 0.05 }, errors: { baseline: 0.005, candidate: 0.008, margin: 0.01 },
@@ -102,13 +114,17 @@ function gamma(shape: number, random: () => number): number {
   }
 }
 
-/** A user's accuracy: Beta with mean `p` and intra-class correlation `rho` (= 1 / (a + b + 1)). */
-function userAccuracy(p: number, rho: number, random: () => number): number {
-  if (p <= 0 || p >= 1) return p;
-  const total = (1 - rho) / rho;
+/** Beta with mean `p` and concentration a + b = `total`. */
+function beta(p: number, total: number, random: () => number): number {
   const x = gamma(p * total, random);
   const y = gamma((1 - p) * total, random);
   return x / (x + y);
+}
+
+/** A user's accuracy: Beta with mean `p` and intra-class correlation `rho` (= 1 / (a + b + 1)). */
+function userAccuracy(p: number, rho: number, random: () => number): number {
+  if (p <= 0 || p >= 1) return p;
+  return beta(p, (1 - rho) / rho, random);
 }
 
 /** The declaration a scenario runs: four steps, each with the label budget the planner gives it. */
@@ -116,6 +132,7 @@ export function scenarioSpec(s: Scenario): RolloutSpec {
   const accuracy = {
     ...DEFAULT_GUARDS.accuracy, alpha: ALPHA, beta: BETA, min_detectable_difference: s.margin,
     users: s.users ?? 0, user_correlation: s.user_correlation ?? 0, expected_accuracy: Math.max(s.baseline, s.candidate),
+    label_free_min_predictions: s.label_free ? LABEL_FREE_MIN_PREDICTIONS : 0,
   };
   const base = {
     id: 'sim', baseline: 'v1', candidate: 'v2', sticky_by: s.users ? 'stickiness_key' : null,
@@ -145,6 +162,9 @@ interface Stream {
   variant: string;
   count: number;
   correct: number;
+  /** Sum of the calibrated probabilities and of their squares (label-free scenarios). */
+  calibrated: number;
+  squares: number;
   index: number;
   offset: number;
 }
@@ -167,7 +187,8 @@ export function simulateRollout(s: Scenario, spec: RolloutSpec, rate: number, ra
     const step = spec.steps[stepIndex]!;
     const streams = stepStreams(spec, step);
     const experimentId = stepExperimentId(spec, stepIndex);
-    const arms = { candidate: { ...streams.candidate, count: 0, correct: 0, index: 0, offset: 0 }, baseline: { ...streams.baseline, count: 0, correct: 0, index: 0, offset: 0 } };
+    const fresh = { count: 0, correct: 0, calibrated: 0, squares: 0, index: 0, offset: 0 };
+    const arms = { candidate: { ...streams.candidate, ...fresh }, baseline: { ...streams.baseline, ...fresh } };
     // Each step's users are new draws: sticky users of each version, with their own accuracies.
     const userAcc = {
       candidate: Array.from({ length: users }, () => userAccuracy(s.candidate, rho, random)),
@@ -197,11 +218,20 @@ export function simulateRollout(s: Scenario, spec: RolloutSpec, rate: number, ra
         }
         const p = users > 0 ? userAcc[arm][Math.floor(random() * users)]! : s[arm];
         stream.count += 1;
-        if (random() < p) stream.correct += 1;
+        if (s.label_free) {
+          const c = beta(p, CONFIDENCE_CONCENTRATION, random);
+          stream.calibrated += c;
+          stream.squares += c * c;
+        } else if (random() < p) {
+          stream.correct += 1;
+        }
         if (stream.count < windowSize) continue;
+        const labelled = s.label_free ? 0 : stream.count;
         const report: DriftReportInput = {
           model_version: stream.version, variant: stream.variant, experiment_id: experimentId, window_index: stream.index, window_end: now,
-          count: stream.count, metrics: STABLE, severity: 'stable', labeled_count: stream.count, accuracy: stream.correct / stream.count, latency_p95_ms: 100,
+          count: stream.count, metrics: STABLE, severity: 'stable', labeled_count: labelled, accuracy: labelled > 0 ? stream.correct / labelled : null, latency_p95_ms: 100,
+          expected_accuracy: s.label_free ? stream.calibrated / stream.count : null, calibrated_count: s.label_free ? stream.count : 0,
+          calibrated_square_mean: s.label_free ? stream.squares / stream.count : null,
           // Shadow windows pair with the served ones; agreement is not what is simulated, so it is always enough.
           agreement_compared: stream.variant === 'shadow' ? stream.count : 0, agreement_agreed: stream.variant === 'shadow' ? stream.count : 0,
         };
@@ -209,6 +239,8 @@ export function simulateRollout(s: Scenario, spec: RolloutSpec, rate: number, ra
         stream.index += 1;
         stream.count = 0;
         stream.correct = 0;
+        stream.calibrated = 0;
+        stream.squares = 0;
         decision ??= evaluate(state, clock(now))[0];
       }
     }

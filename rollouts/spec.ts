@@ -24,6 +24,8 @@ export interface RolloutStep {
    * The step's label budget: with this many labelled candidate predictions and the accuracy guard still
    * undecided, the rollout is rolled back (a drop of the margin could not be ruled out). 0: no limit, the step
    * waits. Refused when too small for an equally accurate candidate to pass (the error says what it needs).
+   * The label-free test (guards.accuracy.label_free_min_predictions) holds its calibrated predictions to the
+   * same budget.
    */
   max_labelled: number;
 }
@@ -50,6 +52,14 @@ export interface AccuracyGuard {
   user_correlation: number;
   /** The accuracy both versions are expected at, for planning the labels a step needs (0.5: the worst case). */
   expected_accuracy: number;
+  /**
+   * Label-free accuracy while labels are missing (0: off). With fewer than min_samples labels on either side and
+   * at least this many calibrated predictions on each (windows whose brightness or contrast PSI is significant
+   * left out), the guard runs the same sequential test on the expected accuracies of the drift reports (mean
+   * calibrated top-1 probability). It and the labelled test then share the step's alpha and beta. Valid only while
+   * each model's calibration transfers to the traffic: not under label or concept shift.
+   */
+  label_free_min_predictions: number;
 }
 
 /** No `significant` PSI severity (any metric) in `consecutive_windows` candidate windows in a row. */
@@ -114,7 +124,7 @@ export interface RolloutSpec {
 
 export const DEFAULT_GUARDS: { [K in GuardName]: NonNullable<Guards[K]> } = {
   // α and β hold over the whole rollout, whatever the number of looks (sequential.ts).
-  accuracy: { alpha: 0.05, beta: 0.05, min_detectable_difference: 0.03, min_samples: 30, users: 0, user_correlation: 0, expected_accuracy: 0.5 },
+  accuracy: { alpha: 0.05, beta: 0.05, min_detectable_difference: 0.03, min_samples: 30, users: 0, user_correlation: 0, expected_accuracy: 0.5, label_free_min_predictions: 0 },
   psi: { consecutive_windows: 1, min_window_predictions: 50 },
   errors: { margin: 0.01, min_samples: 50, alpha: 0.05, beta: 0.05 },
   latency: { p95_ratio: 1.5, min_windows: 1 },
@@ -194,6 +204,7 @@ const GUARD_RANGES: { [K in GuardName]: Record<keyof NonNullable<Guards[K]>, Num
   accuracy: {
     alpha: LEVEL, beta: LEVEL, min_detectable_difference: { min: 0, aboveMin: true, max: 1 }, min_samples: { min: 1, integer: true },
     users: { min: 0, integer: true }, user_correlation: { min: 0, max: 1 }, expected_accuracy: { min: 0, max: 1 },
+    label_free_min_predictions: { min: 0, integer: true },
   },
   psi: { consecutive_windows: { min: 1, integer: true }, min_window_predictions: { min: 1, integer: true } },
   // A margin of 0 could never be passed by an equal candidate: the upper bound of a zero excess stays above 0.

@@ -28,6 +28,10 @@ const FULL_RUN: Record<string, number> = {
   'sticky 20 users, correlation 0.3, margin 30 pp: worse by the margin': 0,
   'sticky 20 users, correlation 0.3, margin 30 pp: worse by twice the margin': 1,
   'sticky 20 users, correlation 0.3, margin 30 pp: better by the margin': 1,
+  'label-free, 90 %, margin 3 pp: equal': 0,
+  'label-free, 90 %, margin 3 pp: worse by the margin': 0,
+  'label-free, 90 %, margin 3 pp: worse by twice the margin': 1,
+  'label-free, 90 %, margin 3 pp: better by the margin': 1,
   'errors: dead letters 0.8 % vs 0.5 %, margin 1 pp': 0.017,
 };
 

@@ -62,7 +62,7 @@ describe('validateRolloutSpec', () => {
       'steps[4].weight: required: the candidate\'s share of traffic in percent (or "shadow": true)',
       'steps[1].shadow: shadow steps come before the traffic steps',
       'guards.speed: unknown field; expected one of accuracy, psi, errors, latency, agreement',
-      'guards.accuracy.mdd: unknown field; expected one of alpha, beta, min_detectable_difference, min_samples, users, user_correlation, expected_accuracy',
+      'guards.accuracy.mdd: unknown field; expected one of alpha, beta, min_detectable_difference, min_samples, users, user_correlation, expected_accuracy, label_free_min_predictions',
       'guards.accuracy.alpha: must be a number > 0 and <= 0.5, got 0.9',
       'guards.psi: must be an object of settings (empty for the defaults), or false to turn the guard off',
     ]);
@@ -80,7 +80,7 @@ describe('validateRolloutSpec', () => {
   it('fills the sequential design\'s defaults: alpha and beta over the whole rollout, no label budget, no clustering', () => {
     const result = validateRolloutSpec({ id: 'r1', baseline: 'v1', candidate: 'v2', steps: [{ weight: 100 }], guards: { accuracy: { alpha: 0.01 }, errors: {} } });
     expect(result.ok && result.spec.guards.accuracy).toEqual({
-      alpha: 0.01, beta: 0.05, min_detectable_difference: 0.03, min_samples: 30, users: 0, user_correlation: 0, expected_accuracy: 0.5,
+      alpha: 0.01, beta: 0.05, min_detectable_difference: 0.03, min_samples: 30, users: 0, user_correlation: 0, expected_accuracy: 0.5, label_free_min_predictions: 0,
     });
     expect(result.ok && result.spec.guards.errors).toEqual({ margin: 0.01, min_samples: 50, alpha: 0.05, beta: 0.05 });
     expect(errorsOf({ id: 'r1', baseline: 'v1', candidate: 'v2', steps: [{ weight: 100 }], guards: { errors: { margin: 0 } } }))
