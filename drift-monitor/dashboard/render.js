@@ -211,12 +211,12 @@ export function renderAccuracyChart(state) {
       const e = s.expected_accuracy;
       const cy = pad.top + i * row + 26;
       const color = styles.get(s.key).color;
-      const bar = (low, high, y, dash) => `<line class="errorbar" x1="${x(low).toFixed(1)}" x2="${x(high).toFixed(1)}" y1="${y}" y2="${y}" stroke="${color}" stroke-dasharray="${dash}"/>
-        <line class="errorbar" x1="${x(low).toFixed(1)}" x2="${x(low).toFixed(1)}" y1="${y - 5}" y2="${y + 5}" stroke="${color}"/>
-        <line class="errorbar" x1="${x(high).toFixed(1)}" x2="${x(high).toFixed(1)}" y1="${y - 5}" y2="${y + 5}" stroke="${color}"/>`;
-      const measured = a ? `${bar(a.low, a.high, cy, '')}<circle cx="${x(a.rate).toFixed(1)}" cy="${cy}" r="4.5" fill="${color}"><title>${esc(s.title)}: ${percent(a.rate)} [${percent(a.low)}, ${percent(a.high)}], n = ${a.trials}</title></circle>` : '';
+      const bar = (kind, low, high, y, dash) => `<line class="${kind}" x1="${x(low).toFixed(1)}" x2="${x(high).toFixed(1)}" y1="${y}" y2="${y}" stroke="${color}" stroke-dasharray="${dash}"/>
+        <line class="${kind}" x1="${x(low).toFixed(1)}" x2="${x(low).toFixed(1)}" y1="${y - 5}" y2="${y + 5}" stroke="${color}"/>
+        <line class="${kind}" x1="${x(high).toFixed(1)}" x2="${x(high).toFixed(1)}" y1="${y - 5}" y2="${y + 5}" stroke="${color}"/>`;
+      const measured = a ? `${bar('errorbar', a.low, a.high, cy, '')}<circle cx="${x(a.rate).toFixed(1)}" cy="${cy}" r="4.5" fill="${color}"><title>${esc(s.title)}: ${percent(a.rate)} [${percent(a.low)}, ${percent(a.high)}], n = ${a.trials}</title></circle>` : '';
       // Label-free estimate just below, hollow and dashed: an estimate, not a measurement.
-      const estimated = e ? `${bar(e.low, e.high, cy + 8, '3 3')}<circle class="expected" data-kind="expected" cx="${x(e.estimate).toFixed(1)}" cy="${cy + 8}" r="4" fill="white" stroke="${color}" stroke-width="2"><title>${esc(s.title)}: expected ${percent(e.estimate)} [${percent(e.low)}, ${percent(e.high)}] from calibrated confidences of ${e.count} predictions (last window)</title></circle>` : '';
+      const estimated = e ? `${bar('expected-errorbar', e.low, e.high, cy + 8, '3 3')}<circle class="expected" data-kind="expected" cx="${x(e.estimate).toFixed(1)}" cy="${cy + 8}" r="4" fill="white" stroke="${color}" stroke-width="2"><title>${esc(s.title)}: expected ${percent(e.estimate)} [${percent(e.low)}, ${percent(e.high)}] from calibrated confidences of ${e.count} predictions (last window)</title></circle>` : '';
       return `<g data-series="${esc(s.key)}" data-points="${(a ? 1 : 0) + (e ? 1 : 0)}">${measured}${estimated}
         <text class="row-label" x="${pad.left}" y="${cy - 12}">${esc(s.title)}</text>
       </g>`;

@@ -120,6 +120,9 @@ describe('label-free accuracy in the drift monitor', () => {
     const html = renderDashboard(buildDashboardState(state, ctx, T0), { ok: true, text: 'ok' });
     expect(html.streams).toContain(`${(mean * 100).toFixed(1)}%`);
     expect(html['accuracy-chart']).toContain('data-kind="expected"');
+    // Drawn apart from the measured accuracy's Wilson bars (errorbar), three lines of its own.
+    expect(html['accuracy-chart'].match(/class="expected-errorbar"/g)).toHaveLength(3);
+    expect(html['accuracy-chart']).not.toContain('class="errorbar"');
   });
 
   it('estimates nothing for a model without a calibration', () => {
