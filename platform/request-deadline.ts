@@ -25,12 +25,15 @@ export function effectiveDeadline(r: DeadlineFields, maxAgeMs: number): number |
   return maxAgeMs > 0 ? r.submitted_at + maxAgeMs : null;
 }
 
-/** Pure: the dead-letter error for a request whose deadline has passed at `now`; undefined while it has not. */
-export function expiryError(r: DeadlineFields, stage: Stage, now: number, maxAgeMs: number): PipelineError | undefined {
+/**
+ * Pure: the dead-letter error for a request whose deadline has passed at `now`; undefined while it has not.
+ * `found` says what was skipped, for the dead letter's reader.
+ */
+export function expiryError(r: DeadlineFields, stage: Stage, now: number, maxAgeMs: number, found = 'skipped before its image was fetched'): PipelineError | undefined {
   const deadline = effectiveDeadline(r, maxAgeMs);
   // At the deadline itself the waiting caller has given up (the gateway's timer ends there).
   if (deadline === null || now < deadline) return undefined;
   const own = r.deadline != null ? 'its deadline' : `submitted_at + REQUEST_MAX_AGE_MS (${maxAgeMs} ms)`;
   return new PipelineError(stage, 'Expired',
-    `expired ${now - deadline} ms ago (${own}: ${new Date(deadline).toISOString()}), ${now - r.submitted_at} ms after it was submitted; skipped without fetching the image`);
+    `expired ${now - deadline} ms ago (${own}: ${new Date(deadline).toISOString()}), ${now - r.submitted_at} ms after it was submitted; ${found}`);
 }

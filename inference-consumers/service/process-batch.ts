@@ -149,7 +149,7 @@ export async function processBatch(items: BatchItem[], deps: BatchDeps): Promise
         { batchStartedAt, fetchMs: h.fetchMs, preprocessMs: 0, inferenceMs: 0 },
         { modelName: manifest.name, batchSize: 0, consumerId: deps.consumerId, now: now(), cached: true }),
     }));
-    if (filled.length === 0) return { predictions: answered, failed, stageSeconds, inferred: 0, cache };
+    if (filled.length === 0) return { predictions: unexpired(answered, failed, deps.maxAgeMs ?? 0), failed, stageSeconds, inferred: 0, cache };
 
     const t2 = performance.now();
     let results;
@@ -173,8 +173,22 @@ export async function processBatch(items: BatchItem[], deps: BatchDeps): Promise
           { modelName: manifest.name, batchSize: filled.length, consumerId: deps.consumerId, now: inferredAt, cached: false }),
       };
     });
-    return { predictions: [...answered, ...predictions], failed, stageSeconds, inferred: filled.length, cache };
+    return { predictions: unexpired([...answered, ...predictions], failed, deps.maxAgeMs ?? 0), failed, stageSeconds, inferred: filled.length, cache };
   } finally {
     deps.tensors.release(tensor, manifest.input);
   }
+}
+
+/**
+ * The predictions whose deadline has not passed now; the others join `failed` as Expired. A record checked in
+ * time before its fetch may expire during its batch's model call: no one waits for its answer any more, and
+ * the dead letter tells a reader so instead of a late prediction.
+ */
+function unexpired(predictions: BatchResult['predictions'], failed: FailedItem[], maxAgeMs: number): BatchResult['predictions'] {
+  const now = Date.now();
+  return predictions.filter(({ item }) => {
+    const expired = expiryError(item.request, 'inference', now, maxAgeMs, 'it expired during its batch, so its prediction was dropped');
+    if (expired) failed.push({ item, attempts: 1, error: expired });
+    return !expired;
+  });
 }

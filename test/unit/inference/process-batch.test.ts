@@ -135,6 +135,20 @@ describe('processBatch', () => {
     expect(d.progressed).toHaveLength(4);
   });
 
+  it('dead-letters instead of predicting a record whose deadline passed while its batch was processed', async () => {
+    const now = Date.now();
+    const items = [item(0, { deadline: now + 30 }), item(1, { deadline: now + 60_000 })];
+    const fetch = vi.fn(async (): Promise<FetchOutcome> => {
+      await new Promise((r) => setTimeout(r, 60));
+      return { ok: true, bytes: await greyPng(100), attempts: 1 };
+    });
+    const { predictions, failed } = await processBatch(items, deps({ fetch }));
+    expect(fetch).toHaveBeenCalledTimes(2);
+    expect(predictions.map((p) => p.item.request.request_id)).toEqual(['req-1']);
+    expect(failed.map((f) => [f.item.request.request_id, f.error.errorClass])).toEqual([['req-0', 'Expired']]);
+    expect(failed[0]?.error.message).toMatch(/during its batch/);
+  });
+
   it('answers repeated image bytes from the result cache without a decode or model call, equal to the computed answer', async () => {
     const { session, run } = fakeSession();
     const cache = new ResultCache({ maxEntries: 100, maxBytes: 1_000_000 });
