@@ -56,7 +56,7 @@ export function renderHeader(state, status) {
 /** A manifest reference names its source on hover; a reference learned from live traffic says so in the cell. */
 function renderReference(s) {
   if (s.reference === 'manifest') return `<span data-testid="reference" data-reference="manifest" title="${esc(s.reference_text)}">manifest</span>`;
-  return `<span data-testid="reference" data-reference="${esc(s.reference)}">${esc(s.reference)}</span><div class="muted small" data-testid="reference-text">${esc(s.reference_text)}</div>`;
+  return `<span data-testid="reference" data-reference="${esc(s.reference)}">${esc(s.reference)}</span><div class="muted small reference-text" data-testid="reference-text">${esc(s.reference_text)}</div>`;
 }
 
 export function renderStreamsTable(state) {
@@ -79,13 +79,13 @@ export function renderStreamsTable(state) {
       ${psiCells}
       <td class="num">${last ? fixed(last.mean_confidence, 3) : '–'}</td>
       <td class="num">${s.accuracy ? percent(s.accuracy.rate) : '–'}</td>
-      <td class="num" data-testid="expected-accuracy">${s.expected_accuracy ? `${percent(s.expected_accuracy.estimate)} <span class="muted">${percent(s.expected_accuracy.low)}–${percent(s.expected_accuracy.high)}</span>` : '–'}</td>
+      <td class="num" data-testid="expected-accuracy"${s.expected_accuracy ? ` title="${percent(s.expected_accuracy.low)} – ${percent(s.expected_accuracy.high)} if the calibration transfers"` : ''}>${s.expected_accuracy ? percent(s.expected_accuracy.estimate) : '–'}</td>
       <td>${last ? esc(clock(last.emitted_at)) : '–'}</td>
     </tr>`;
   });
   return `<table class="grid" data-testid="streams-table">
     <thead><tr><th>Stream</th><th>Severity</th><th>Reference</th><th>Windows</th><th>Last n</th><th>Open n</th>
-    <th>PSI class</th><th>PSI conf.</th><th>PSI bright.</th><th>PSI contr.</th><th>Mean conf.</th><th>Accuracy</th><th title="Mean calibrated top-1 probability of the last window; the interval holds only if the calibration transfers to the traffic (not under label or concept shift)">Expected acc. (label-free)</th><th>Last window</th></tr></thead>
+    <th>PSI class</th><th>PSI conf.</th><th>PSI bright.</th><th>PSI contr.</th><th>Mean conf.</th><th>Accuracy</th><th title="Label-free: mean calibrated top-1 probability of the last window; right only if the calibration transfers to the traffic (not under label or concept shift)">Expected acc.</th><th>Last window</th></tr></thead>
     <tbody>${rows.join('')}</tbody></table>`;
 }
 
@@ -227,11 +227,11 @@ export function renderAccuracyChart(state) {
       const a = s.accuracy;
       const e = s.expected_accuracy;
       return `<tr data-stream="${esc(s.key)}"><td>${swatch(styles.get(s.key))} ${esc(s.title)}</td><td class="num">${a ? percent(a.rate) : '–'}</td><td class="num">${a ? `${percent(a.low)} – ${percent(a.high)}` : '–'}</td><td class="num">${a ? `${a.hits} / ${a.trials}` : '–'}</td>`
-        + `<td class="num" data-testid="expected-accuracy-row">${e ? percent(e.estimate) : '–'}</td><td class="num">${e ? `${percent(e.low)} – ${percent(e.high)}` : '–'}</td></tr>`;
+        + `<td class="num" data-testid="expected-accuracy-row">${e ? `${percent(e.estimate)} <span class="muted">${percent(e.low)} – ${percent(e.high)}</span>` : '–'}</td></tr>`;
     })
     .join('');
   return `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="Accuracy per stream with 95% Wilson intervals, and the label-free estimate below it">${grid}${marks}</svg>
-    <table class="grid compact"><thead><tr><th>Stream</th><th>Accuracy</th><th>Wilson interval</th><th>Correct / labeled</th><th>Expected (label-free, last window)</th><th>Interval if calibration transfers</th></tr></thead><tbody>${table}</tbody></table>
+    <table class="grid compact"><thead><tr><th>Stream</th><th>Accuracy</th><th>Wilson interval</th><th>Correct / labeled</th><th title="Mean calibrated top-1 probability of the last window, with its interval if the calibration transfers">Label-free</th></tr></thead><tbody>${table}</tbody></table>
     <p class="muted small">Expected accuracy: mean calibrated top-1 probability (temperature from the manifest). It needs no labels, and it is wrong when the class mix changes (label shift) or the same images mean other classes (concept shift); its interval covers only the chance of which predictions are right.</p>`;
 }
 
