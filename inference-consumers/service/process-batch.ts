@@ -71,6 +71,14 @@ interface Hit {
   fetchMs: number;
 }
 
+/** A record whose bytes equal those of an earlier record of the same chunk: it takes that one's answer or failure. */
+interface Follower {
+  item: BatchItem;
+  key: string;
+  fetchMs: number;
+  attempts: number;
+}
+
 /**
  * One chunk of a poll: images fetched and preprocessed concurrently (bounded) straight into one batch tensor,
  * one ONNX Runtime call, one Prediction per good record. A bad record becomes a FailedItem; the rest go on.
@@ -84,6 +92,10 @@ export async function processBatch(items: BatchItem[], deps: BatchDeps): Promise
   const filled: Filled[] = [];
   const hits: Hit[] = [];
   let misses = 0;
+  // Identical bytes twice in one chunk (a retry, a popular image) are decoded and inferred once.
+  const leaders = new Set<string>();
+  const followers: Follower[] = [];
+  const leaderErrors = new Map<string, PipelineError>();
   const tensor = deps.tensors.acquire(manifest.input);
   let nextSlot = 0;
   try {
@@ -126,7 +138,15 @@ export async function processBatch(items: BatchItem[], deps: BatchDeps): Promise
         deps.progress(item);
         return;
       }
-      if (key !== undefined) misses += 1;
+      if (key !== undefined && leaders.has(key)) {
+        followers.push({ item, key, fetchMs: t1 - t0, attempts: fetched.attempts });
+        deps.progress(item);
+        return;
+      }
+      if (key !== undefined) {
+        leaders.add(key);
+        misses += 1;
+      }
       // Slots are taken in completion order; a record failing in preprocessing leaves an unused slot.
       const slot = nextSlot++;
       try {
@@ -134,14 +154,20 @@ export async function processBatch(items: BatchItem[], deps: BatchDeps): Promise
         const stats = await (deps.tracer ? deps.tracer.stage(item, 'preprocess', preprocess) : preprocess());
         filled.push({ item, slot, stats, fetchMs: t1 - t0, preprocessMs: performance.now() - t1, key });
       } catch (err) {
-        failed.push({ item, error: classify(err, 'preprocess', 'NotAnImage'), attempts: fetched.attempts });
+        const error = classify(err, 'preprocess', 'NotAnImage');
+        if (key !== undefined) leaderErrors.set(key, error);
+        failed.push({ item, error, attempts: fetched.attempts });
       }
       deps.progress(item);
     });
     const stageSeconds = {
-      fetch: [...filled, ...hits].map((f) => f.fetchMs / 1000), preprocess: filled.map((f) => f.preprocessMs / 1000), inference: 0,
+      fetch: [...filled, ...hits, ...followers].map((f) => f.fetchMs / 1000), preprocess: filled.map((f) => f.preprocessMs / 1000), inference: 0,
     };
-    const cache = { hits: hits.length, misses };
+    for (const f of followers) {
+      const error = leaderErrors.get(f.key);
+      if (error) failed.push({ item: f.item, error, attempts: f.attempts });
+    }
+    const cache = { hits: hits.length + followers.filter((f) => !leaderErrors.has(f.key)).length, misses };
     const now = () => Date.now();
     const answered = hits.map((h) => ({
       item: h.item,
@@ -163,6 +189,17 @@ export async function processBatch(items: BatchItem[], deps: BatchDeps): Promise
     const inferenceMs = performance.now() - t2;
     stageSeconds.inference = inferenceMs / 1000;
     const inferredAt = now();
+    const leaderOf = new Map(filled.filter((f) => f.key !== undefined).map((f) => [f.key as string, f]));
+    const coalesced = followers.flatMap((f) => {
+      const leader = leaderOf.get(f.key);
+      if (!leader) return [];
+      return [{
+        item: f.item,
+        prediction: buildPrediction(f.item.request, results[leader.slot] as (typeof results)[number], leader.stats,
+          { batchStartedAt, fetchMs: f.fetchMs, preprocessMs: 0, inferenceMs: 0 },
+          { modelName: manifest.name, batchSize: 0, consumerId: deps.consumerId, now: inferredAt, cached: true }),
+      }];
+    });
     const predictions = filled.map((f) => {
       const result = results[f.slot] as (typeof results)[number];
       if (f.key !== undefined) deps.cache?.set(f.key, { top: result.top, stats: f.stats });
@@ -173,7 +210,7 @@ export async function processBatch(items: BatchItem[], deps: BatchDeps): Promise
           { modelName: manifest.name, batchSize: filled.length, consumerId: deps.consumerId, now: inferredAt, cached: false }),
       };
     });
-    return { predictions: unexpired([...answered, ...predictions], failed, deps.maxAgeMs ?? 0), failed, stageSeconds, inferred: filled.length, cache };
+    return { predictions: unexpired([...answered, ...predictions, ...coalesced], failed, deps.maxAgeMs ?? 0), failed, stageSeconds, inferred: filled.length, cache };
   } finally {
     deps.tensors.release(tensor, manifest.input);
   }

@@ -170,6 +170,25 @@ describe('processBatch', () => {
     expect([reloaded.cache, reloaded.predictions[0]?.prediction.cached]).toEqual([{ hits: 0, misses: 1 }, false]);
   });
 
+  it('decodes and infers identical bytes once per chunk, the others taking its answer or its failure', async () => {
+    const { session, run } = fakeSession();
+    const bytes: Record<string, Buffer> = { a: await greyPng(50), b: await greyPng(200), x: Buffer.from('not an image') };
+    const fetch = vi.fn(async (uri: string): Promise<FetchOutcome> => ({ ok: true, bytes: bytes[uri.slice(-5, -4)] as Buffer, attempts: 1 }));
+    const d = deps({ model: model(session), fetch, cache: new ResultCache({ maxEntries: 100, maxBytes: 1_000_000 }) });
+    const uris = ['a', 'a', 'b', 'x', 'x', 'a'].map((k) => `s3://images/${k}.png`);
+    const result = await processBatch(uris.map((uri, n) => item(n, { uri })), d);
+    expect(run).toHaveBeenCalledTimes(1);
+    // Slots for a, b and the first x (whose decode failed): 3 of 6 records.
+    expect(run.mock.calls[0]?.[0][manifest.input.name]?.dims[0]).toBe(3);
+    expect(result.cache).toEqual({ hits: 2, misses: 3 });
+    const byId = Object.fromEntries(result.predictions.map((p) => [p.item.request.request_id, p.prediction]));
+    const leader = [byId['req-0'], byId['req-1'], byId['req-5']].find((p) => p?.cached === false);
+    expect([byId['req-0'], byId['req-1'], byId['req-5']].filter((p) => p?.cached === true)).toHaveLength(2);
+    for (const id of ['req-0', 'req-1', 'req-5']) expect(byId[id]).toMatchObject({ predicted_index: classOfGrey(50), top_k: leader?.top_k, input_stats: leader?.input_stats });
+    expect(byId['req-2']).toMatchObject({ cached: false, predicted_index: classOfGrey(200) });
+    expect(result.failed.map((f) => [f.item.request.request_id, f.error.errorClass]).sort()).toEqual([['req-3', 'NotAnImage'], ['req-4', 'NotAnImage']]);
+  });
+
   it('does not call the model when no record is left', async () => {
     const { session, run } = fakeSession();
     const d = deps({ model: model(session), fetch: async () => ({ ok: false, error: new PipelineError('fetch', 'NotFound', 'gone'), attempts: 1 }) });
