@@ -4,6 +4,7 @@
  * npm run stack -- status [server...]
  * npm run stack -- env                  `export` lines for the endpoints: eval "$(npm run -s stack -- env)"
  * --brokers 3 on any of them: a three-node Kafka cluster (stack/kafka-cluster.ts) instead of the single broker
+ * --tracing on up, status and env: Jaeger too (stack/jaeger), and env exports OTEL_EXPORTER_OTLP_ENDPOINT
  */
 import { exitWithUsage, parseCommandLine } from '../platform/cli-args.ts';
 import {
@@ -15,14 +16,17 @@ import {
   toExportLines,
 } from './local-stack.ts';
 import { CLUSTER_SIZES, KafkaCluster } from './kafka-cluster.ts';
+import { JAEGER_ENV } from './jaeger/jaeger-server.ts';
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
-const USAGE = `usage: npm run stack -- <up|down|status|env> [--purge] [--brokers ${['1', ...CLUSTER_SIZES].join('|')}] [${SERVER_NAMES.join('|')}...]
+const USAGE = `usage: npm run stack -- <up|down|status|env> [--purge] [--tracing] [--brokers ${['1', ...CLUSTER_SIZES].join('|')}] [${SERVER_NAMES.join('|')}...]
   up       install (the first time) and start the servers, then print their endpoints
   down     stop them; --purge also deletes their data and logs
   status   each server's state, addresses and log file (exit 3 unless all are running)
   env      export lines for the endpoints
+  --tracing  up, status and env include Jaeger (built once from the Go module proxy, ~13 min on 2 cores):
+           OTLP/HTTP on ${JAEGER_ENV.OTEL_EXPORTER_OTLP_ENDPOINT}, traces at ${JAEGER_ENV.JAEGER_QUERY_URL}; down stops it too
   --brokers N (N > 1): a local Kafka cluster of N KRaft nodes (broker and controller each) on ports 19092,
            19094, ... with three replicas and min.insync.replicas 2, beside the single broker; up also starts
            the registry and MinIO, down stops only the cluster (the others serve the single broker too)
@@ -70,9 +74,13 @@ async function clusterCommand(command: string | undefined, cluster: KafkaCluster
 async function main(): Promise<number> {
   const { values, positionals } = parseCommandLine(USAGE, {
     allowPositionals: true,
-    options: { purge: { type: 'boolean', default: false }, brokers: { type: 'string', default: '1' } },
+    options: { purge: { type: 'boolean', default: false }, brokers: { type: 'string', default: '1' }, tracing: { type: 'boolean', default: false } },
   });
-  const [command, ...only] = positionals;
+  const [command, ...named] = positionals;
+  const only = values.tracing ? [...(named.length > 0 ? named : SERVER_NAMES), 'jaeger'] : named;
+  const exportLines = (): string => toExportLines(LOCAL_STACK_ENV) + (values.tracing
+    ? Object.entries(JAEGER_ENV).map(([name, value]) => `\nexport ${name}='${value}'`).join('')
+    : '');
   const purge = values.purge;
   if (values.brokers !== '1') {
     const count = Number(values.brokers);
@@ -84,7 +92,7 @@ async function main(): Promise<number> {
   switch (command) {
     case 'up': {
       await startLocalStack({ log: say, only });
-      say(`\nEndpoints (eval "$(npm run -s stack -- env)" to export them):\n${toExportLines(LOCAL_STACK_ENV)}`);
+      say(`\nEndpoints (eval "$(npm run -s stack -- env${values.tracing ? ' --tracing' : ''})" to export them):\n${exportLines()}`);
       return 0;
     }
     case 'down': {
@@ -102,7 +110,7 @@ async function main(): Promise<number> {
       return statuses.every((status) => status.state === 'running') ? 0 : 3;
     }
     case 'env':
-      say(toExportLines(LOCAL_STACK_ENV));
+      say(exportLines());
       return 0;
     default:
       return exitWithUsage(USAGE, command === undefined ? 'name a command' : `unknown command "${command}"`);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 
 import { LOCAL_STACK_ENV, type StackEnv } from './endpoints.ts';
 import { describeLog, logSize, waitUntilHealthy } from './health.ts';
+import { jaegerServer } from './jaeger/jaeger-server.ts';
 import { kafkaServer } from './kafka/kafka-server.ts';
 import { minioServer } from './minio/minio-server.ts';
 import { cacheDir, serverStateDir, STATE_DIR } from './paths.ts';
@@ -22,6 +23,9 @@ export { LOCAL_STACK_ENV, STACK_ENV_NAMES, toExportLines, type StackEnv, type St
 /** In start order. */
 export const LOCAL_SERVERS: readonly LocalServer[] = [kafkaServer, registryServer, minioServer];
 export const SERVER_NAMES = LOCAL_SERVERS.map((server) => server.name);
+/** Started only when named (`up --tracing` names jaeger); stopped by a plain `down` too. */
+const OPTIONAL_SERVERS: readonly LocalServer[] = [jaegerServer];
+const ALL_SERVERS = [...LOCAL_SERVERS, ...OPTIONAL_SERVERS];
 
 /**
  * running: our process, healthy. starting: our process, not (yet) healthy.
@@ -61,11 +65,11 @@ function contextFor(server: LocalServer, progress: Progress): ServerContext {
 
 function selectServers(only: readonly string[] | undefined): LocalServer[] {
   if (!only || only.length === 0) return [...LOCAL_SERVERS];
-  const unknown = only.filter((name) => !SERVER_NAMES.includes(name));
+  const unknown = only.filter((name) => !ALL_SERVERS.some((server) => server.name === name));
   if (unknown.length > 0) {
-    throw new Error(`Unknown server ${unknown.join(', ')}; the stack has ${SERVER_NAMES.join(', ')}.`);
+    throw new Error(`Unknown server ${unknown.join(', ')}; the stack has ${ALL_SERVERS.map((server) => server.name).join(', ')}.`);
   }
-  return LOCAL_SERVERS.filter((server) => only.includes(server.name));
+  return ALL_SERVERS.filter((server) => only.includes(server.name));
 }
 
 /** Our live pid for the server, or undefined (a stale pid file is removed on the way). */
@@ -180,8 +184,8 @@ export interface DownOptions extends StackOptions {
 /** Stops the selected servers (SIGTERM, then SIGKILL after a grace period, whole process group). */
 export async function stopLocalStack(options: DownOptions = {}): Promise<{ stopped: string[] }> {
   const progress = createProgress(options.log ?? defaultSink);
-  const servers = selectServers(options.only);
-  if (options.purge && servers.length !== LOCAL_SERVERS.length) {
+  const servers = options.only && options.only.length > 0 ? selectServers(options.only) : ALL_SERVERS;
+  if (options.purge && servers.length !== ALL_SERVERS.length) {
     throw new Error('--purge deletes the whole stack state; use it without naming servers.');
   }
   const stopped: string[] = [];

@@ -117,8 +117,8 @@ export class GatewayServer {
     this.d.metrics.requests.inc({ route: template, code: String(reply.status) });
     withSpan(span, () => observeSeconds(this.d.metrics.requestSeconds, { route: template }, seconds));
     const line = { route: template, method: req.method, status: reply.status, client, ms: Math.round(seconds * 1000), requestId: reply.headers?.['x-request-id'] };
-    if (reply.status >= 500) this.d.logger.warn(line, 'request failed');
-    else this.d.logger.debug(line, 'request answered');
+    // Inside the request's span, so the line carries its trace_id and span_id.
+    withSpan(span, () => (reply.status >= 500 ? this.d.logger.warn(line, 'request failed') : this.d.logger.debug(line, 'request answered')));
   }
 
   private failure(err: unknown, template: string): Reply {
