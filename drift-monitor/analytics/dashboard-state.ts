@@ -47,8 +47,11 @@ export interface DashboardStream extends StreamId {
   latency: { p50: number; p95: number; p99: number } | null;
   /** Running accuracy from joined feedback, with its Wilson interval. */
   accuracy: ProportionEstimate | null;
-  /** Label-free accuracy of the last closed window (null without a calibration in the manifest). */
-  expected_accuracy: { estimate: number; low: number; high: number; count: number } | null;
+  /**
+   * Label-free accuracy of the last closed window (null without a calibration in the manifest). `inputs_drifted`:
+   * its brightness or contrast PSI was significant, where the estimate was furthest off on shifted test images.
+   */
+  expected_accuracy: { estimate: number; low: number; high: number; count: number; inputs_drifted: boolean } | null;
 }
 
 export interface DashboardComparison extends VariantComparison {
@@ -76,6 +79,9 @@ export interface DashboardState {
   agreement: DashboardAgreement[];
   join: { pending_requests: number; watermark: number | null; joined: number; duplicates: number; expired_unjoined: number; evicted_for_capacity: number };
 }
+
+/** Input metrics: their significant PSI means the images changed, and calibration may not transfer. */
+const INPUT_METRICS: readonly string[] = ['brightness', 'contrast'];
 
 export function streamTitle(id: StreamId): string {
   return [`${id.model_name} ${id.model_version}`, id.variant, id.experiment_id ?? 'no experiment'].join(' · ');
@@ -150,7 +156,10 @@ export function buildDashboardState(state: DriftState, ctx: DriftContext, now: n
           ? warmupSource(baseline.count)
           : `warming up: ${baseline?.count ?? 0} of ${ctx.config.window.warmupMinCount} live predictions (the manifest has no reference)`;
       const expected = last?.expected_accuracy != null && last.expected_accuracy_ci_low != null && last.expected_accuracy_ci_high != null
-        ? { estimate: last.expected_accuracy, low: last.expected_accuracy_ci_low, high: last.expected_accuracy_ci_high, count: last.calibrated_count ?? 0 }
+        ? {
+          estimate: last.expected_accuracy, low: last.expected_accuracy_ci_low, high: last.expected_accuracy_ci_high, count: last.calibrated_count ?? 0,
+          inputs_drifted: last.metrics.some((m) => INPUT_METRICS.includes(m.name) && m.severity === 'significant'),
+        }
         : null;
       return {
         ...id,

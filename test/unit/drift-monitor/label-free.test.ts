@@ -121,8 +121,28 @@ describe('label-free accuracy in the drift monitor', () => {
     expect(html.streams).toContain(`${(mean * 100).toFixed(1)}%`);
     expect(html['accuracy-chart']).toContain('data-kind="expected"');
     // Drawn apart from the measured accuracy's Wilson bars (errorbar), three lines of its own.
-    expect(html['accuracy-chart'].match(/class="expected-errorbar"/g)).toHaveLength(3);
+    expect((html['accuracy-chart'] ?? '').match(/class="expected-errorbar"/g)).toHaveLength(3);
     expect(html['accuracy-chart']).not.toContain('class="errorbar"');
+  });
+
+  it('marks the estimate of a window whose inputs drifted', () => {
+    const ctx: DriftContext = { config: driftConfig({ window: { policy: { kind: 'count', size: 4 } } }), referenceFor: withReference, calibrationFor: calibrated };
+    const state = createDriftState();
+    // Brightness far outside the reference's middle bins: significant PSI.
+    for (let i = 0; i < 4; i++) applyPrediction(state, prediction({ request_id: `d${i}`, predicted_at: T0 + i, brightness: 0.02, top_k: top([0.9, 0.05, 0.03, 0.02]) }), ctx);
+    const dashboard = buildDashboardState(state, ctx, T0);
+    expect(dashboard.streams[0]!.expected_accuracy?.inputs_drifted).toBe(true);
+    expect(renderDashboard(dashboard, { ok: true, text: 'ok' }).streams).toContain('data-testid="estimate-unreliable"');
+
+    // Brightness and contrast spread exactly as the reference's 10/20/40/20/10 %: PSI 0, no mark.
+    const steady: DriftContext = { ...ctx, config: driftConfig({ window: { policy: { kind: 'count', size: 10 } } }) };
+    const calm = createDriftState();
+    [0, 1, 1, 2, 2, 2, 2, 3, 3, 4].forEach((bin, i) => applyPrediction(calm, prediction({
+      request_id: `c${i}`, predicted_at: T0 + i, brightness: 0.1 + 0.2 * bin, contrast: 0.05 + 0.1 * bin, top_k: top([0.9, 0.05, 0.03, 0.02]),
+    }), steady));
+    const quiet = buildDashboardState(calm, steady, T0);
+    expect(quiet.streams[0]!.expected_accuracy?.inputs_drifted).toBe(false);
+    expect(renderDashboard(quiet, { ok: true, text: 'ok' }).streams).not.toContain('estimate-unreliable');
   });
 
   it('estimates nothing for a model without a calibration', () => {
