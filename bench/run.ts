@@ -2,21 +2,21 @@
  * npm run bench: our inference consumer against the Python reference consumer (bench/reference/consumer.py)
  * on the same pre-filled per-version topic, model, images and batch size, per model (Fashion-MNIST v1 on 28×28
  * PNGs, MobileNetV2-224 on 320×240 JPEGs; with --models third-party the two third-party classifiers on their
- * rendered samples, the reference preprocessing as their authors do); the bounds of this machine measured in the same run (model alone,
- * decoding alone, and their combination); exactly-once against at-least-once; batch 32 against batch 1; INT8
- * against FP32; end-to-end latency. The last line of output is one JSON object with every figure.
+ * rendered samples, the reference preprocessing as their authors do); the bounds of this machine measured in
+ * the same run (model alone, decoding alone, and their combination); exactly-once against at-least-once;
+ * batch 32 against batch 1; INT8 against FP32; end-to-end latency. The last line of output is one JSON object with every figure.
  *
  *   npm run bench                      # the full run (2 rounds, medians; about 10 minutes on 2 cores)
  *   npm run bench -- --quick           # 1 round, fewer images, no latency run
  *   npm run bench -- --gate            # the CI gate: ratios against bench/gate-floors.json, exit 1 below a floor
  *   npm run bench -- --levers          # also ours with one setting changed at a time (ONNX Runtime threads, ...)
  *   npm run bench -- --models third-party   # text-orientation and text-direction only (all: every model)
+ *   npm run bench -- --rounds 3
+ *   npm run bench -- --help
  *
  * The third-party entries are not in the gate: on this shared 2-core machine their ours ÷ reference moved
  * from 1.2 to 2.6 (text-direction) and 1.3 to 6.2 (text-orientation) with the load, and the built-in
  * MobileNetV2's from 1.23 quiet to 4.6 busy, so floors set from busy runs would not hold on a quiet one.
- *   npm run bench -- --rounds 3
- *   npm run bench -- --help
  */
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -139,9 +139,9 @@ interface ModelResult {
   runs: (RoundResult & { bounds: RoundBounds; pipeline_share_of_bound: number })[];
   levers?: Record<string, { ips: number; cpu_ms_per_image: number | undefined; over_default: number }>;
   load_average_before: number[];
+  load_average_after: number[];
   /** Wall time of this entry (bounds and consumer runs), what it adds to the bench. */
   seconds: number;
-  load_average_after: number[];
 }
 
 type RunName = 'ours' | 'reference' | 'ours_exactly_once';
