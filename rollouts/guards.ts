@@ -12,6 +12,7 @@
  * calibration transfers to the traffic (expected accuracy = accuracy); windows whose input PSI (brightness or
  * contrast) is significant are left out, since that is where it did not on shifted test images (README).
  */
+import { inputsDrifted } from '../drift-monitor/analytics/label-free.ts';
 import { summariseStream, windowsOf, type StepEvidence, type StreamEvidence, type StreamSummary } from './evidence.ts';
 import { stepArms, stepLevels } from './plan.ts';
 import { compareArms, harmTest, type ArmCounts, type HarmTest } from './sequential.ts';
@@ -48,9 +49,6 @@ function labelWindows(s: StreamEvidence): { events: number; trials: number }[] {
   return windowsOf(s).filter((w) => w.labelled > 0).map((w) => ({ events: w.correct, trials: w.labelled }));
 }
 
-/** Input metrics whose significant PSI means the images changed, where calibration is least likely to transfer. */
-const INPUT_METRICS: readonly string[] = ['brightness', 'contrast'];
-
 export interface CalibratedArm {
   count: number;
   sum: number;
@@ -65,7 +63,7 @@ export function calibratedArm(s: StreamEvidence): CalibratedArm {
   for (const w of windowsOf(s)) {
     const n = w.calibrated_count ?? 0;
     if (n === 0) continue;
-    if (w.significant.some((m) => INPUT_METRICS.includes(m))) {
+    if (inputsDrifted(w.significant)) {
       arm.left_out += 1;
       continue;
     }

@@ -5,6 +5,7 @@
 import { compareVariants, estimateProportion, type ProportionEstimate, type VariantComparison } from './accuracy.ts';
 import type { DriftContext, DriftState } from './drift-state.ts';
 import type { Severity, SeverityThresholds } from './psi.ts';
+import { inputsDrifted } from './label-free.ts';
 import { baselineComparison, warmupSource } from './reference.ts';
 import { modelKey, streamKey, type StreamId } from './stream-id.ts';
 import type { WindowPolicy } from './window.ts';
@@ -79,9 +80,6 @@ export interface DashboardState {
   agreement: DashboardAgreement[];
   join: { pending_requests: number; watermark: number | null; joined: number; duplicates: number; expired_unjoined: number; evicted_for_capacity: number };
 }
-
-/** Input metrics: their significant PSI means the images changed, and calibration may not transfer. */
-const INPUT_METRICS: readonly string[] = ['brightness', 'contrast'];
 
 export function streamTitle(id: StreamId): string {
   return [`${id.model_name} ${id.model_version}`, id.variant, id.experiment_id ?? 'no experiment'].join(' · ');
@@ -158,7 +156,7 @@ export function buildDashboardState(state: DriftState, ctx: DriftContext, now: n
       const expected = last?.expected_accuracy != null && last.expected_accuracy_ci_low != null && last.expected_accuracy_ci_high != null
         ? {
           estimate: last.expected_accuracy, low: last.expected_accuracy_ci_low, high: last.expected_accuracy_ci_high, count: last.calibrated_count ?? 0,
-          inputs_drifted: last.metrics.some((m) => INPUT_METRICS.includes(m.name) && m.severity === 'significant'),
+          inputs_drifted: inputsDrifted(last.metrics.filter((m) => m.severity === 'significant').map((m) => m.name)),
         }
         : null;
       return {

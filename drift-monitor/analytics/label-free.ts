@@ -18,6 +18,18 @@
  */
 import { normalQuantile } from './stats.ts';
 
+/**
+ * PSI metrics of the inputs themselves: when one is significant the images changed, and that is where the
+ * estimate was furthest off on shifted test images (dark, noise, blur); the dashboard marks such windows and the
+ * rollout guard's label-free test leaves them out.
+ */
+export const INPUT_DRIFT_METRICS: readonly string[] = ['brightness', 'contrast'];
+
+/** Whether a window's input metrics drifted significantly. */
+export function inputsDrifted(significantMetrics: readonly string[]): boolean {
+  return significantMetrics.some((m) => INPUT_DRIFT_METRICS.includes(m));
+}
+
 /** What the estimate needs of a model's manifest. */
 export interface ModelCalibration {
   temperature: number;

@@ -24,6 +24,7 @@ import { createSession, defaultSessionConfig } from '../../models/runtime/sessio
 import { readFashionMnist } from '../../scripts/samples/fashion-mnist.ts';
 import { applyFeedback, applyPrediction, createDriftState, driftConfig, type DriftContext } from '../analytics/drift-state.ts';
 import type { PredictionInput } from '../analytics/events.ts';
+import { INPUT_DRIFT_METRICS } from '../analytics/label-free.ts';
 import type { WindowSummary } from '../analytics/window-summary.ts';
 import { loadReferences } from '../service/references.ts';
 import { encode, SHIFT_DESCRIPTIONS, SHIFT_NAMES, shiftedItems, type ShiftName, type TestImages } from './shifts.ts';
@@ -74,9 +75,6 @@ export interface WindowComparison {
   /** Input metrics (brightness, contrast) whose PSI against the manifest reference was significant. */
   input_drift: string[];
 }
-
-/** Input metrics: when these drift the inputs changed, and calibration is least likely to transfer. */
-const INPUT_METRICS = ['brightness', 'contrast'];
 
 export interface ShiftResult {
   version: string;
@@ -133,7 +131,7 @@ export async function evaluateShift(model: ServedModel, set: TestImages, shift: 
     .filter((r) => r.expected_accuracy != null && r.accuracy !== null)
     .map((r): WindowComparison => ({
       window_index: r.window_index, count: r.count, measured: r.accuracy!, expected: r.expected_accuracy!, low: r.expected_accuracy_ci_low!, high: r.expected_accuracy_ci_high!,
-      input_drift: r.metrics.filter((m) => INPUT_METRICS.includes(m.name) && m.severity === 'significant').map((m) => m.name),
+      input_drift: r.metrics.filter((m) => INPUT_DRIFT_METRICS.includes(m.name) && m.severity === 'significant').map((m) => m.name),
     }));
   const errors = windows.map((w) => Math.abs(w.expected - w.measured) * 100);
   const n = scored.length;
