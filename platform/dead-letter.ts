@@ -4,7 +4,7 @@ import { HEADER, headersToStrings } from './headers.ts';
 import type { OutgoingRecord } from './produce-budget.ts';
 import type { AvroSerde } from './schema-registry.ts';
 import { childTraceparent, TRACEPARENT } from './trace.ts';
-import { contextFromTraceparent, messagingAttributes, messagingSpanName, recordActiveFailure, SpanKind, spanTraceparent, tracer, withSpan } from './tracing.ts';
+import { contextFromTraceparent, messagingAttributes, messagingSpanName, recordPipelineFailure, SpanKind, spanTraceparent, tracer } from './tracing.ts';
 
 export interface DeadLetter {
   original_topic: string;
@@ -111,7 +111,7 @@ export async function deadLetterRecords(
       kind: SpanKind.PRODUCER,
       attributes: messagingAttributes('send', { topic: o.topic, key: dead.original_key?.toString() ?? null }),
     }, contextFromTraceparent(headers[TRACEPARENT]));
-    withSpan(span, () => recordActiveFailure(f.error));
+    recordPipelineFailure(span, f.error);
     span.end();
     return {
       topic: o.topic,

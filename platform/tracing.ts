@@ -22,9 +22,11 @@ import {
   type Link,
   type Span,
   type SpanContext,
+  type SpanOptions,
 } from '@opentelemetry/api';
 import type { IncomingMessage } from 'node:http';
 
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
@@ -57,11 +59,12 @@ export type SamplerName = (typeof SAMPLERS)[number];
 
 /**
  * Without OTEL_TRACES_SAMPLER a trace root is kept with this probability and every later hop follows the root's
- * decision. The SDK's own default (parentbased_always_on) records every record at every hop; set it explicitly to
- * trace everything.
+ * decision: 1 % of 2,000 images/s is still 20 traces a second. The SDK's own default (parentbased_always_on) records
+ * every record at every hop, half again the router's and consumer's CPU per image (bench/tracing-cost.ts); set it
+ * explicitly to trace everything.
  */
 export const DEFAULT_SAMPLER: SamplerName = 'parentbased_traceidratio';
-export const DEFAULT_SAMPLER_RATIO = 0.05;
+export const DEFAULT_SAMPLER_RATIO = 0.01;
 
 export interface TracingSettings {
   /** The OTLP/HTTP traces URL (…/v1/traces); undefined: nothing is recorded or exported. */
@@ -137,12 +140,14 @@ export function startTracing(settings: TracingSettings, spanProcessors?: SpanPro
     sampler: buildSampler(settings.sampler, settings.samplerRatio),
     spanProcessors: spanProcessors ?? [new BatchSpanProcessor(new OTLPTraceExporter({ url: settings.tracesUrl }))],
   });
-  provider.register();
+  // No context manager yet: see withSpan.
+  provider.register({ contextManager: null });
   active = true;
   return {
     enabled: true,
     async shutdown() {
       active = false;
+      contextManager = undefined;
       await provider.shutdown();
       trace.disable();
       context.disable();
@@ -196,15 +201,30 @@ export function activeTraceIds(): { trace_id?: string; span_id?: string } {
   return { trace_id: spanContext.traceId, span_id: spanContext.spanId };
 }
 
-/** Runs `fn` with `span` active (so logs and child spans see it). */
+let contextManager: AsyncLocalStorageContextManager | undefined;
+
+/**
+ * Runs `fn` with `span` active (so logs and child spans see it, across awaits). The AsyncLocalStorage context manager
+ * that carries it is registered on the first call: on Node 20 it hooks every promise of the process (with it the
+ * router and consumer spent 34 % more CPU per image at 5 % sampling, without it 12 %; bench/tracing-cost.ts), so
+ * they pass parents explicitly and never call this.
+ */
 export function withSpan<T>(span: Span, fn: () => T): T {
+  if (active && contextManager === undefined) {
+    contextManager = new AsyncLocalStorageContextManager().enable();
+    context.setGlobalContextManager(contextManager);
+  }
   return context.with(trace.setSpan(context.active(), span), fn);
 }
 
-/** Runs `fn` inside `span` and ends it; a thrown error marks the span failed first. */
+/**
+ * Runs `fn` timed by `span` and ends it; a thrown error marks the span failed first. The span is not made active:
+ * on Node 20 an active context (AsyncLocalStorage) puts a hook on every promise of the process from then on, a
+ * cost the consumers' hot paths would pay whether or not anything is sampled, so they pass parents explicitly.
+ */
 export async function inSpan<T>(span: Span, fn: (span: Span) => Promise<T>): Promise<T> {
   try {
-    return await withSpan(span, () => fn(span));
+    return await fn(span);
   } catch (error) {
     recordFailure(span, error);
     throw error;
@@ -222,10 +242,9 @@ export function recordFailure(span: Span, error: unknown, type?: string): void {
   if (error instanceof Error) span.recordException(error);
 }
 
-/** A record that becomes a dead letter marks the span it was processed in (when there is one). */
-export function recordActiveFailure(error: { errorClass: string; stage: string; message: string }): void {
-  const span = trace.getActiveSpan();
-  if (!span?.isRecording()) return;
+/** A record that becomes a dead letter marks the span it was processed in. */
+export function recordPipelineFailure(span: Span, error: { errorClass: string; stage: string; message: string }): void {
+  if (!span.isRecording()) return;
   span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
   span.setAttributes({ 'error.type': error.errorClass, 'imgpipe.dlq.stage': error.stage });
 }
@@ -259,9 +278,17 @@ export function startProcessSpan(m: KafkaMessage & { traceparent: string | undef
   );
 }
 
-/** A producer span for one record sent to `topic`, child of the active span; its context goes in the record's header. */
-export function startSendSpan(m: KafkaMessage): Span {
-  return tracer().startSpan(messagingSpanName('send', m.topic), { kind: SpanKind.PRODUCER, attributes: messagingAttributes('send', m) });
+/**
+ * A producer span for one record sent to `topic`, child of `parent` (the active span when not given); its context
+ * goes in the record's header.
+ */
+export function startSendSpan(m: KafkaMessage, parent?: Span): Span {
+  return startChildSpan(messagingSpanName('send', m.topic), parent, { kind: SpanKind.PRODUCER, attributes: messagingAttributes('send', m) });
+}
+
+/** A span whose parent is given rather than taken from the active context (the active one when not given). */
+export function startChildSpan(name: string, parent: Span | undefined, options: SpanOptions = {}): Span {
+  return tracer().startSpan(name, options, parent ? trace.setSpan(ROOT_CONTEXT, parent) : context.active());
 }
 
 /**

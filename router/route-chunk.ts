@@ -6,7 +6,7 @@ import { decodeChunk } from '../platform/decode-batch.ts';
 import { PipelineError } from '../platform/errors.ts';
 import { headersToStrings } from '../platform/headers.ts';
 import { TRACEPARENT } from '../platform/trace.ts';
-import { inSpan, recordActiveFailure, spanTraceparent, startProcessSpan, startSendSpan, type Span } from '../platform/tracing.ts';
+import { inSpan, recordPipelineFailure, spanTraceparent, startProcessSpan, startSendSpan, type Span } from '../platform/tracing.ts';
 import { effectiveDeadline, expiryError } from '../platform/request-deadline.ts';
 import type { AvroSerde } from '../platform/schema-registry.ts';
 import type { TopicNames } from '../platform/topics.ts';
@@ -33,8 +33,10 @@ export function routeChunkProcessor(d: RouteChunkDeps): ChunkProcessor {
     const outputs: ProcessedChunk['outputs'] = [];
     const routed: { source: KafkaMessage; output: RoutedOutput; send: Span }[] = [];
     const dead: FailedRecord[] = [...failed];
+    const processSpans = new Map<KafkaMessage, Span>();
     const fail = (message: KafkaMessage, error: PipelineError, requestId: string): void => {
-      recordActiveFailure(error);
+      const span = processSpans.get(message);
+      if (span) recordPipelineFailure(span, error);
       dead.push({ topic: ctx.topic, partition: ctx.partition, message, error, requestId });
     };
     const now = Date.now();
@@ -42,7 +44,8 @@ export function routeChunkProcessor(d: RouteChunkDeps): ChunkProcessor {
     await Promise.all(decoded.map(({ message, value }) => inSpan(startProcessSpan({
       topic: ctx.topic, partition: ctx.partition, offset: message.offset, key: message.key?.toString() ?? null,
       traceparent: headersToStrings(message.headers)[TRACEPARENT],
-    }), async () => {
+    }), async (span) => {
+      processSpans.set(message, span);
       const expired = expiryError(value, 'route', now, d.limits.maxAgeMs);
       if (expired) return fail(message, expired, value.request_id);
       const tooBig = checkRequestLimits(value, d.limits);
@@ -51,7 +54,7 @@ export function routeChunkProcessor(d: RouteChunkDeps): ChunkProcessor {
       const outcome = routeRecord(d.tables, { ...value, deadline: effectiveDeadline(value, d.limits.maxAgeMs) }, message, now);
       if (!outcome.ok) return fail(message, outcome.error, outcome.requestId);
       try {
-        const sends = outcome.outputs.map((o) => startSendSpan({ topic: d.topics.requestsFor(o.version, o.model), key: o.key }));
+        const sends = outcome.outputs.map((o) => startSendSpan({ topic: d.topics.requestsFor(o.version, o.model), key: o.key }, span));
         const encoded = await Promise.all(outcome.outputs.map(async (o, i) => {
           const topic = d.topics.requestsFor(o.version, o.model);
           const headers = { ...o.headers, [TRACEPARENT]: spanTraceparent(sends[i]) ?? o.headers[TRACEPARENT] as string };

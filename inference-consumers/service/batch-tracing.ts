@@ -17,10 +17,10 @@ import {
   recordFailure,
   spanContextOf,
   SpanKind,
+  startChildSpan,
   startProcessSpan,
   tracer,
   tracingEnabled,
-  withSpan,
   type Link,
   type Span,
 } from '../../platform/tracing.ts';
@@ -87,17 +87,17 @@ export function startChunkSpans(records: readonly KafkaMessage[], decoded: reado
     requestSpan: (message) => requests.get(message),
     stage(item, stage, fn) {
       const parent = requests.get(item.message);
-      if (!parent) return fn();
-      const span = withSpan(parent, () => tracer().startSpan(stage, { kind: stage === 'fetch' ? SpanKind.CLIENT : SpanKind.INTERNAL }));
+      if (!parent?.isRecording()) return fn();
+      const span = startChildSpan(stage, parent, { kind: stage === 'fetch' ? SpanKind.CLIENT : SpanKind.INTERNAL });
       if (stage === 'fetch') span.setAttribute('url.scheme', item.request.uri.split(':')[0] ?? '');
       return inSpan(span, fn);
     },
     async modelCall(items, fn) {
       const started = Date.now();
       const batchSize = items.length;
-      modelSpan = withSpan(chunk, () => tracer().startSpan(`inference ${info.model}`, {
+      modelSpan = startChildSpan(`inference ${info.model}`, chunk, {
         attributes: { 'imgpipe.model.name': info.model, 'imgpipe.model.version': info.version, 'imgpipe.batch_size': batchSize },
-      }));
+      });
       try {
         return await inSpan(modelSpan, fn);
       } finally {
@@ -105,11 +105,11 @@ export function startChunkSpans(records: readonly KafkaMessage[], decoded: reado
         const ended = Date.now();
         for (const item of items) {
           const parent = requests.get(item.message);
-          if (!parent) continue;
-          const span = withSpan(parent, () => tracer().startSpan(`inference ${info.model}`, {
+          if (!parent?.isRecording()) continue;
+          const span = startChildSpan(`inference ${info.model}`, parent, {
             startTime: started, links: [{ context: modelSpan?.spanContext() ?? chunk.spanContext() }],
             attributes: { 'imgpipe.batch_size': batchSize },
-          }));
+          });
           span.end(ended);
         }
       }

@@ -7,7 +7,7 @@ import { PipelineError } from '../../platform/errors.ts';
 import { HEADER, headersToStrings } from '../../platform/headers.ts';
 import type { AvroSerde } from '../../platform/schema-registry.ts';
 import { childTraceparent, TRACEPARENT } from '../../platform/trace.ts';
-import { recordFailure, spanTraceparent, startSendSpan, withSpan, type Span } from '../../platform/tracing.ts';
+import { recordFailure, spanTraceparent, startSendSpan, type Span } from '../../platform/tracing.ts';
 import type { RoutedRequest } from '../../router/routed-request.ts';
 import type { InferenceMetrics } from './metrics.ts';
 import { startChunkSpans, type ChunkSpans } from './batch-tracing.ts';
@@ -53,11 +53,11 @@ export function inferChunkProcessor(d: InferChunkDeps): ChunkProcessor {
     const delivered: typeof result.predictions = [];
     // Each prediction's send span is a child of its request's span and lasts until the transaction is acknowledged.
     const sends: Span[] = [];
-    if (spans) sends.push(withSpan(spans.chunk, () => startSendSpan({ topic: d.predictionsTopic, batchSize: result.predictions.length })));
+    if (spans) sends.push(startSendSpan({ topic: d.predictionsTopic, batchSize: result.predictions.length }, spans.chunk));
     await Promise.all(result.predictions.map(async ({ item, prediction }) => {
       const headers = headersToStrings(item.message.headers);
       const parent = spans?.requestSpan(item.message);
-      const send = parent ? withSpan(parent, () => startSendSpan({ topic: d.predictionsTopic, key: prediction.request_id })) : undefined;
+      const send = parent ? startSendSpan({ topic: d.predictionsTopic, key: prediction.request_id }, parent) : undefined;
       if (send) sends.push(send);
       try {
         outputs.push({

@@ -1,0 +1,147 @@
+/**
+ * Tracing bench (issue 19): the throughput cost of tracing on the Fashion-MNIST v1 pipeline (router + one inference
+ * consumer process, through the broker and registry, batch 32, as bench/pipeline.ts measures it, plus the CPU
+ * time both processes spent per image) with tracing off,
+ * with the default sampler (parentbased_traceidratio 0.01) and with every request sampled (parentbased_always_on),
+ * exporting over OTLP to the local stack's Jaeger on the same machine. The requests are published by this process
+ * traced with the same settings, as the gateway would start their traces, so the root's sampling decision is the
+ * one the pipeline follows. Modes alternate within each round, and the figures are medians over the rounds, since
+ * this shared 2-core machine's load moves between runs.
+ * Usage: npx tsx bench/tracing-cost.ts [--images N (4000)] [--rounds R (5)]. Prints JSON. Not a test: no assertions.
+ */
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import type { Prediction } from '../inference-consumers/service/prediction.ts';
+import { exitWithUsage, parseCommandLine } from '../platform/cli-args.ts';
+import { EnvReader } from '../platform/config.ts';
+import { DEFAULT_SAMPLER, DEFAULT_SAMPLER_RATIO, readTracingSettings, startTracing } from '../platform/tracing.ts';
+import { newImageRequest } from '../producers/image-request.ts';
+import { acquireStack } from '../stack/acquire-stack.ts';
+import { JAEGER_ENV } from '../stack/jaeger/jaeger-server.ts';
+import { startLocalStack, stopLocalStack } from '../stack/local-stack.ts';
+import { PipelineHarness, REPO_ROOT } from '../stack/pipeline-harness.ts';
+import { benchImages } from './bench-images.ts';
+import { CpuSampler, cpuBetween } from './cpu-sampler.ts';
+
+const USAGE = 'npx tsx bench/tracing-cost.ts [--images N (4000)] [--rounds R (5)]';
+const log = (line: string): void => { process.stderr.write(`${line}\n`); };
+const round1 = (x: number): number => Math.round(x * 10) / 10;
+const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+const MODES = {
+  off: { OTEL_SDK_DISABLED: 'true' },
+  default_sampler: { OTEL_EXPORTER_OTLP_ENDPOINT: JAEGER_ENV.OTEL_EXPORTER_OTLP_ENDPOINT },
+  sampled_100: { OTEL_EXPORTER_OTLP_ENDPOINT: JAEGER_ENV.OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_SAMPLER: 'parentbased_always_on' },
+} as const satisfies Record<string, Record<string, string>>;
+type Mode = keyof typeof MODES;
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+
+interface RunResult { ips: number; cpuMsPerImage: number }
+
+/**
+ * Throughput as bench/pipeline.ts takes it (input topic filled first, rate over the predictions after a warm-up),
+ * and the CPU the router and the consumer spent per image over the same window, which waiting for a core on a
+ * busy machine does not inflate.
+ */
+async function pipelineWithCpu(mode: Mode, uris: string[], images: number): Promise<RunResult> {
+  const h = await new PipelineHarness().connect();
+  try {
+    const warmup = 128;
+    const predictions = await h.collect<Prediction>(h.clients.topics.predictions);
+    await h.setExperiment({ id: 'bench', versions: ['v1'], default_version: 'v1', rules: [] });
+    const requests = Array.from({ length: warmup + images }, (_, i) => newImageRequest(uris[i % uris.length] as string, { source: 'bench' }));
+    await h.publish(requests);
+    const env = { LOG_LEVEL: 'warn', DELIVERY: 'at-least-once', ...MODES[mode] };
+    const consumer = await h.start('inference', 'inference', {
+      CONSUMER_GROUP_ID: `${h.prefix}.inference-v1`, MODEL_VERSION: 'v1', MODEL_URI: join(REPO_ROOT, 'models/fashion-mnist/v1'), MAX_BATCH_SIZE: '32',
+      // The images repeat: answers from the result cache would not be inference.
+      RESULT_CACHE: 'off', FETCH_FILE_ROOTS: join(REPO_ROOT, 'data'), OTEL_SERVICE_NAME: 'bench-inference', ...env,
+    });
+    const router = await h.start('router', 'router', { ROUTER_GROUP_ID: `${h.prefix}.router`, OTEL_SERVICE_NAME: 'bench-router', ...env });
+    const samplers = [consumer, router].map((p) => new CpuSampler(p.child.pid as number));
+    try {
+      await predictions.waitFor((items) => items.length >= warmup + images, 600_000, () => `${predictions.items.length} of ${warmup + images} predictions`);
+    } finally {
+      for (const sampler of samplers) sampler.stop();
+    }
+    const times = predictions.items.map((p) => p.value.predicted_at).sort((a, b) => a - b);
+    const from = times[warmup - 1] as number;
+    const to = times[times.length - 1] as number;
+    const ips = (times.length - warmup) / ((to - from) / 1000);
+    const cpuMs = samplers.reduce((sum, sampler) => sum + (cpuBetween(sampler.samples, from, to) ?? NaN), 0);
+    const result = { ips, cpuMsPerImage: cpuMs / (times.length - warmup) };
+    log(`  ${mode}: ${ips.toFixed(0)} images/s, ${result.cpuMsPerImage.toFixed(3)} CPU ms per image (router + consumer)`);
+    return result;
+  } finally {
+    await h.close();
+  }
+}
+
+async function run(mode: Mode, uris: string[], images: number): Promise<RunResult> {
+  const env = new EnvReader({ ...MODES[mode], OTEL_SERVICE_NAME: 'bench-producer' });
+  const settings = readTracingSettings(env, 'bench-producer');
+  env.done();
+  const tracing = startTracing(settings);
+  try {
+    return await pipelineWithCpu(mode, uris, images);
+  } finally {
+    await tracing.shutdown();
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseCommandLine(USAGE, { options: { images: { type: 'string', default: '4000' }, rounds: { type: 'string', default: '5' } } });
+  const images = Number(values.images);
+  const rounds = Number(values.rounds);
+  if (!Number.isInteger(images) || images < 500) return void exitWithUsage(USAGE, '--images is an integer of at least 500');
+  if (!Number.isInteger(rounds) || rounds < 1) return void exitWithUsage(USAGE, '--rounds is a positive integer');
+  const stack = await acquireStack(log);
+  const { started } = await startLocalStack({ only: ['jaeger'], log });
+  try {
+    const uris = await benchImages('fashion', join(REPO_ROOT, 'data', 'bench'), 2_000);
+    const load: number[] = [loadavg()[0] ?? 0];
+    const ips: Record<Mode, number[]> = { off: [], default_sampler: [], sampled_100: [] };
+    const cpu: Record<Mode, number[]> = { off: [], default_sampler: [], sampled_100: [] };
+    const modes = Object.keys(MODES) as Mode[];
+    for (let r = 0; r < rounds; r += 1) {
+      // Rotated each round, so no mode always runs first (or last) on a machine whose load drifts.
+      for (const mode of [...modes.slice(r % modes.length), ...modes.slice(0, r % modes.length)]) {
+        log(`round ${r + 1}, tracing ${mode}`);
+        const result = await run(mode, uris, images);
+        ips[mode].push(result.ips);
+        cpu[mode].push(result.cpuMsPerImage);
+      }
+      load.push(loadavg()[0] ?? 0);
+    }
+    const pct = (x: number): number => round1(x * 100);
+    process.stdout.write(`${JSON.stringify({
+      bench: 'tracing-cost',
+      model: 'fashion-mnist-v1', pipeline: 'router + 1 inference consumer, batch 32, at-least-once', images, rounds,
+      images_per_s: Object.fromEntries(modes.map((m) => [m, { median: round1(median(ips[m])), runs: ips[m].map(round1) }])),
+      cpu_ms_per_image: Object.fromEntries(modes.map((m) => [m, { median: round3(median(cpu[m])), runs: cpu[m].map(round3) }])),
+      // Throughput on this shared machine moves by tens of percent between runs of one mode; CPU per image is the
+      // steadier reading of the same cost (a CPU-bound pipeline's throughput is its cores over CPU per image).
+      throughput_cost_pct: {
+        default_sampler: pct(1 - median(ips.default_sampler) / median(ips.off)),
+        sampled_100: pct(1 - median(ips.sampled_100) / median(ips.off)),
+      },
+      cpu_cost_pct: {
+        default_sampler: pct(median(cpu.default_sampler) / median(cpu.off) - 1),
+        sampled_100: pct(median(cpu.sampled_100) / median(cpu.off) - 1),
+      },
+      default_sampler: `${DEFAULT_SAMPLER} ${DEFAULT_SAMPLER_RATIO}`,
+      exporter: `OTLP/HTTP protobuf to Jaeger ${JAEGER_ENV.OTEL_EXPORTER_OTLP_ENDPOINT} on this machine (its CPU is not counted)`,
+      machine: { cpus: cpus().length, load_1m: load.map(round1) },
+    })}\n`);
+  } finally {
+    if (started.length > 0) await stopLocalStack({ only: started, log });
+    await stack.stop();
+  }
+}
+
+await main();
