@@ -19,6 +19,8 @@ import { createTransactionalProducer } from '../platform/kafka.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { AvroSerde } from '../platform/schema-registry.ts';
 import { PipelineError } from '../platform/errors.ts';
+import { newTraceparent, TRACEPARENT } from '../platform/trace.ts';
+import { recordFailure, spanTraceparent, startSendSpan } from '../platform/tracing.ts';
 import { experimentMessage } from '../router/experiment-publisher.ts';
 import { DecisionLog } from './decision-log.ts';
 import { summariseStream, type DeadLetterInput, type DriftReportInput, type StreamSummary } from './evidence.ts';
@@ -247,9 +249,13 @@ export class RolloutController {
   /** Decisions, their experiments and the consumed offsets in one transaction. */
   private async commit(decisions: Decision[]): Promise<void> {
     const { serde, topics, settings } = this.o;
-    const decisionMessages = await Promise.all(decisions.map(async (d) => ({
+    // Each decision starts a trace of its own: a send span that lasts until the transaction is committed.
+    const spans = decisions.map((d) => startSendSpan({ topic: topics.decisions, key: decisionKey(d) }));
+    decisions.forEach((d, i) => spans[i]?.setAttributes({ 'imgpipe.rollout.id': d.rollout_id, 'imgpipe.rollout.decision': d.decision, 'imgpipe.rollout.reason': d.reason }));
+    const decisionMessages = await Promise.all(decisions.map(async (d, i) => ({
       key: decisionKey(d),
       value: await serde.encode(topics.decisions, 'RolloutDecision', toDecisionRecord(d, settings.controllerId)),
+      headers: { [TRACEPARENT]: spanTraceparent(spans[i]) ?? newTraceparent() },
     })));
     const experimentMessages = await Promise.all(decisions.filter((d) => d.experiment !== null && d.spec !== null)
       .map((d) => experimentMessage(serde, topics.experiments, d.spec!.table, d.experiment!)));
@@ -263,7 +269,10 @@ export class RolloutController {
       await transaction.commit();
     } catch (err) {
       await transaction.abort().catch(() => undefined);
+      for (const span of spans) recordFailure(span, err);
       throw err;
+    } finally {
+      for (const span of spans) span.end();
     }
     this.committedPositions = offsets;
     this.lastOffsetCommit = Date.now();

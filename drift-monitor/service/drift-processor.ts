@@ -9,6 +9,8 @@ import type { KafkaMessage } from 'kafkajs';
 import type { FailedRecord } from '../../platform/dead-letter.ts';
 import { PipelineError } from '../../platform/errors.ts';
 import { HEADER, headersToStrings } from '../../platform/headers.ts';
+import { TRACEPARENT } from '../../platform/trace.ts';
+import { recordPipelineFailure, startProcessSpan } from '../../platform/tracing.ts';
 import {
   applyFeedback,
   applyPrediction,
@@ -83,6 +85,8 @@ export class DriftProcessor {
     const isPrediction = topic === this.topics.predictions;
     for (const { message, value } of decoded) {
       if (BigInt(message.offset) < (this.position(topic, partition) ?? 0n)) continue;
+      // Counting a prediction (or feedback) is this request's last hop: its span continues the request's trace.
+      const span = startProcessSpan({ topic, partition, offset: message.offset, key: message.key?.toString() ?? null, traceparent: headersToStrings(message.headers)[TRACEPARENT] });
       try {
         if (isPrediction) this.applyPrediction(value as PredictionInput, result);
         else this.applyFeedback(value as FeedbackInput, result);
@@ -92,11 +96,13 @@ export class DriftProcessor {
         const error = new PipelineError('decode', invalid ? 'SchemaError' : 'InternalError',
           `${isPrediction ? 'Prediction' : 'Feedback'} record cannot be counted: ${(err as Error).message}`, false, { cause: err });
         const requestId = (value as { request_id?: unknown } | null)?.request_id;
+        recordPipelineFailure(span, error);
         result.failed.push({
           topic, partition, message, error,
           requestId: typeof requestId === 'string' ? requestId : headersToStrings(message.headers)[HEADER.requestId],
         });
       }
+      span.end();
       this.advance(topic, partition, message.offset);
     }
     for (const f of undecodable) this.advance(topic, partition, f.message.offset);

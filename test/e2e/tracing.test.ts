@@ -1,9 +1,10 @@
 /**
- * One image followed through every hop (issue 19): the gateway, the router and the v1 consumer export OTLP to the
- * local stack's Jaeger (stack/jaeger, started here if it is not running, built once from the Go module proxy), and
- * the trace of one request is read back from Jaeger's query API and checked span by span: the services, the
- * parent/child chain from the client's traceparent to the prediction's send, the consumer's chunk span linked to the
- * request, a dead letter's failed spans, and timings inside the latency the client measured.
+ * One image followed through every hop (issue 19): the gateway, the router, the v1 consumer and the drift monitor
+ * export OTLP to the local stack's Jaeger (stack/jaeger, started here if it is not running, built once from the Go
+ * module proxy), and the trace of one request is read back from Jaeger's query API and checked span by span: the
+ * services, the parent/child chain from the client's traceparent to the drift monitor's count of the prediction,
+ * the consumer's chunk span linked to the request, a dead letter's failed spans, and timings inside the latency the
+ * client measured.
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -103,6 +104,7 @@ beforeAll(async () => {
   await h.start('router', 'router', traced('router'));
   // A wait before each poll returns, so concurrent requests share a chunk and its span links to several traces.
   await h.start('inference-v1', 'inference', { MODEL_VERSION: 'v1', MAX_WAIT_MS: '200', ...traced('inference') });
+  await h.start('drift-monitor', 'drift-monitor', { DRIFT_WINDOW_SIZE: '10', ...traced('drift-monitor') });
   const port = await freePort();
   gateway = await h.start('gateway', 'gateway', {
     GATEWAY_PORT: String(port), GATEWAY_TOKENS: `e2e:${TOKEN}`, GATEWAY_MAX_IN_FLIGHT_PER_CLIENT: '16', GATEWAY_UPLOAD_PREFIX: `${h.prefix}/uploads/`, LOG_LEVEL: 'debug', ...traced('gateway'),
@@ -125,8 +127,8 @@ describe('one request\'s trace in Jaeger', () => {
     const images = await Promise.all(samples.map((s) => readFile(join(sampleDir, s.file))));
     sent = await Promise.all(images.map((image) => infer(image)));
     expect(sent.map((s) => s.status)).toEqual(samples.map(() => 200));
-    // The whole path, down to the prediction's send acknowledged, is in the trace once it holds the consumer's send.
-    trace = await traceWith(sent[0]!.traceId, (t) => t.spans.some((s) => s.operationName === `send ${h.clients.topics.predictions}`));
+    // The whole path is in the trace once it holds the drift monitor's count of the prediction.
+    trace = await traceWith(sent[0]!.traceId, (t) => t.spans.some((s) => s.operationName === `process ${h.clients.topics.predictions}`));
   }, 120_000);
 
   it('answers with the trace it was recorded in, continuing the client\'s', () => {
@@ -166,6 +168,10 @@ describe('one request\'s trace in Jaeger', () => {
       expect(serviceOf(t, child)).toBe(service('inference'));
       expect(parentOf(child)).toBe(consume.spanID);
     }
+    const predicted = only(t, (s) => s.operationName === `send ${h.clients.topics.predictions}`, 'prediction send');
+    const counted = only(t, (s) => s.operationName === `process ${h.clients.topics.predictions}`, 'drift monitor process');
+    expect(serviceOf(t, counted)).toBe(service('drift-monitor'));
+    expect(parentOf(counted)).toBe(predicted.spanID);
   });
 
   it('links the request to the consumer\'s chunk span, which links back to every request in the chunk', async () => {
