@@ -1,7 +1,9 @@
 /**
  * Jaeger (v2, the OpenTelemetry Collector-based binary) as the local stack's trace backend (issue 19): OTLP/HTTP in,
- * traces kept in memory, the query API and UI out, all on 127.0.0.1. Optional: `npm run stack -- up --tracing`
- * starts it beside the others; `down` stops it with them.
+ * traces kept in memory, the query API out, all on 127.0.0.1. Optional: `npm run stack -- up --tracing` starts it
+ * beside the others; `down` stops it with them. The module's source serves a placeholder page instead of the UI
+ * (the UI's assets are built from the jaeger-ui repository, not in any registry): read a trace with
+ * stack/jaeger/show-trace.ts, or point the services at a Jaeger image that has the UI.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -83,7 +85,7 @@ exporters:
 export const jaegerServer: LocalServer = {
   name: 'jaeger',
   title: `Jaeger (${JAEGER_MODULE_VERSION}, in-memory)`,
-  listens: [`OTLP/HTTP ${JAEGER_ENV.OTEL_EXPORTER_OTLP_ENDPOINT}`, `query and UI ${JAEGER_ENV.JAEGER_QUERY_URL}`],
+  listens: [`OTLP/HTTP ${JAEGER_ENV.OTEL_EXPORTER_OTLP_ENDPOINT}`, `query API ${JAEGER_ENV.JAEGER_QUERY_URL}/api/traces/<id>`],
   startupTimeoutMs: 60_000,
   stopGraceMs: 10_000,
   runTools: [],

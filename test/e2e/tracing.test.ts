@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSamples, type Sample } from '../../scripts/samples/write-samples.ts';
 import { JAEGER_ENV } from '../../stack/jaeger/jaeger-server.ts';
+import { parentOf, traceTree, type JaegerSpan, type JaegerTrace } from '../../stack/jaeger/trace-tree.ts';
 import { startLocalStack, stopLocalStack } from '../../stack/local-stack.ts';
 import { PipelineHarness, REPO_ROOT } from '../../stack/pipeline-harness.ts';
 import { freePort, type RunningProcess } from '../../stack/pipeline-services.ts';
@@ -25,22 +26,6 @@ let sampleDir: string;
 let startedJaeger: string[] = [];
 /** Service names as Jaeger shows them: unique per run, since the backend keeps other runs' traces. */
 const service = (name: string) => `${name}-${h.prefix}`;
-
-interface JaegerSpan {
-  traceID: string;
-  spanID: string;
-  operationName: string;
-  references: { refType: 'CHILD_OF' | 'FOLLOWS_FROM'; traceID: string; spanID: string }[];
-  startTime: number;
-  duration: number;
-  tags: { key: string; value: unknown }[];
-  processID: string;
-}
-interface JaegerTrace {
-  traceID: string;
-  spans: JaegerSpan[];
-  processes: Record<string, { serviceName: string }>;
-}
 
 async function fetchTrace(traceId: string): Promise<JaegerTrace | undefined> {
   const res = await fetch(`${JAEGER_ENV.JAEGER_QUERY_URL}/api/traces/${traceId}`);
@@ -61,7 +46,6 @@ async function traceWith(traceId: string, done: (t: JaegerTrace) => boolean): Pr
 }
 
 const tag = (span: JaegerSpan, key: string): unknown => span.tags.find((t) => t.key === key)?.value;
-const parentOf = (span: JaegerSpan) => span.references.find((r) => r.refType === 'CHILD_OF')?.spanID;
 const serviceOf = (t: JaegerTrace, span: JaegerSpan) => t.processes[span.processID]?.serviceName;
 const end = (span: JaegerSpan) => span.startTime + span.duration;
 
@@ -129,6 +113,7 @@ describe('one request\'s trace in Jaeger', () => {
     expect(sent.map((s) => s.status)).toEqual(samples.map(() => 200));
     // The whole path is in the trace once it holds the drift monitor's count of the prediction.
     trace = await traceWith(sent[0]!.traceId, (t) => t.spans.some((s) => s.operationName === `process ${h.clients.topics.predictions}`));
+    process.stdout.write(`${traceTree(trace).join('\n')}\n`);
   }, 120_000);
 
   it('answers with the trace it was recorded in, continuing the client\'s', () => {
