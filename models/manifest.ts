@@ -165,6 +165,18 @@ export interface Calibration {
   /** Expected calibration error (15 equal-width bins of top-1 probability) on test data, before and after. */
   test_ece_before?: number;
   test_ece_after?: number;
+  /**
+   * For the other label-free estimators (drift-monitor/analytics/label-free.ts), all on the same held-out data
+   * scored as the drift monitor sees it (the top `scores_top_k` scores, the rest shared evenly, re-tempered):
+   * its accuracy and mean calibrated top-1 probability (Difference of Confidences), and the Average Thresholded
+   * Confidence thresholds on the calibrated top-1 probability and on the negative entropy, above which the share
+   * of its predictions equals its accuracy. Absent in manifests calibrated before them.
+   */
+  scores_top_k?: number;
+  validation_accuracy?: number;
+  validation_mean_probability?: number;
+  atc_max_probability_threshold?: number;
+  atc_negative_entropy_threshold?: number;
 }
 
 export interface Provenance {

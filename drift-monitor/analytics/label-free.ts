@@ -16,6 +16,7 @@
  * and are taken as sharing it evenly (exact when at most one class is missing; for T > 1 the even split gives the
  * lowest calibrated top-1 possible, for T < 1 the highest).
  */
+import type { ModelManifest } from '../../models/manifest.ts';
 import { normalQuantile } from './stats.ts';
 
 /**
@@ -34,16 +35,48 @@ export function inputsDrifted(significantMetrics: readonly string[]): boolean {
 export interface ModelCalibration {
   temperature: number;
   num_classes: number;
+  /**
+   * Average Thresholded Confidence (Garg et al., ICLR 2022): thresholds on the calibrated top-1 probability and
+   * on the negative entropy of the calibrated distribution, each fitted on the validation split so that the
+   * share of its predictions scoring above it equals its accuracy (absent in older manifests).
+   */
+  atc_max_probability_threshold?: number;
+  atc_negative_entropy_threshold?: number;
+  /** Validation accuracy minus the validation mean calibrated top-1 probability (Difference of Confidences). */
+  doc_offset?: number;
+}
+
+/** What a manifest's calibration gives the estimators; undefined without one. */
+export function calibrationOf(manifest: ModelManifest): ModelCalibration | undefined {
+  const c = manifest.calibration;
+  if (!c) return undefined;
+  const doc = c.validation_accuracy !== undefined && c.validation_mean_probability !== undefined ? { doc_offset: c.validation_accuracy - c.validation_mean_probability } : {};
+  return {
+    temperature: c.temperature,
+    num_classes: manifest.output.num_classes,
+    ...(c.atc_max_probability_threshold !== undefined ? { atc_max_probability_threshold: c.atc_max_probability_threshold } : {}),
+    ...(c.atc_negative_entropy_threshold !== undefined ? { atc_negative_entropy_threshold: c.atc_negative_entropy_threshold } : {}),
+    ...doc,
+  };
 }
 
 /** The calibration of a model version; undefined when its manifest has none (no estimate then). */
 export type CalibrationLookup = (modelName: string, modelVersion: string) => ModelCalibration | undefined;
 
+/** A calibrated distribution over all classes from the top-k scores. */
+export interface CalibratedDistribution {
+  /** Calibrated probabilities of the top k classes, best first. */
+  top: number[];
+  /** Classes outside the top k, and the calibrated probability each is taken to have. */
+  missing: number;
+  missing_each: number;
+}
+
 /**
- * Calibrated top-1 probability from the top-k probabilities (best first) of a `numClasses`-way softmax; null
+ * The calibrated distribution from the top-k probabilities (best first) of a `numClasses`-way softmax; null
  * when the scores are not probabilities (negative, above 1, not finite, or none).
  */
-export function calibratedTopProbability(topScores: readonly number[], c: ModelCalibration): number | null {
+export function calibratedDistribution(topScores: readonly number[], c: ModelCalibration): CalibratedDistribution | null {
   const k = Math.min(topScores.length, c.num_classes);
   if (k === 0 || !(c.temperature > 0)) return null;
   let total = 0;
@@ -57,12 +90,69 @@ export function calibratedTopProbability(topScores: readonly number[], c: ModelC
   const beta = 1 / c.temperature;
   // Scaled by the best score, so pᵢ^β never underflows for the terms that matter.
   const term = (p: number): number => (p > 0 ? Math.exp(beta * Math.log(p / best)) : 0);
-  let denominator = 0;
-  for (let i = 0; i < k; i++) denominator += term(topScores[i]!);
+  const terms = topScores.slice(0, k).map(term);
+  let denominator = terms.reduce((a, b) => a + b, 0);
   const missing = c.num_classes - k;
   const rest = Math.max(0, 1 - total);
-  if (missing > 0 && rest > 0) denominator += missing * term(Math.min(rest / missing, topScores[k - 1]!));
-  return 1 / denominator;
+  const tail = missing > 0 && rest > 0 ? term(Math.min(rest / missing, topScores[k - 1]!)) : 0;
+  denominator += missing * tail;
+  return { top: terms.map((t) => t / denominator), missing, missing_each: tail / denominator };
+}
+
+/**
+ * Calibrated top-1 probability from the top-k probabilities (best first) of a `numClasses`-way softmax; null
+ * when the scores are not probabilities (negative, above 1, not finite, or none).
+ */
+export function calibratedTopProbability(topScores: readonly number[], c: ModelCalibration): number | null {
+  return calibratedDistribution(topScores, c)?.top[0] ?? null;
+}
+
+/** Σ q log q of a calibrated distribution (0 for a certain prediction, −log(classes) for a uniform one). */
+export function negativeEntropy(d: CalibratedDistribution): number {
+  const plogp = (q: number): number => (q > 0 ? q * Math.log(q) : 0);
+  return d.top.reduce((a, q) => a + plogp(q), 0) + d.missing * plogp(d.missing_each);
+}
+
+/** The per-prediction scores the estimators use. */
+export interface PredictionScores {
+  /** Calibrated top-1 probability. */
+  probability: number;
+  negative_entropy: number;
+}
+
+export function predictionScores(topScores: readonly number[], c: ModelCalibration): PredictionScores | null {
+  const d = calibratedDistribution(topScores, c);
+  return d ? { probability: d.top[0]!, negative_entropy: negativeEntropy(d) } : null;
+}
+
+/** The label-free accuracy estimators compared by drift-monitor/evaluation/label-free.ts. */
+export const ESTIMATORS = ['mean_probability', 'doc', 'atc_max_probability', 'atc_negative_entropy'] as const;
+export type EstimatorName = (typeof ESTIMATORS)[number];
+
+/**
+ * The estimate of one estimator over a set of predictions' scores; null when the model's calibration lacks what
+ * it needs (older manifests have no ATC thresholds or DoC offset) or there are no scores.
+ * - mean_probability: mean calibrated top-1 probability (confidence-based performance estimation);
+ * - doc: the same shifted by the validation gap between accuracy and mean probability;
+ * - atc_*: the share of predictions whose score is above the validation-fitted threshold.
+ */
+export function estimate(scores: readonly PredictionScores[], c: ModelCalibration, estimator: EstimatorName): number | null {
+  if (scores.length === 0) return null;
+  const n = scores.length;
+  switch (estimator) {
+    case 'mean_probability':
+      return scores.reduce((a, s) => a + s.probability, 0) / n;
+    case 'doc':
+      return c.doc_offset === undefined ? null : Math.min(1, Math.max(0, scores.reduce((a, s) => a + s.probability, 0) / n + c.doc_offset));
+    case 'atc_max_probability': {
+      const t = c.atc_max_probability_threshold;
+      return t === undefined ? null : scores.filter((s) => s.probability > t).length / n;
+    }
+    case 'atc_negative_entropy': {
+      const t = c.atc_negative_entropy_threshold;
+      return t === undefined ? null : scores.filter((s) => s.negative_entropy > t).length / n;
+    }
+  }
 }
 
 /** Running sums of one window's calibrated top-1 probabilities. */

@@ -161,6 +161,12 @@ function checkCalibration(c: Checker, value: unknown, kind: unknown): void {
   for (const field of ['test_ece_before', 'test_ece_after'] as const) {
     if (calibration[field] !== undefined) c.number(calibration[field], `calibration.${field}`, { min: 0, max: 1 });
   }
+  if (calibration.scores_top_k !== undefined) c.number(calibration.scores_top_k, 'calibration.scores_top_k', { min: 1, integer: true });
+  for (const field of ['validation_accuracy', 'validation_mean_probability', 'atc_max_probability_threshold'] as const) {
+    if (calibration[field] !== undefined) c.number(calibration[field], `calibration.${field}`, { min: 0, max: 1 });
+  }
+  // Σ q log q of a distribution lies in [−log(classes), 0].
+  if (calibration.atc_negative_entropy_threshold !== undefined) c.number(calibration.atc_negative_entropy_threshold, 'calibration.atc_negative_entropy_threshold', { max: 0 });
   // Independent sigmoid scores have no single top-1 probability to rescale.
   if (kind === 'sigmoid') c.fail('calibration', 'absent for output.kind "sigmoid" (temperature scaling calibrates a softmax)', value);
 }

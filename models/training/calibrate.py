@@ -12,7 +12,12 @@ with T, where it was fitted, and the expected calibration error on the official 
 Every other byte of the manifest stays as it was.
 
 The drift monitor turns each prediction's top-k scores into a calibrated top-1 probability with T and reports
-their mean per window as the expected accuracy (drift-monitor/analytics/label-free.ts).
+their mean per window as the expected accuracy (drift-monitor/analytics/label-free.ts). For the other estimators
+it compares, the same validation predictions, seen as the drift monitor sees them (the top 5 float32 scores, the
+other classes sharing the rest evenly, re-tempered with T), also give the validation accuracy, their mean
+calibrated top-1 probability (Difference of Confidences) and the Average Thresholded Confidence thresholds
+(Garg et al., ICLR 2022): for the calibrated top-1 probability and for the negative entropy of the calibrated
+distribution, the threshold above which the share of validation predictions equals the validation accuracy.
 """
 
 from __future__ import annotations
@@ -34,6 +39,9 @@ ECE_BINS = 15
 # Inverse temperatures searched; NLL is convex in 1/T, so golden-section search finds its minimum.
 INVERSE_T_RANGE = (0.02, 20.0)
 TEMPERATURE_DECIMALS = 4
+# The drift monitor sees the top TOP_K scores of each prediction (the inference consumers' default).
+SERVED_TOP_K = 5
+THRESHOLD_DECIMALS = 6
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -83,6 +91,36 @@ def expected_calibration_error(logits: np.ndarray, labels: np.ndarray, temperatu
     return float(total)
 
 
+def served_scores(logits: np.ndarray, temperature: float, k: int = SERVED_TOP_K) -> tuple[np.ndarray, np.ndarray]:
+    """Calibrated top-1 probability and negative entropy per row, as drift-monitor/analytics/label-free.ts computes
+    them from the served top-k float32 probabilities (the classes outside the top k share the rest evenly, each at
+    most the k-th score; each probability re-tempered as p^(1/T) and renormalised)."""
+    p = np.exp(log_softmax(logits)).astype(np.float32).astype(np.float64)
+    top = -np.sort(-p, axis=1)[:, :k]
+    missing = p.shape[1] - k
+    rest = np.maximum(0.0, 1.0 - top.sum(axis=1))
+    best = top[:, 0]
+    beta = 1.0 / temperature
+
+    def term(q: np.ndarray, scale: np.ndarray) -> np.ndarray:
+        safe = np.where(q > 0, q, 1.0)
+        return np.where(q > 0, np.exp(beta * np.log(safe / scale)), 0.0)
+
+    terms = term(top, best[:, None])
+    tail = term(np.minimum(rest / missing, top[:, -1]), best) if missing > 0 else np.zeros(len(top))
+    denominator = terms.sum(axis=1) + missing * tail
+    q_top, q_tail = terms / denominator[:, None], tail / denominator
+    plogp = lambda q: np.where(q > 0, q * np.log(np.where(q > 0, q, 1.0)), 0.0)  # noqa: E731
+    return q_top[:, 0], plogp(q_top).sum(axis=1) + missing * plogp(q_tail)
+
+
+def atc_threshold(scores: np.ndarray, accuracy: float) -> float:
+    """The threshold t with share(scores > t) = accuracy (to 1/n): halfway between the k-th and (k+1)-th largest."""
+    ordered = np.sort(scores)[::-1]
+    k = min(max(int(round(accuracy * len(ordered))), 1), len(ordered) - 1)
+    return float((ordered[k - 1] + ordered[k]) / 2.0)
+
+
 def calibration_field(version: str, data_dir: Path, threads: int) -> dict[str, object]:
     manifest_path = mf.REPO_ROOT / "models" / MODEL_NAME / version / mf.MANIFEST_FILE
     manifest = json.loads(manifest_path.read_text())
@@ -100,6 +138,19 @@ def calibration_field(version: str, data_dir: Path, threads: int) -> dict[str, o
         f"{nll(test_logits, test_split.labels, temperature):.4f}",
         flush=True,
     )
+    val_correct = (val_logits.argmax(axis=1) == val_split.labels).astype(np.float64)
+    accuracy = float(val_correct.mean())
+    probability, negative_entropy = served_scores(val_logits, temperature)
+    thresholds = {
+        "atc_max_probability_threshold": round(atc_threshold(probability, accuracy), THRESHOLD_DECIMALS),
+        "atc_negative_entropy_threshold": round(atc_threshold(negative_entropy, accuracy), THRESHOLD_DECIMALS),
+    }
+    print(
+        f"[{version}] validation accuracy {accuracy:.4f}, mean calibrated top-1 probability {probability.mean():.4f}; "
+        f"ATC share above: max probability {(probability > thresholds['atc_max_probability_threshold']).mean():.4f}, "
+        f"negative entropy {(negative_entropy > thresholds['atc_negative_entropy_threshold']).mean():.4f}",
+        flush=True,
+    )
     return {
         "method": "temperature",
         "temperature": temperature,
@@ -110,6 +161,10 @@ def calibration_field(version: str, data_dir: Path, threads: int) -> dict[str, o
         "samples": len(val_split.labels),
         "test_ece_before": round(expected_calibration_error(test_logits, test_split.labels, 1.0), 4),
         "test_ece_after": round(expected_calibration_error(test_logits, test_split.labels, temperature), 4),
+        "scores_top_k": SERVED_TOP_K,
+        "validation_accuracy": round(accuracy, THRESHOLD_DECIMALS),
+        "validation_mean_probability": round(float(probability.mean()), THRESHOLD_DECIMALS),
+        **thresholds,
     }
 
 

@@ -33,6 +33,18 @@ describe('manifest calibration (optional)', () => {
     expect(refusal(validManifest({ calibration: 'hot' as unknown as Calibration }))).toMatch(/calibration must be an object/);
   });
 
+  it('takes the ATC thresholds and validation figures, optional, and names bad ones', () => {
+    const full: Calibration = {
+      ...CALIBRATION, scores_top_k: 5, validation_accuracy: 0.93, validation_mean_probability: 0.931, atc_max_probability_threshold: 0.615, atc_negative_entropy_threshold: -0.78,
+    };
+    expect(validateManifest(validManifest({ calibration: full }), 'x').calibration).toEqual(full);
+    const bad = { ...CALIBRATION, scores_top_k: 0, validation_accuracy: 1.5, validation_mean_probability: -0.1, atc_max_probability_threshold: 2, atc_negative_entropy_threshold: 0.3 };
+    const message = refusal(validManifest({ calibration: bad as unknown as Calibration }));
+    for (const field of ['scores_top_k', 'validation_accuracy', 'validation_mean_probability', 'atc_max_probability_threshold', 'atc_negative_entropy_threshold']) {
+      expect(message).toContain(`calibration.${field}`);
+    }
+  });
+
   it('refuses a temperature for independent sigmoid scores', () => {
     const m = validManifest({ calibration: CALIBRATION });
     expect(refusal({ ...m, output: { ...m.output, kind: 'sigmoid' } })).toMatch(/calibration must be absent for output.kind "sigmoid"/);
@@ -47,6 +59,11 @@ describe('manifest calibration (optional)', () => {
       expect(manifest.calibration?.temperature).toBeGreaterThan(0.8);
       expect(manifest.calibration?.temperature).toBeLessThan(1.25);
       expect(manifest.calibration?.samples).toBe(manifest.lineage?.validation_samples);
+      // ATC: the share of validation predictions above the threshold is their accuracy, close to the trained one.
+      expect(manifest.calibration?.scores_top_k).toBe(5);
+      expect(Math.abs(manifest.calibration!.validation_accuracy! - manifest.metrics!.validation_accuracy)).toBeLessThan(0.005);
+      expect(manifest.calibration?.atc_max_probability_threshold).toBeDefined();
+      expect(manifest.calibration?.atc_negative_entropy_threshold).toBeDefined();
     }
   });
 });
