@@ -8,7 +8,9 @@
  *   npx tsx drift-monitor/evaluation/label-free.ts [--versions v1,v2] [--shifts none,dark,...] [--limit N] [--window 500]
  *
  * Prints one JSON object: per version and shift the true accuracy, the estimate, their difference in points,
- * and per window the mean and largest absolute difference and how often the window's interval held.
+ * and per window the mean and largest absolute difference and how often the window's interval held; and the same
+ * differences for every estimator of label-free.ts (ESTIMATORS) side by side, computed from the same predictions
+ * over the same windows. On stderr, a markdown table of those (whole-set error and window-level MAE per estimator).
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -24,7 +26,7 @@ import { createSession, defaultSessionConfig } from '../../models/runtime/sessio
 import { readFashionMnist } from '../../scripts/samples/fashion-mnist.ts';
 import { applyFeedback, applyPrediction, createDriftState, driftConfig, type DriftContext } from '../analytics/drift-state.ts';
 import type { PredictionInput } from '../analytics/events.ts';
-import { INPUT_DRIFT_METRICS } from '../analytics/label-free.ts';
+import { calibrationOf, estimate, ESTIMATORS, INPUT_DRIFT_METRICS, predictionScores, type EstimatorName, type PredictionScores } from '../analytics/label-free.ts';
 import type { WindowSummary } from '../analytics/window-summary.ts';
 import { loadReferences } from '../service/references.ts';
 import { encode, SHIFT_DESCRIPTIONS, SHIFT_NAMES, shiftedItems, type ShiftName, type TestImages } from './shifts.ts';
@@ -96,6 +98,47 @@ export interface ShiftResult {
   window_interval_coverage: number | null;
   /** Share of the full windows whose brightness or contrast PSI was significant (the drift monitor saw the inputs change). */
   windows_with_input_drift: number | null;
+  /** Every estimator on the same predictions and windows (null where the manifest lacks what it needs). */
+  estimators: Record<EstimatorName, EstimatorResult | null>;
+}
+
+export interface EstimatorResult {
+  /** Over every prediction, and its error (estimate − true) in points. */
+  estimate: number;
+  error_points: number;
+  /** Over the full windows: mean and largest |estimate − measured| in points. */
+  window_mean_abs_error_points: number | null;
+  window_max_abs_error_points: number | null;
+}
+
+const round = (x: number, d = 4): number => Number(x.toFixed(d));
+
+/** Each estimator over the whole set and over consecutive full windows of `window` predictions (the count windows). */
+export function compareEstimators(scores: readonly PredictionScores[], correct: readonly boolean[], c: ModelManifest, window: number): Record<EstimatorName, EstimatorResult | null> {
+  const calibration = calibrationOf(c);
+  const n = scores.length;
+  const accuracy = correct.filter(Boolean).length / n;
+  const out = {} as Record<EstimatorName, EstimatorResult | null>;
+  for (const name of ESTIMATORS) {
+    const whole = calibration ? estimate(scores, calibration, name) : null;
+    if (whole === null || !calibration) {
+      out[name] = null;
+      continue;
+    }
+    const errors: number[] = [];
+    for (let start = 0; start + window <= n; start += window) {
+      const e = estimate(scores.slice(start, start + window), calibration, name)!;
+      const measured = correct.slice(start, start + window).filter(Boolean).length / window;
+      errors.push(Math.abs(e - measured) * 100);
+    }
+    out[name] = {
+      estimate: round(whole),
+      error_points: round((whole - accuracy) * 100, 2),
+      window_mean_abs_error_points: errors.length ? round(errors.reduce((a, b) => a + b, 0) / errors.length, 2) : null,
+      window_max_abs_error_points: errors.length ? round(Math.max(...errors), 2) : null,
+    };
+  }
+  return out;
 }
 
 /** Scores one shifted set with one model and runs the predictions and their labels through the drift monitor's analytics. */
@@ -139,7 +182,9 @@ export async function evaluateShift(model: ServedModel, set: TestImages, shift: 
   const open = Object.values(state.windows.streams)[0]?.open;
   const sum = windows.reduce((a, w) => a + w.expected * w.count, 0) + (open?.calibrated?.sum ?? 0);
   const confidence = scored.reduce((a, s) => a + s.top[0]!.score, 0) / n;
-  const round = (x: number, d = 4): number => Number(x.toFixed(d));
+  const calibration = calibrationOf(model.manifest);
+  const scores = calibration ? scored.map((s) => predictionScores(s.top.map((t) => t.score), calibration)!) : [];
+  const estimators = compareEstimators(scores, scored.map((s, i) => s.top[0]!.index === items[i]!.label), model.manifest, o.window ?? 500);
   return {
     version: model.manifest.version,
     shift,
@@ -154,12 +199,31 @@ export async function evaluateShift(model: ServedModel, set: TestImages, shift: 
     window_max_abs_error_points: errors.length ? round(Math.max(...errors), 2) : null,
     window_interval_coverage: windows.length ? round(windows.filter((w) => w.measured >= w.low && w.measured <= w.high).length / windows.length, 3) : null,
     windows_with_input_drift: windows.length ? round(windows.filter((w) => w.input_drift.length > 0).length / windows.length, 3) : null,
+    estimators,
   };
 }
 
 export async function loadTestSet(): Promise<TestImages> {
   const { images, labels } = await readFashionMnist('t10k');
   return { count: images.count, size: images.rows, pixels: images.pixels, labels };
+}
+
+/** Estimate − true accuracy over the whole set, and the window-level MAE in brackets, per estimator (points). */
+export function markdownTable(results: readonly ShiftResult[]): string {
+  const signed = (x: number): string => `${x > 0 ? '+' : x < 0 ? '−' : '±'}${Math.abs(x).toFixed(1)}`;
+  const lines = [
+    `| version | shift | true accuracy | input PSI flagged | ${ESTIMATORS.join(' | ')} |`,
+    `| --- | --- | --- | --- | ${ESTIMATORS.map(() => '---').join(' | ')} |`,
+  ];
+  for (const r of results) {
+    const cells = ESTIMATORS.map((e) => {
+      const x = r.estimators[e];
+      return x ? `${signed(x.error_points)} (${x.window_mean_abs_error_points?.toFixed(1) ?? '–'})` : '–';
+    });
+    const flagged = r.windows_with_input_drift === null ? '–' : `${Math.round(r.windows_with_input_drift * 100)} %`;
+    lines.push(`| ${r.version} | ${r.shift} (${r.description}) | ${(r.true_accuracy * 100).toFixed(1)} % | ${flagged} | ${cells.join(' | ')} |`);
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 function option(args: string[], name: string): string | undefined {
@@ -184,6 +248,7 @@ async function main(args: string[]): Promise<void> {
     }
     await model.release();
   }
+  process.stderr.write(markdownTable(results));
   const table = results.map(({ windows: _windows, ...rest }) => rest);
   process.stdout.write(`${JSON.stringify({ window, table, windows: results.map((r) => ({ version: r.version, shift: r.shift, windows: r.windows })) }, null, 2)}\n`);
 }

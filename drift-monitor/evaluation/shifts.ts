@@ -10,18 +10,69 @@
 import sharp from 'sharp';
 import { prng } from '../../rollouts/simulation.ts';
 
-export const SHIFT_NAMES = ['none', 'dark', 'noise', 'blur', 'jpeg', 'label-shift', 'concept-shift'] as const;
+/**
+ * `dark`, `noise`, `blur` and `jpeg` are the headline severities; the suffixed ones sweep each covariate shift from
+ * mild to heavy (SEVERITIES), so the estimators can be judged by how far each holds.
+ */
+export const SHIFT_NAMES = [
+  'none', 'dark', 'noise', 'blur', 'jpeg', 'label-shift', 'concept-shift',
+  'dark-0.7', 'dark-0.3', 'noise-10', 'noise-20', 'blur-0.5', 'blur-1.5', 'jpeg-30', 'jpeg-15',
+] as const;
 export type ShiftName = (typeof SHIFT_NAMES)[number];
 
-export const SHIFT_DESCRIPTIONS: Record<ShiftName, string> = {
-  none: 'the test set as it is (PNG)',
-  dark: 'pixels x 0.5 (PNG)',
-  noise: 'Gaussian noise, sd 40 of 255, clipped (PNG)',
-  blur: 'Gaussian blur, sigma 1 pixel (PNG)',
-  jpeg: 'JPEG quality 8',
-  'label-shift': 'T-shirt/top, Pullover, Coat and Shirt 4x as common as the other classes (resampled, PNG)',
-  'concept-shift': 'labels of Shirt and T-shirt/top swapped (PNG)',
+type Spec =
+  | { kind: 'none' | 'label-shift' | 'concept-shift' }
+  | { kind: 'dark'; factor: number }
+  | { kind: 'noise'; sd: number }
+  | { kind: 'blur'; sigma: number }
+  | { kind: 'jpeg'; quality: number };
+
+const SPECS: Record<ShiftName, Spec> = {
+  none: { kind: 'none' },
+  dark: { kind: 'dark', factor: 0.5 },
+  noise: { kind: 'noise', sd: 40 },
+  blur: { kind: 'blur', sigma: 1 },
+  jpeg: { kind: 'jpeg', quality: 8 },
+  'label-shift': { kind: 'label-shift' },
+  'concept-shift': { kind: 'concept-shift' },
+  'dark-0.7': { kind: 'dark', factor: 0.7 },
+  'dark-0.3': { kind: 'dark', factor: 0.3 },
+  'noise-10': { kind: 'noise', sd: 10 },
+  'noise-20': { kind: 'noise', sd: 20 },
+  'blur-0.5': { kind: 'blur', sigma: 0.5 },
+  'blur-1.5': { kind: 'blur', sigma: 1.5 },
+  'jpeg-30': { kind: 'jpeg', quality: 30 },
+  'jpeg-15': { kind: 'jpeg', quality: 15 },
 };
+
+/** Each covariate shift from mild to heavy. */
+export const SEVERITIES: Record<'dark' | 'noise' | 'blur' | 'jpeg', readonly [ShiftName, ShiftName, ShiftName]> = {
+  dark: ['dark-0.7', 'dark', 'dark-0.3'],
+  noise: ['noise-10', 'noise-20', 'noise'],
+  blur: ['blur-0.5', 'blur', 'blur-1.5'],
+  jpeg: ['jpeg-30', 'jpeg-15', 'jpeg'],
+};
+
+function describe(spec: Spec): string {
+  switch (spec.kind) {
+    case 'none':
+      return 'the test set as it is (PNG)';
+    case 'dark':
+      return `pixels x ${spec.factor} (PNG)`;
+    case 'noise':
+      return `Gaussian noise, sd ${spec.sd} of 255, clipped (PNG)`;
+    case 'blur':
+      return `Gaussian blur, sigma ${spec.sigma} pixel (PNG)`;
+    case 'jpeg':
+      return `JPEG quality ${spec.quality}`;
+    case 'label-shift':
+      return 'T-shirt/top, Pullover, Coat and Shirt 4x as common as the other classes (resampled, PNG)';
+    case 'concept-shift':
+      return 'labels of Shirt and T-shirt/top swapped (PNG)';
+  }
+}
+
+export const SHIFT_DESCRIPTIONS = Object.fromEntries(SHIFT_NAMES.map((n) => [n, describe(SPECS[n])])) as Record<ShiftName, string>;
 
 /** Classes the label shift makes 4x as common: the upper-body garments the models confuse most. */
 const HARD_CLASSES = new Set([0, 2, 4, 6]);
@@ -80,20 +131,21 @@ export function shiftedItems(set: TestImages, shift: ShiftName, seed: number, li
   const random = prng(seed);
   const indices = Array.from({ length: set.count }, (_, i) => i);
   let chosen = indices;
-  if (shift === 'label-shift') {
+  const spec = SPECS[shift];
+  if (spec.kind === 'label-shift') {
     // Keep every hard-class image and each other image with probability 1/4: the hard classes become 4x as common.
     chosen = indices.filter((i) => HARD_CLASSES.has(set.labels[i]!) || random() < 0.25);
   }
   return chosen.slice(0, limit).map((i) => {
     const px = image(set, i);
     const label = set.labels[i]!;
-    switch (shift) {
+    switch (spec.kind) {
       case 'dark':
-        return { pixels: Uint8Array.from(px, (v) => clip(v * 0.5)), label };
+        return { pixels: Uint8Array.from(px, (v) => clip(v * spec.factor)), label };
       case 'noise':
-        return { pixels: Uint8Array.from(px, (v) => clip(v + 40 * normal(random))), label };
+        return { pixels: Uint8Array.from(px, (v) => clip(v + spec.sd * normal(random))), label };
       case 'blur':
-        return { pixels: gaussianBlur(px, set.size, 1), label };
+        return { pixels: gaussianBlur(px, set.size, spec.sigma), label };
       case 'concept-shift':
         return { pixels: px, label: label === SWAPPED[0] ? SWAPPED[1] : label === SWAPPED[1] ? SWAPPED[0] : label };
       default:
@@ -102,8 +154,9 @@ export function shiftedItems(set: TestImages, shift: ShiftName, seed: number, li
   });
 }
 
-/** The bytes a producer would publish: JPEG at quality 8 for the JPEG shift, PNG otherwise. */
+/** The bytes a producer would publish: JPEG at the shift's quality for the JPEG shifts, PNG otherwise. */
 export async function encode(item: ShiftedItem, size: number, shift: ShiftName): Promise<Buffer> {
   const raw = sharp(Buffer.from(item.pixels), { raw: { width: size, height: size, channels: 1 } });
-  return shift === 'jpeg' ? raw.jpeg({ quality: 8 }).toBuffer() : raw.png().toBuffer();
+  const spec = SPECS[shift];
+  return spec.kind === 'jpeg' ? raw.jpeg({ quality: spec.quality }).toBuffer() : raw.png().toBuffer();
 }
