@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Registry, type Histogram, type Metric, type RegistryContentType } from 'prom-client';
 
-import { activeTraceIds } from './tracing.ts';
+import { activeTraceIds, sampledTraceId, type Span } from './tracing.ts';
 
 const SERVICE_LABEL = new WeakMap<Registry<RegistryContentType>, string>();
 
@@ -27,13 +27,14 @@ export function exemplarsFor(registry: Registry<RegistryContentType>): { enableE
 export const LATENCY_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /**
- * Observes a latency; a histogram made with `enableExemplars` also keeps the active span's trace id as its bucket's
- * exemplar (a sampled span only), which /metrics shows to a scraper that asks for OpenMetrics.
+ * Observes a latency; a histogram made with `enableExemplars` also keeps a trace id as its bucket's exemplar (the
+ * given span's, or the active one's; a sampled span only), which /metrics shows to a scraper that asks for
+ * OpenMetrics.
  */
-export function observeSeconds<T extends string>(histogram: Histogram<T>, labels: Partial<Record<T, string | number>>, seconds: number): void {
+export function observeSeconds<T extends string>(histogram: Histogram<T>, labels: Partial<Record<T, string | number>>, seconds: number, span?: Span): void {
   // prom-client swaps observe() for an object-taking one on histograms with exemplars.
   if (!(histogram as unknown as { enableExemplars: boolean }).enableExemplars) return histogram.observe(labels, seconds);
-  const { trace_id: traceId } = activeTraceIds();
+  const traceId = span ? sampledTraceId(span) : activeTraceIds().trace_id;
   histogram.observe({ labels, value: seconds, ...(traceId ? { exemplarLabels: { trace_id: traceId } } : {}) } as never);
 }
 

@@ -193,6 +193,12 @@ export function spanTraceparent(span: Span | undefined): string | undefined {
   return active && spanContext && isSpanContextValid(spanContext) ? formatTraceparent(spanContext) : undefined;
 }
 
+/** The span's trace id when it was sampled (still after it ended), for an exemplar. */
+export function sampledTraceId(span: Span): string | undefined {
+  const spanContext = span.spanContext();
+  return active && isSpanContextValid(spanContext) && (spanContext.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED ? spanContext.traceId : undefined;
+}
+
 /** trace_id and span_id of the active span, for log lines and exemplars; empty when there is none. */
 export function activeTraceIds(): { trace_id?: string; span_id?: string } {
   if (!active) return {};

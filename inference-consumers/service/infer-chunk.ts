@@ -2,6 +2,7 @@
 import type { ModelRegistry } from '../../models/loader/model-registry.ts';
 import type { ChunkProcessor, ProcessedChunk } from '../../platform/consumer/chunk-isolation.ts';
 import type { FailedRecord } from '../../platform/dead-letter.ts';
+import { observeSeconds } from '../../platform/metrics.ts';
 import { decodeChunk } from '../../platform/decode-batch.ts';
 import { PipelineError } from '../../platform/errors.ts';
 import { HEADER, headersToStrings } from '../../platform/headers.ts';
@@ -102,7 +103,8 @@ export function inferChunkProcessor(d: InferChunkDeps): ChunkProcessor {
         for (const { item, prediction } of delivered) {
           if (dropped.has(item.message)) continue;
           d.metrics.predictions.inc({ version: label, shadow: String(prediction.shadow) });
-          d.metrics.endToEndSeconds.observe({ version: label, shadow: String(prediction.shadow) }, prediction.timings.total_ms / 1000);
+          // With the request's trace as the exemplar of its latency bucket, when it was sampled.
+          observeSeconds(d.metrics.endToEndSeconds, { version: label, shadow: String(prediction.shadow) }, prediction.timings.total_ms / 1000, spans?.requestSpan(item.message));
         }
       },
     };

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { LATENCY_BUCKETS_SECONDS } from '../../platform/metrics.ts';
+import { exemplarsFor, LATENCY_BUCKETS_SECONDS } from '../../platform/metrics.ts';
 
 export function createInferenceMetrics(registry: Registry) {
   const registers = [registry];
@@ -18,7 +18,7 @@ export function createInferenceMetrics(registry: Registry) {
     }),
     endToEndSeconds: new Histogram({
       name: 'inference_end_to_end_latency_seconds', help: 'From the request\'s submitted_at to its prediction produced',
-      labelNames: ['version', 'shadow'], buckets: LATENCY_BUCKETS_SECONDS, registers,
+      labelNames: ['version', 'shadow'], buckets: LATENCY_BUCKETS_SECONDS, registers, ...exemplarsFor(registry),
     }),
     cacheLookups: new Counter({
       name: 'inference_result_cache_lookups_total', help: 'Result cache lookups by image content (RESULT_CACHE=on): hit or miss', labelNames: ['version', 'result'], registers,

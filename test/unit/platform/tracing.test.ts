@@ -184,11 +184,16 @@ describe('with tracing', () => {
     withSpan(span, () => observeSeconds(histogram, { route: '/a' }, 0.05));
     span.end();
     observeSeconds(histogram, { route: '/a' }, 0.5);
+    // A request's span given after it ended (the consumer observes once the transaction is acknowledged).
+    const request = startProcessSpan({ topic: 't', traceparent: newTraceparent() });
+    request.end();
+    observeSeconds(histogram, { route: '/b' }, 2, request);
     const open = await scrape(registry, 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5');
     expect(open.contentType).toMatch(/^application\/openmetrics-text/);
     expect(open.body).toMatch(new RegExp(`x_duration_seconds_bucket\\{le="0.1",[^}]*\\} 1 # \\{trace_id="${span.spanContext().traceId}"\\} 0.05 `));
     // The observation outside a span counts without an exemplar.
     expect(open.body).toMatch(/x_duration_seconds_bucket\{le="1",[^}]*\} 2\n/);
+    expect(open.body).toMatch(new RegExp(`x_duration_seconds_bucket\\{le="\\+Inf",[^}]*route="/b"[^}]*\\} 1 # \\{trace_id="${request.spanContext().traceId}"\\} 2 `));
     expect(open.body).toContain('process_cpu_seconds_total{service="svc"}');
     expect(open.body.endsWith('# EOF\n')).toBe(true);
     const plain = await scrape(registry, undefined);
