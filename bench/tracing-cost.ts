@@ -11,10 +11,14 @@
  */
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
+import type { KafkaMessage } from 'kafkajs';
+import { startChunkSpans } from '../inference-consumers/service/batch-tracing.ts';
 import type { Prediction } from '../inference-consumers/service/prediction.ts';
+import type { RoutedRequest } from '../router/routed-request.ts';
 import { exitWithUsage, parseCommandLine } from '../platform/cli-args.ts';
 import { EnvReader } from '../platform/config.ts';
-import { DEFAULT_SAMPLER, DEFAULT_SAMPLER_RATIO, readTracingSettings, startTracing } from '../platform/tracing.ts';
+import { childTraceparent, newTraceparent, TRACEPARENT } from '../platform/trace.ts';
+import { DEFAULT_SAMPLER, DEFAULT_SAMPLER_RATIO, readTracingSettings, spanTraceparent, startProcessSpan, startSendSpan, startTracing } from '../platform/tracing.ts';
 import { newImageRequest } from '../producers/image-request.ts';
 import { acquireStack } from '../stack/acquire-stack.ts';
 import { JAEGER_ENV } from '../stack/jaeger/jaeger-server.ts';
@@ -94,6 +98,58 @@ async function run(mode: Mode, uris: string[], images: number): Promise<RunResul
   }
 }
 
+/**
+ * CPU µs per image of the spans themselves, in this process: for chunks of 32 records whose traceparents carry the
+ * sampling decision a traced publisher would make, the router's process and send spans and the consumer's chunk,
+ * request, stage, model-call and send spans, with the real OTLP export to Jaeger flushed at the end. Steadier than
+ * the pipeline's figures on a loaded machine: nothing else is in the loop.
+ */
+async function spanCpuPerImage(mode: Mode, images: number): Promise<number> {
+  const env = new EnvReader({ ...MODES[mode], OTEL_SERVICE_NAME: 'bench-spans' });
+  const settings = readTracingSettings(env, 'bench-spans');
+  env.done();
+  const tracing = startTracing(settings);
+  try {
+    const chunks = Array.from({ length: Math.ceil(images / 32) }, (_, c) => Array.from({ length: 32 }, (_, i): KafkaMessage => {
+      const root = startSendSpan({ topic: 'bench.requests', key: `r${c}-${i}` });
+      root.end();
+      return { key: Buffer.from(`r${c}-${i}`), value: null, offset: String(i), timestamp: '0', attributes: 0, headers: { [TRACEPARENT]: spanTraceparent(root) ?? newTraceparent() } };
+    }));
+    const started = process.cpuUsage();
+    for (const records of chunks) {
+      for (const message of records) {
+        const route = startProcessSpan({ topic: 'bench.requests', partition: 0, offset: message.offset, key: 'k', traceparent: String(message.headers?.[TRACEPARENT]) });
+        const send = startSendSpan({ topic: 'bench.requests.v1', key: 'k' }, route);
+        message.headers = { [TRACEPARENT]: spanTraceparent(send) ?? childTraceparent(String(message.headers?.[TRACEPARENT])) };
+        route.end();
+        send.end();
+      }
+      const spans = startChunkSpans(records, records, { topic: 'bench.requests.v1', partition: 0, model: 'fashion-mnist', version: 'v1' });
+      const items = records.map((message) => ({ message, request: { uri: 'file:///x.png' } as RoutedRequest }));
+      for (const item of items) {
+        await (spans ? spans.stage(item, 'fetch', async () => undefined) : undefined);
+        await (spans ? spans.stage(item, 'preprocess', async () => undefined) : undefined);
+      }
+      await (spans ? spans.modelCall(items, async () => undefined) : undefined);
+      const sends = records.map((message) => {
+        const parent = spans?.requestSpan(message);
+        const predicted = parent ? startSendSpan({ topic: 'bench.predictions', key: 'k' }, parent) : undefined;
+        spanTraceparent(predicted);
+        return predicted;
+      });
+      spans?.end(new Map());
+      for (const predicted of sends) predicted?.end();
+    }
+    // The export of what was recorded counts too.
+    await tracing.shutdown();
+    const used = process.cpuUsage(started);
+    return (used.user + used.system) / (chunks.length * 32);
+  } catch (err) {
+    await tracing.shutdown();
+    throw err;
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseCommandLine(USAGE, { options: { images: { type: 'string', default: '4000' }, rounds: { type: 'string', default: '5' } } });
   const images = Number(values.images);
@@ -105,6 +161,9 @@ async function main(): Promise<void> {
   try {
     const uris = await benchImages('fashion', join(REPO_ROOT, 'data', 'bench'), 2_000);
     const load: number[] = [loadavg()[0] ?? 0];
+    const spanCpu: Record<Mode, number[]> = { off: [], default_sampler: [], sampled_100: [] };
+    for (let r = 0; r < 3; r += 1) for (const mode of Object.keys(MODES) as Mode[]) spanCpu[mode].push(await spanCpuPerImage(mode, 20_000));
+    log(`span CPU µs per image: ${JSON.stringify(spanCpu)}`);
     const ips: Record<Mode, number[]> = { off: [], default_sampler: [], sampled_100: [] };
     const cpu: Record<Mode, number[]> = { off: [], default_sampler: [], sampled_100: [] };
     const modes = Object.keys(MODES) as Mode[];
@@ -134,6 +193,10 @@ async function main(): Promise<void> {
         default_sampler: pct(median(cpu.default_sampler) / median(cpu.off) - 1),
         sampled_100: pct(median(cpu.sampled_100) / median(cpu.off) - 1),
       },
+      // The spans' own CPU per image in-process (minimum of 3 runs of 20,000 images), and that as a share of the
+      // pipeline's CPU per image with tracing off: the cost the pipeline figures above measure through the noise.
+      span_cpu_us_per_image: Object.fromEntries(modes.map((m) => [m, round1(Math.min(...spanCpu[m]))])),
+      span_cpu_pct_of_pipeline: Object.fromEntries(modes.map((m) => [m, pct((Math.min(...spanCpu[m]) - Math.min(...spanCpu.off)) / 1000 / median(cpu.off))])),
       default_sampler: `${DEFAULT_SAMPLER} ${DEFAULT_SAMPLER_RATIO}`,
       exporter: `OTLP/HTTP protobuf to Jaeger ${JAEGER_ENV.OTEL_EXPORTER_OTLP_ENDPOINT} on this machine (its CPU is not counted)`,
       machine: { cpus: cpus().length, load_1m: load.map(round1) },
