@@ -19,6 +19,7 @@ import { readKafkaSettings } from '../platform/kafka-config.ts';
 import { ensureTopics } from '../platform/kafka.ts';
 import { createLogger } from '../platform/logger.ts';
 import { createProgressBar } from '../platform/progress-bar.ts';
+import { traceId, TRACEPARENT } from '../platform/trace.ts';
 import { newCommand, sendCommand } from '../rollouts/commands.ts';
 import { formatDecision } from '../rollouts/format.ts';
 import { fromDecisionRecord, type RolloutDecisionRecord } from '../rollouts/records.ts';
@@ -26,6 +27,7 @@ import { checkRolloutSpec } from '../rollouts/spec.ts';
 import { rolloutTopics, rolloutTopicSpecs } from '../rollouts/topics.ts';
 import { newImageRequest, type ImageRequest } from '../producers/image-request.ts';
 import { Pacer } from '../producers/pacer.ts';
+import { JAEGER_ENV } from '../stack/jaeger/jaeger-server.ts';
 import { startLocalStack } from '../stack/local-stack.ts';
 import { uploadSamples } from '../scripts/samples/upload-samples.ts';
 import { writeSamples, type SampleSet } from '../scripts/samples/write-samples.ts';
@@ -170,6 +172,11 @@ async function main(): Promise<void> {
     const rows = summarise(predictions.items.map((p) => p.value), (id) => labels.get(id), { v1: manifests.v1!.metrics!.test_accuracy, v2: manifests.v2!.metrics!.test_accuracy });
     say(formatSummary(rows, deadLetters.items.length));
     say(`${predictions.items.length} predictions in ${seconds.toFixed(1)} s (${(predictions.items.length / seconds).toFixed(0)} images/s end to end, publishing included)`);
+    // With OTEL_EXPORTER_OTLP_ENDPOINT set (npm run stack -- env --tracing) the services inherit it and export traces.
+    const traced = process.env.OTEL_EXPORTER_OTLP_ENDPOINT ? traceId(predictions.items[0]?.headers[TRACEPARENT]) : undefined;
+    if (traced) {
+      say(`one request's trace: ${process.env.JAEGER_QUERY_URL ?? JAEGER_ENV.JAEGER_QUERY_URL}/api/traces/${traced} (as a waterfall: npx tsx stack/jaeger/show-trace.ts ${traced})`);
+    }
 
     say(`== rollout of v2 by the rollout controller (${values['rollout-rate']} requests/s with feedback until it completes or rolls back)`);
     const rolloutStarted = Date.now();
