@@ -35,6 +35,7 @@ const MODELS_DIR = fileURLToPath(new URL('../../models/fashion-mnist/', import.m
 const BATCH = 100;
 const TOP_K = 5;
 const T0 = Date.UTC(2026, 0, 1);
+const OUTPUT_METRICS = ['confidence', 'predicted_class'];
 
 export interface ServedModel {
   manifest: ModelManifest;
@@ -76,6 +77,8 @@ export interface WindowComparison {
   high: number;
   /** Input metrics (brightness, contrast) whose PSI against the manifest reference was significant. */
   input_drift: string[];
+  /** Output metrics (confidence, predicted class) whose PSI was significant: whether the outputs showed the shift. */
+  output_drift: string[];
 }
 
 export interface ShiftResult {
@@ -98,6 +101,8 @@ export interface ShiftResult {
   window_interval_coverage: number | null;
   /** Share of the full windows whose brightness or contrast PSI was significant (the drift monitor saw the inputs change). */
   windows_with_input_drift: number | null;
+  /** Share of the full windows whose confidence or predicted-class PSI was significant. */
+  windows_with_output_drift: number | null;
   /** Every estimator on the same predictions and windows (null where the manifest lacks what it needs). */
   estimators: Record<EstimatorName, EstimatorResult | null>;
 }
@@ -175,6 +180,7 @@ export async function evaluateShift(model: ServedModel, set: TestImages, shift: 
     .map((r): WindowComparison => ({
       window_index: r.window_index, count: r.count, measured: r.accuracy!, expected: r.expected_accuracy!, low: r.expected_accuracy_ci_low!, high: r.expected_accuracy_ci_high!,
       input_drift: r.metrics.filter((m) => INPUT_DRIFT_METRICS.includes(m.name) && m.severity === 'significant').map((m) => m.name),
+      output_drift: r.metrics.filter((m) => OUTPUT_METRICS.includes(m.name) && m.severity === 'significant').map((m) => m.name),
     }));
   const errors = windows.map((w) => Math.abs(w.expected - w.measured) * 100);
   const n = scored.length;
@@ -199,6 +205,7 @@ export async function evaluateShift(model: ServedModel, set: TestImages, shift: 
     window_max_abs_error_points: errors.length ? round(Math.max(...errors), 2) : null,
     window_interval_coverage: windows.length ? round(windows.filter((w) => w.measured >= w.low && w.measured <= w.high).length / windows.length, 3) : null,
     windows_with_input_drift: windows.length ? round(windows.filter((w) => w.input_drift.length > 0).length / windows.length, 3) : null,
+    windows_with_output_drift: windows.length ? round(windows.filter((w) => w.output_drift.length > 0).length / windows.length, 3) : null,
     estimators,
   };
 }
@@ -212,16 +219,16 @@ export async function loadTestSet(): Promise<TestImages> {
 export function markdownTable(results: readonly ShiftResult[]): string {
   const signed = (x: number): string => `${x > 0 ? '+' : x < 0 ? '−' : '±'}${Math.abs(x).toFixed(1)}`;
   const lines = [
-    `| version | shift | true accuracy | input PSI flagged | ${ESTIMATORS.join(' | ')} |`,
-    `| --- | --- | --- | --- | ${ESTIMATORS.map(() => '---').join(' | ')} |`,
+    `| version | shift | true accuracy | input PSI flagged | output PSI flagged | ${ESTIMATORS.join(' | ')} |`,
+    `| --- | --- | --- | --- | --- | ${ESTIMATORS.map(() => '---').join(' | ')} |`,
   ];
   for (const r of results) {
     const cells = ESTIMATORS.map((e) => {
       const x = r.estimators[e];
       return x ? `${signed(x.error_points)} (${x.window_mean_abs_error_points?.toFixed(1) ?? '–'})` : '–';
     });
-    const flagged = r.windows_with_input_drift === null ? '–' : `${Math.round(r.windows_with_input_drift * 100)} %`;
-    lines.push(`| ${r.version} | ${r.shift} (${r.description}) | ${(r.true_accuracy * 100).toFixed(1)} % | ${flagged} | ${cells.join(' | ')} |`);
+    const share = (x: number | null): string => (x === null ? '–' : `${Math.round(x * 100)} %`);
+    lines.push(`| ${r.version} | ${r.shift} (${r.description}) | ${(r.true_accuracy * 100).toFixed(1)} % | ${share(r.windows_with_input_drift)} | ${share(r.windows_with_output_drift)} | ${cells.join(' | ')} |`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -8,7 +8,8 @@
  * true accuracy; where it does not (v2 under Gaussian noise, an overconfident failure) the estimate is far too
  * high, and the drift monitor's input PSI is significant in every window, which is why the rollout guard leaves
  * such windows out of its label-free test. Neither do the other estimators (Difference of Confidences, Average
- * Thresholded Confidence) hold there.
+ * Thresholded Confidence) hold there. Under milder noise (sd 20) the estimate is off with no input PSI flag at all:
+ * only the output metrics' PSI shows it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluateShift, loadTestSet, serveModel, type ServedModel } from '../../../drift-monitor/evaluation/label-free.ts';
@@ -47,5 +48,14 @@ describe('label-free accuracy on shifted test images (real serving path and esti
     expect(r.windows_with_input_drift).toBe(1);
     // No estimator rescues it: ATC on negative entropy, the closest, was still 19 points high on the full set.
     for (const e of Object.values(r.estimators)) expect(e!.error_points).toBeGreaterThan(10);
+  });
+
+  it('v2 under milder noise (sd 20): the estimate is too high while input PSI flags no window; confidence or predicted-class PSI flags them', async () => {
+    const v2 = await serveModel('v2');
+    models.push(v2);
+    const r = await evaluateShift(v2, set, 'noise-20', { limit: 1000, window: 500 });
+    expect(r.error_points).toBeGreaterThan(4);
+    expect(r.windows_with_input_drift).toBe(0);
+    expect(r.windows_with_output_drift).toBe(1);
   });
 });
