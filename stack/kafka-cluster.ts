@@ -12,6 +12,7 @@ import { Kafka, logLevel, type Admin } from 'kafkajs';
 
 import { LOOPBACK } from './endpoints.ts';
 import { describeLog, logSize, waitUntilHealthy } from './health.ts';
+import { outOfSomeIsr, replicationOf } from './kafka/replication.ts';
 import { KAFKA_MULTI_NODE_CLUSTER_ID, renderClusterNodeProperties } from './kafka/kafka-config.ts';
 import { kafkaAnswers, kafkaServer, prepareKafkaNode, propertiesFile, warmUpCoordinators } from './kafka/kafka-server.ts';
 import { cacheDir, REPO_ROOT } from './paths.ts';
@@ -208,6 +209,20 @@ export class KafkaCluster {
       this.progress(`cluster: deleted ${CLUSTER_STATE_DIR}`);
     }
     return running;
+  }
+
+  /**
+   * Polls until the paused or dead `node` is out of some ISR. A fresh admin per poll, bootstrapped from the nodes that
+   * answer: one kept across polls may have its metadata requests routed to the paused node, where they hang.
+   */
+  async waitUntilOutOfIsr(node: number, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const partitions = await this.withAdmin((admin) => replicationOf(admin)).catch(() => []);
+      if (outOfSomeIsr(partitions, node)) return;
+      if (Date.now() > deadline) throw new Error(`node ${node} still in every ISR after ${timeoutMs / 1000} s`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
   }
 
   async withAdmin<T>(use: (admin: Admin) => Promise<T>): Promise<T> {

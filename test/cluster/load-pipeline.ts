@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Prediction } from '../../inference-consumers/service/prediction.ts';
 import type { Producer } from 'kafkajs';
+import { HEADER } from '../../platform/headers.ts';
 import { createProducer } from '../../platform/kafka.ts';
 import { retry } from '../../platform/retry.ts';
 import { newImageRequest, type ImageRequest } from '../../producers/image-request.ts';
@@ -29,6 +30,8 @@ export interface LoadPipelineOptions {
   consumerEnv?: Record<string, string>;
   /** Source field of the requests, to tell runs apart in logs. */
   source: string;
+  /** The upstream producer (see openPublisher). */
+  publisher: 'idempotent' | 'plain';
 }
 
 export class LoadPipeline {
@@ -80,11 +83,11 @@ export class LoadPipeline {
   }
 
   /**
-   * The test's upstream producer. One request in flight: with five (createProducer's default) a partition leader's
-   * SIGKILL makes kafkajs' idempotent producer fail with OUT_OF_ORDER_SEQUENCE_NUMBER more often.
+   * The test's upstream producer, acks=all with one request in flight: `idempotent` as the platform's createProducer
+   * (the gateway's), or `plain` (no producer id: a retried send may write a record twice, never drop it silently).
    */
   private async openPublisher(): Promise<void> {
-    const producer = createProducer(this.h.clients.kafka, { maxInFlightRequests: 1 });
+    const producer = createProducer(this.h.clients.kafka, { maxInFlightRequests: 1, idempotent: this.o.publisher === 'idempotent' });
     await producer.connect();
     this.producer = producer;
     this.publisher = new RequestPublisher(producer, this.h.clients.serde, this.h.clients.topics);
@@ -126,11 +129,22 @@ export class LoadPipeline {
     return Math.min(sent, count);
   }
 
-  /** Waits until every submitted request has a prediction, or the timeout passes (then the rest count as lost). */
-  async drain(timeoutMs: number): Promise<void> {
-    const predicted = (): number => new Set(this.predictions.items.map((p) => p.value.request_id)).size;
-    await this.predictions.waitFor(() => predicted() >= this.submitted.size, timeoutMs,
-      () => `${predicted()} of ${this.submitted.size} requests predicted`).catch(() => undefined);
+  /**
+   * Waits until every submitted request has a prediction, up to `timeoutMs` (what is missing then counts as lost),
+   * then up to `catchUpMs` until the input and routed collectors have read everything: after a broker fault kafkajs
+   * restarts their consumers, which read from the start again, and figures taken before they caught up would be
+   * wrong. The input topic has no transaction markers, so its high watermarks count its records.
+   */
+  async drain(timeoutMs: number, catchUpMs = 60_000): Promise<void> {
+    const predicted = (): Set<string> => new Set(this.predictions.items.map((p) => p.value.request_id));
+    await this.predictions.waitFor(() => {
+      const done = predicted();
+      return [...this.submitted.keys()].every((id) => done.has(id));
+    }, timeoutMs).catch(() => undefined);
+    const offsets = await this.h.clients.admin.fetchTopicOffsets(this.h.clients.topics.requests);
+    const records = offsets.reduce((n, o) => n + Number(o.high) - Number(o.low), 0);
+    await this.requests.waitFor((items) => items.length >= records && this.routed.items.length >= items.length, catchUpMs,
+      () => `input ${this.requests.items.length} of ${records}, routed ${this.routed.items.length}`).catch(() => undefined);
   }
 
   /** Lost and duplicated predictions, and each partition's longest stall (input topic by the router, routed topic by v1). */
@@ -162,6 +176,34 @@ export class LoadPipeline {
       stalls_over_5s: stalls.filter((s) => s.ms > 5_000).length,
       stall_per_partition: Object.fromEntries(stalls.map((s) => [`${s.topic}/${s.partition}`, Math.round(s.ms)])),
     };
+  }
+
+  /**
+   * How many of `ids` a fresh reader finds in the input topic, reading every partition from its start to its high
+   * watermark: tells records absent from the log from records the collector (and the router) skipped.
+   */
+  async findInInput(ids: readonly string[], timeoutMs = 60_000): Promise<number> {
+    const topic = this.h.clients.topics.requests;
+    const ends = new Map((await this.h.clients.admin.fetchTopicOffsets(topic)).map((o) => [o.partition, BigInt(o.high)]));
+    const reached = new Map<number, bigint>();
+    const wanted = new Set(ids);
+    const found = new Set<string>();
+    const consumer = this.h.clients.kafka.consumer({ groupId: `${this.h.prefix}.rescan-${Date.now()}`, maxWaitTimeInMs: 100 });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const done = (): boolean => [...ends].every(([partition, high]) => high === 0n || (reached.get(partition) ?? -1n) + 1n >= high);
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ partition, message }) => {
+        const id = message.headers?.[HEADER.requestId]?.toString() ?? '';
+        if (wanted.has(id)) found.add(id);
+        reached.set(partition, BigInt(message.offset));
+      },
+    });
+    const deadline = Date.now() + timeoutMs;
+    while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    await consumer.disconnect();
+    return found.size;
   }
 
   /** When each record reached its partition and when its output was written: input to routed, routed to predicted. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { clusterBootstrap, clusterNodes } from '../../../stack/kafka-cluster.ts';
 import { renderClusterNodeProperties } from '../../../stack/kafka/kafka-config.ts';
-import { underReplicated } from '../../../stack/kafka/replication.ts';
+import { outOfSomeIsr, underReplicated } from '../../../stack/kafka/replication.ts';
 import { parseQuorumLeader } from '../../../stack/kafka/kafka-tools.ts';
 
 const parse = (properties: string): Record<string, string> =>
@@ -42,6 +42,13 @@ describe('replication checks', () => {
     const short = { ...full, partition: 1, isr: [1, 3] };
     const leaderless = { ...full, partition: 2, leader: -1 };
     expect(underReplicated([full, short, leaderless]).map((p) => p.partition)).toEqual([1, 2]);
+  });
+
+  it('sees a node out of some ISR once one partition it replicates dropped it', () => {
+    const p = (isr: number[]) => ({ topic: 't', partition: 0, leader: 1, replicas: [1, 2, 3], isr });
+    expect(outOfSomeIsr([p([1, 2, 3]), p([1, 2, 3])], 3)).toBe(false);
+    expect(outOfSomeIsr([p([1, 2, 3]), p([1, 2])], 3)).toBe(true);
+    expect(outOfSomeIsr([{ ...p([1, 2]), replicas: [1, 2] }], 3)).toBe(false); // not its replica
   });
 
   it('reads the active controller from kafka-metadata-quorum describe --status', () => {
