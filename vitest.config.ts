@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 /** Tests that talk to Kafka, the registry and S3 share one stack and wait on real servers. */
-const withStack = {
+export const withStack = {
   globalSetup: ['test/setup/global-setup.ts'],
   setupFiles: ['test/setup/stack-env.ts'],
   testTimeout: 120_000,
@@ -52,19 +52,6 @@ export default defineConfig({
       {
         // Restarts the broker, the registry and the object store: runs alone, after every other project.
         test: { name: 'faults', include: ['test/faults/**/*.test.ts'], ...withStack, testTimeout: 900_000, sequence: { groupOrder: 2 } },
-      },
-      {
-        // A three-node Kafka cluster of its own (ports 19092-19097) beside the single broker, with rolling restarts,
-        // SIGKILLs and a SIGSTOP under load (test/cluster/): runs alone, after the faults project.
-        test: {
-          name: 'cluster',
-          include: ['test/cluster/**/*.test.ts'],
-          ...withStack,
-          globalSetup: ['test/cluster/cluster-setup.ts'],
-          env: { TOPIC_REPLICATION_FACTOR: '3', TOPIC_MIN_INSYNC_REPLICAS: '2' },
-          testTimeout: 900_000,
-          sequence: { groupOrder: 3 },
-        },
       },
     ],
   },
