@@ -118,13 +118,13 @@ async function spanCpuPerImage(mode: Mode, images: number): Promise<number> {
     const started = process.cpuUsage();
     for (const records of chunks) {
       for (const message of records) {
-        const route = startProcessSpan({ topic: 'bench.requests', partition: 0, offset: message.offset, key: 'k', traceparent: String(message.headers?.[TRACEPARENT]) });
+        const route = startProcessSpan({ topic: 'bench.requests', partition: 0, offset: message.offset, key: 'k', consumerGroup: 'bench.router', traceparent: String(message.headers?.[TRACEPARENT]) });
         const send = startSendSpan({ topic: 'bench.requests.v1', key: 'k' }, route);
         message.headers = { [TRACEPARENT]: spanTraceparent(send) ?? childTraceparent(String(message.headers?.[TRACEPARENT])) };
         route.end();
         send.end();
       }
-      const spans = startChunkSpans(records, records, { topic: 'bench.requests.v1', partition: 0, model: 'fashion-mnist', version: 'v1' });
+      const spans = startChunkSpans(records, records, { topic: 'bench.requests.v1', partition: 0, consumerGroup: 'bench.inference-v1', model: 'fashion-mnist', version: 'v1' });
       const items = records.map((message) => ({ message, request: { uri: 'file:///x.png' } as RoutedRequest }));
       for (const item of items) {
         await (spans ? spans.stage(item, 'fetch', async () => undefined) : undefined);

@@ -62,7 +62,7 @@ await runService({
 
     const store = new SnapshotStore({ kafka: clients.kafka, admin: clients.admin, producer, topic: topics.driftState, monitorId: s.monitorId, groupPrefix: prefix, logger: log });
     const restored = await store.readLatest();
-    const processor = new DriftProcessor(ctx, topics, restored?.snapshot);
+    const processor = new DriftProcessor(ctx, topics, restored?.snapshot, stateId);
     log.info(restored
       ? { snapshotId: restored.commit.snapshot_id, createdAt: new Date(restored.snapshot.created_at).toISOString(), positions: processor.positions, bytes: restored.commit.bytes }
       : {}, restored ? 'state restored from snapshot; resuming at its offsets' : 'no snapshot on the state topic; starting from empty state at the earliest offsets');

@@ -77,7 +77,7 @@ await runService({
       groupId: s.groupId, topics: [topics.requestsFor(label)],
       consumerConfig: s.consumerFetch,
       process: inferChunkProcessor({
-        serde, models, label, predictionsTopic: topics.predictions, metrics,
+        serde, models, label, predictionsTopic: topics.predictions, metrics, consumerGroup: s.groupId,
         batch: {
           fetch, tensors: new TensorPool(s.maxBatchSize), limits: { maxPixels: s.maxPixels },
           fetchConcurrency: s.fetchConcurrency, topK: s.topK, consumerId: s.consumerId, maxAgeMs: s.requestMaxAgeMs, cache,

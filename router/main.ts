@@ -55,7 +55,7 @@ await runService({
     const loop = await startStreamLoop({
       service: 'router', kafka: clients.kafka, admin: clients.admin, producer, serde, dlqTopic: topics.dlq,
       groupId: s.groupId, topics: [topics.requests], consumerConfig: { maxWaitTimeInMs: 100 },
-      process: routeChunkProcessor({ serde, topics, tables, limits: s.limits, metrics, defaultModel: s.defaultModel }),
+      process: routeChunkProcessor({ serde, topics, tables, limits: s.limits, metrics, defaultModel: s.defaultModel, consumerGroup: s.groupId }),
       delivery: s.stream.delivery, stage: 'route', maxBatchSize: s.maxBatchSize, settings: s.stream, budgetBytes,
       onDeadLetters: (failed) => { for (const d of failed) metrics.deadLetters.inc({ stage: d.error.stage, error_class: d.error.errorClass }); },
       logger, registry, fatal,

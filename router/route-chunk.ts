@@ -24,6 +24,8 @@ export interface RouteChunkDeps {
   limits: RequestLimits & { maxAgeMs: number };
   metrics: RouterMetrics;
   defaultModel: string;
+  /** The router's consumer group, named on its process spans (messaging.consumer.group.name). */
+  consumerGroup: string;
 }
 
 export function routeChunkProcessor(d: RouteChunkDeps): ChunkProcessor {
@@ -42,7 +44,7 @@ export function routeChunkProcessor(d: RouteChunkDeps): ChunkProcessor {
     const now = Date.now();
     // Each request is processed in a span continuing its own trace; each routed copy is sent in a child span.
     await Promise.all(decoded.map(({ message, value }) => inSpan(startProcessSpan({
-      topic: ctx.topic, partition: ctx.partition, offset: message.offset, key: message.key?.toString() ?? null,
+      topic: ctx.topic, partition: ctx.partition, offset: message.offset, key: message.key?.toString() ?? null, consumerGroup: d.consumerGroup,
       traceparent: headersToStrings(message.headers)[TRACEPARENT],
     }), async (span) => {
       processSpans.set(message, span);

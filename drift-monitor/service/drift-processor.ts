@@ -53,7 +53,11 @@ export class DriftProcessor {
   /** True when something changed since the last snapshot. */
   dirty = false;
 
-  constructor(private readonly ctx: DriftContext, private readonly topics: RecordTopics, restored?: Snapshot) {
+  /**
+   * `consumerGroup` is named on the process spans (messaging.consumer.group.name): the group whose offsets hold the
+   * counted positions, not the per-instance group the consumer joins to be assigned partitions.
+   */
+  constructor(private readonly ctx: DriftContext, private readonly topics: RecordTopics, restored?: Snapshot, private readonly consumerGroup?: string) {
     this.state = restored ? driftStateFromJSON(restored.state) : createDriftState();
     this.positions = restored ? structuredClone(restored.positions) : {};
   }
@@ -86,7 +90,10 @@ export class DriftProcessor {
     for (const { message, value } of decoded) {
       if (BigInt(message.offset) < (this.position(topic, partition) ?? 0n)) continue;
       // Counting a prediction (or feedback) is this request's last hop: its span continues the request's trace.
-      const span = startProcessSpan({ topic, partition, offset: message.offset, key: message.key?.toString() ?? null, traceparent: headersToStrings(message.headers)[TRACEPARENT] });
+      const span = startProcessSpan({
+        topic, partition, offset: message.offset, key: message.key?.toString() ?? null, consumerGroup: this.consumerGroup,
+        traceparent: headersToStrings(message.headers)[TRACEPARENT],
+      });
       try {
         if (isPrediction) this.applyPrediction(value as PredictionInput, result);
         else this.applyFeedback(value as FeedbackInput, result);

@@ -46,7 +46,7 @@ export interface ChunkSpans extends BatchTracer {
 export interface ChunkTraceInfo {
   topic: string;
   partition: number;
-  consumerGroup?: string;
+  consumerGroup: string;
   model: string;
   version: string;
 }

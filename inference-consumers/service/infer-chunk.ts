@@ -21,6 +21,8 @@ export interface InferChunkDeps {
   label: string;
   predictionsTopic: string;
   metrics: InferenceMetrics;
+  /** The consumer group, named on the chunk's and the requests' spans (messaging.consumer.group.name). */
+  consumerGroup: string;
   batch: Omit<BatchDeps, 'model' | 'signal' | 'progress'>;
 }
 
@@ -32,7 +34,7 @@ export function inferChunkProcessor(d: InferChunkDeps): ChunkProcessor {
     let spans: ChunkSpans | undefined;
     const result = await d.models.use(label, (model) => {
       spans = startChunkSpans(records, decoded.map((x) => x.message), {
-        topic: ctx.topic, partition: ctx.partition, model: model.manifest.name, version: model.manifest.version,
+        topic: ctx.topic, partition: ctx.partition, consumerGroup: d.consumerGroup, model: model.manifest.name, version: model.manifest.version,
       });
       return processBatch(
         decoded.map((x) => ({ message: x.message, request: x.value })),

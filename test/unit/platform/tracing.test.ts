@@ -81,7 +81,7 @@ describe('without tracing', () => {
     expect(span.isRecording()).toBe(false);
     expect(spanTraceparent(span)).toBeUndefined();
     withSpan(span, () => expect(activeTraceIds()).toEqual({}));
-    expect(startChunkSpans([], [], { topic: 't', partition: 0, model: 'm', version: 'v1' })).toBeUndefined();
+    expect(startChunkSpans([], [], { topic: 't', partition: 0, consumerGroup: 'g', model: 'm', version: 'v1' })).toBeUndefined();
   });
 });
 
@@ -147,7 +147,7 @@ describe('with tracing', () => {
       headers: { traceparent: newTraceparent(), 'x-request-id': `r${i}` },
     }));
     const items: BatchItem[] = messages.map((message) => ({ message, request: { uri: 'file:///x.png' } as RoutedRequest }));
-    const spans = startChunkSpans(messages, messages, { topic: 'images.requests.v1', partition: 0, model: 'fashion-mnist', version: 'v1' });
+    const spans = startChunkSpans(messages, messages, { topic: 'images.requests.v1', partition: 0, consumerGroup: 'images.inference-v1', model: 'fashion-mnist', version: 'v1' });
     if (!spans) throw new Error('tracing is on: chunk spans expected');
     for (const item of items) {
       await spans.stage(item, 'fetch', async () => undefined);

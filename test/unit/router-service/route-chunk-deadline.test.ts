@@ -22,7 +22,7 @@ const message = (r: ImageRequest, offset: number): KafkaMessage =>
 function processor(maxAgeMs: number) {
   const tables = new ModelTables({ tableKey: 'default', defaultModel: 'fashion-mnist', fallbackVersion: 'v1', logger: createLogger('test', 'silent'), labelDown: () => false });
   return routeChunkProcessor({
-    serde, topics: topicNames('t'), tables, metrics: createRouterMetrics(new Registry()), defaultModel: 'fashion-mnist',
+    serde, topics: topicNames('t'), tables, metrics: createRouterMetrics(new Registry()), defaultModel: 'fashion-mnist', consumerGroup: 't.router',
     limits: { maxUriBytes: 8_192, maxMetadataBytes: 16_384, maxAgeMs },
   });
 }
