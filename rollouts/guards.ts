@@ -12,7 +12,7 @@
  * calibration transfers to the traffic (expected accuracy = accuracy); windows whose input PSI (brightness or
  * contrast) is significant are left out, since that is where it did not on shifted test images (README).
  */
-import { inputsDrifted } from '../drift-monitor/analytics/label-free.ts';
+import { trafficDrifted } from '../drift-monitor/analytics/label-free.ts';
 import { summariseStream, windowsOf, type StepEvidence, type StreamEvidence, type StreamSummary } from './evidence.ts';
 import { stepArms, stepLevels } from './plan.ts';
 import { compareArms, harmTest, type ArmCounts, type HarmTest } from './sequential.ts';
@@ -53,17 +53,17 @@ export interface CalibratedArm {
   count: number;
   sum: number;
   squares: number;
-  /** Windows with calibrated predictions left out for input drift. */
+  /** Windows with calibrated predictions left out for drifted inputs or outputs. */
   left_out: number;
 }
 
-/** A stream's calibrated predictions over its windows without input drift. */
+/** A stream's calibrated predictions over its windows whose inputs and outputs did not drift. */
 export function calibratedArm(s: StreamEvidence): CalibratedArm {
   const arm: CalibratedArm = { count: 0, sum: 0, squares: 0, left_out: 0 };
   for (const w of windowsOf(s)) {
     const n = w.calibrated_count ?? 0;
     if (n === 0) continue;
-    if (inputsDrifted(w.significant)) {
+    if (trafficDrifted(w.significant)) {
       arm.left_out += 1;
       continue;
     }
@@ -93,7 +93,7 @@ function labelFree(g: AccuracyGuard, spec: RolloutSpec, step: RolloutStep, e: St
   const ba = calibratedArm(e.baseline);
   const labels = `labels: candidate ${c.labelled}, baseline ${b.labelled} of ${g.min_samples} each`;
   const leftOut = ca.left_out + ba.left_out;
-  const leftOutText = leftOut > 0 ? `; ${leftOut} window${leftOut === 1 ? '' : 's'} with input drift left out` : '';
+  const leftOutText = leftOut > 0 ? `; ${leftOut} window${leftOut === 1 ? '' : 's'} with drifted inputs or outputs left out` : '';
   const counts = {
     candidate_labelled: c.labelled, baseline_labelled: b.labelled, min_samples: g.min_samples, label_free: 1,
     candidate_calibrated: ca.count, baseline_calibrated: ba.count, label_free_min_predictions: g.label_free_min_predictions, windows_left_out: leftOut,

@@ -5,7 +5,7 @@
 import { compareVariants, estimateProportion, type ProportionEstimate, type VariantComparison } from './accuracy.ts';
 import type { DriftContext, DriftState } from './drift-state.ts';
 import type { Severity, SeverityThresholds } from './psi.ts';
-import { inputsDrifted } from './label-free.ts';
+import { trafficDrifted } from './label-free.ts';
 import { baselineComparison, warmupSource } from './reference.ts';
 import { modelKey, streamKey, type StreamId } from './stream-id.ts';
 import type { WindowPolicy } from './window.ts';
@@ -49,10 +49,10 @@ export interface DashboardStream extends StreamId {
   /** Running accuracy from joined feedback, with its Wilson interval. */
   accuracy: ProportionEstimate | null;
   /**
-   * Label-free accuracy of the last closed window (null without a calibration in the manifest). `inputs_drifted`:
-   * its brightness or contrast PSI was significant, where the estimate was furthest off on shifted test images.
+   * Label-free accuracy of the last closed window (null without a calibration in the manifest). `traffic_drifted`:
+   * an input or output PSI was significant (trafficDrifted), where the estimate was furthest off on shifted test images.
    */
-  expected_accuracy: { estimate: number; low: number; high: number; count: number; inputs_drifted: boolean } | null;
+  expected_accuracy: { estimate: number; low: number; high: number; count: number; traffic_drifted: boolean } | null;
 }
 
 export interface DashboardComparison extends VariantComparison {
@@ -156,7 +156,7 @@ export function buildDashboardState(state: DriftState, ctx: DriftContext, now: n
       const expected = last?.expected_accuracy != null && last.expected_accuracy_ci_low != null && last.expected_accuracy_ci_high != null
         ? {
           estimate: last.expected_accuracy, low: last.expected_accuracy_ci_low, high: last.expected_accuracy_ci_high, count: last.calibrated_count ?? 0,
-          inputs_drifted: inputsDrifted(last.metrics.filter((m) => m.severity === 'significant').map((m) => m.name)),
+          traffic_drifted: trafficDrifted(last.metrics.filter((m) => m.severity === 'significant').map((m) => m.name)),
         }
         : null;
       return {

@@ -53,7 +53,7 @@ export function renderHeader(state, status) {
   ].join('');
 }
 
-const DRIFTED_NOTE = '<span class="badge badge-moderate" data-testid="estimate-unreliable" title="Brightness or contrast PSI is significant in this window: calibration may not transfer, and on shifted test images the estimate was up to 39 points too high there">inputs drifted</span>';
+const DRIFTED_NOTE = '<span class="badge badge-moderate" data-testid="estimate-unreliable" title="An input (brightness, contrast) or output (confidence, predicted class) PSI is significant in this window: calibration may not transfer, and on shifted test images the estimate was up to 39 points too high there">traffic drifted</span>';
 
 /** A manifest reference names its source on hover; a reference learned from live traffic says so in the cell. */
 function renderReference(s) {
@@ -81,7 +81,7 @@ export function renderStreamsTable(state) {
       ${psiCells}
       <td class="num">${last ? fixed(last.mean_confidence, 3) : '–'}</td>
       <td class="num">${s.accuracy ? percent(s.accuracy.rate) : '–'}</td>
-      <td class="num" data-testid="expected-accuracy"${s.expected_accuracy ? ` title="${percent(s.expected_accuracy.low)} – ${percent(s.expected_accuracy.high)} if the calibration transfers"` : ''}>${s.expected_accuracy ? `${percent(s.expected_accuracy.estimate)}${s.expected_accuracy.inputs_drifted ? ` ${DRIFTED_NOTE}` : ''}` : '–'}</td>
+      <td class="num" data-testid="expected-accuracy"${s.expected_accuracy ? ` title="${percent(s.expected_accuracy.low)} – ${percent(s.expected_accuracy.high)} if the calibration transfers"` : ''}>${s.expected_accuracy ? `${percent(s.expected_accuracy.estimate)}${s.expected_accuracy.traffic_drifted ? ` ${DRIFTED_NOTE}` : ''}` : '–'}</td>
       <td>${last ? esc(clock(last.emitted_at)) : '–'}</td>
     </tr>`;
   });
@@ -229,7 +229,7 @@ export function renderAccuracyChart(state) {
       const a = s.accuracy;
       const e = s.expected_accuracy;
       return `<tr data-stream="${esc(s.key)}"><td>${swatch(styles.get(s.key))} ${esc(s.title)}</td><td class="num">${a ? percent(a.rate) : '–'}</td><td class="num">${a ? `${percent(a.low)} – ${percent(a.high)}` : '–'}</td><td class="num">${a ? `${a.hits} / ${a.trials}` : '–'}</td>`
-        + `<td class="num" data-testid="expected-accuracy-row">${e ? `${percent(e.estimate)} <span class="muted">${percent(e.low)} – ${percent(e.high)}</span>${e.inputs_drifted ? ` ${DRIFTED_NOTE}` : ''}` : '–'}</td></tr>`;
+        + `<td class="num" data-testid="expected-accuracy-row">${e ? `${percent(e.estimate)} <span class="muted">${percent(e.low)} – ${percent(e.high)}</span>${e.traffic_drifted ? ` ${DRIFTED_NOTE}` : ''}` : '–'}</td></tr>`;
     })
     .join('');
   return `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="Accuracy per stream with 95% Wilson intervals, and the label-free estimate below it">${grid}${marks}</svg>

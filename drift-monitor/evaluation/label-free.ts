@@ -26,7 +26,7 @@ import { createSession, defaultSessionConfig } from '../../models/runtime/sessio
 import { readFashionMnist } from '../../scripts/samples/fashion-mnist.ts';
 import { applyFeedback, applyPrediction, createDriftState, driftConfig, type DriftContext } from '../analytics/drift-state.ts';
 import type { PredictionInput } from '../analytics/events.ts';
-import { calibrationOf, estimate, ESTIMATORS, INPUT_DRIFT_METRICS, predictionScores, type EstimatorName, type PredictionScores } from '../analytics/label-free.ts';
+import { calibrationOf, estimate, ESTIMATORS, INPUT_DRIFT_METRICS, OUTPUT_DRIFT_METRICS, predictionScores, trafficDrifted, type EstimatorName, type PredictionScores } from '../analytics/label-free.ts';
 import type { WindowSummary } from '../analytics/window-summary.ts';
 import { loadReferences } from '../service/references.ts';
 import { encode, SHIFT_DESCRIPTIONS, SHIFT_NAMES, shiftedItems, type ShiftName, type TestImages } from './shifts.ts';
@@ -35,7 +35,6 @@ const MODELS_DIR = fileURLToPath(new URL('../../models/fashion-mnist/', import.m
 const BATCH = 100;
 const TOP_K = 5;
 const T0 = Date.UTC(2026, 0, 1);
-const OUTPUT_METRICS = ['confidence', 'predicted_class'];
 
 export interface ServedModel {
   manifest: ModelManifest;
@@ -103,6 +102,10 @@ export interface ShiftResult {
   windows_with_input_drift: number | null;
   /** Share of the full windows whose confidence or predicted-class PSI was significant. */
   windows_with_output_drift: number | null;
+  /** Share of the full windows with either (trafficDrifted): those the rollout guard's label-free test leaves out. */
+  windows_with_traffic_drift: number | null;
+  /** Largest |expected − measured| in points over the windows the guard keeps (null: it keeps none). */
+  kept_window_max_abs_error_points: number | null;
   /** Every estimator on the same predictions and windows (null where the manifest lacks what it needs). */
   estimators: Record<EstimatorName, EstimatorResult | null>;
 }
@@ -180,9 +183,10 @@ export async function evaluateShift(model: ServedModel, set: TestImages, shift: 
     .map((r): WindowComparison => ({
       window_index: r.window_index, count: r.count, measured: r.accuracy!, expected: r.expected_accuracy!, low: r.expected_accuracy_ci_low!, high: r.expected_accuracy_ci_high!,
       input_drift: r.metrics.filter((m) => INPUT_DRIFT_METRICS.includes(m.name) && m.severity === 'significant').map((m) => m.name),
-      output_drift: r.metrics.filter((m) => OUTPUT_METRICS.includes(m.name) && m.severity === 'significant').map((m) => m.name),
+      output_drift: r.metrics.filter((m) => OUTPUT_DRIFT_METRICS.includes(m.name) && m.severity === 'significant').map((m) => m.name),
     }));
   const errors = windows.map((w) => Math.abs(w.expected - w.measured) * 100);
+  const kept = windows.filter((w) => !trafficDrifted([...w.input_drift, ...w.output_drift]));
   const n = scored.length;
   // The whole set's estimate from the windows' sums, plus the predictions of the window still open.
   const open = Object.values(state.windows.streams)[0]?.open;
@@ -206,6 +210,8 @@ export async function evaluateShift(model: ServedModel, set: TestImages, shift: 
     window_interval_coverage: windows.length ? round(windows.filter((w) => w.measured >= w.low && w.measured <= w.high).length / windows.length, 3) : null,
     windows_with_input_drift: windows.length ? round(windows.filter((w) => w.input_drift.length > 0).length / windows.length, 3) : null,
     windows_with_output_drift: windows.length ? round(windows.filter((w) => w.output_drift.length > 0).length / windows.length, 3) : null,
+    windows_with_traffic_drift: windows.length ? round((windows.length - kept.length) / windows.length, 3) : null,
+    kept_window_max_abs_error_points: kept.length ? round(Math.max(...kept.map((w) => Math.abs(w.expected - w.measured) * 100)), 2) : null,
     estimators,
   };
 }
@@ -219,8 +225,8 @@ export async function loadTestSet(): Promise<TestImages> {
 export function markdownTable(results: readonly ShiftResult[]): string {
   const signed = (x: number): string => `${x > 0 ? '+' : x < 0 ? '−' : '±'}${Math.abs(x).toFixed(1)}`;
   const lines = [
-    `| version | shift | true accuracy | input PSI flagged | output PSI flagged | ${ESTIMATORS.join(' | ')} |`,
-    `| --- | --- | --- | --- | --- | ${ESTIMATORS.map(() => '---').join(' | ')} |`,
+    `| version | shift | true accuracy | input PSI flagged | output PSI flagged | largest error in a kept window | ${ESTIMATORS.join(' | ')} |`,
+    `| --- | --- | --- | --- | --- | --- | ${ESTIMATORS.map(() => '---').join(' | ')} |`,
   ];
   for (const r of results) {
     const cells = ESTIMATORS.map((e) => {
@@ -228,7 +234,7 @@ export function markdownTable(results: readonly ShiftResult[]): string {
       return x ? `${signed(x.error_points)} (${x.window_mean_abs_error_points?.toFixed(1) ?? '–'})` : '–';
     });
     const share = (x: number | null): string => (x === null ? '–' : `${Math.round(x * 100)} %`);
-    lines.push(`| ${r.version} | ${r.shift} (${r.description}) | ${(r.true_accuracy * 100).toFixed(1)} % | ${share(r.windows_with_input_drift)} | ${share(r.windows_with_output_drift)} | ${cells.join(' | ')} |`);
+    lines.push(`| ${r.version} | ${r.shift} (${r.description}) | ${(r.true_accuracy * 100).toFixed(1)} % | ${share(r.windows_with_input_drift)} | ${share(r.windows_with_output_drift)} | ${r.kept_window_max_abs_error_points?.toFixed(1) ?? 'none kept'} | ${cells.join(' | ')} |`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -9,7 +9,7 @@
  * high, and the drift monitor's input PSI is significant in every window, which is why the rollout guard leaves
  * such windows out of its label-free test. Neither do the other estimators (Difference of Confidences, Average
  * Thresholded Confidence) hold there. Under milder noise (sd 20) the estimate is off with no input PSI flag at all:
- * only the output metrics' PSI shows it.
+ * only the output metrics' PSI shows it, which is why the guard and the dashboard use both (trafficDrifted).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluateShift, loadTestSet, serveModel, type ServedModel } from '../../../drift-monitor/evaluation/label-free.ts';
@@ -57,5 +57,6 @@ describe('label-free accuracy on shifted test images (real serving path and esti
     expect(r.error_points).toBeGreaterThan(4);
     expect(r.windows_with_input_drift).toBe(0);
     expect(r.windows_with_output_drift).toBe(1);
+    expect(r.windows_with_traffic_drift).toBe(1);
   });
 });

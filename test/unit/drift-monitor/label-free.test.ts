@@ -125,23 +125,33 @@ describe('label-free accuracy in the drift monitor', () => {
     expect(html['accuracy-chart']).not.toContain('class="errorbar"');
   });
 
-  it('marks the estimate of a window whose inputs drifted', () => {
+  it('marks the estimate of a window whose inputs or outputs drifted', () => {
     const ctx: DriftContext = { config: driftConfig({ window: { policy: { kind: 'count', size: 4 } } }), referenceFor: withReference, calibrationFor: calibrated };
     const state = createDriftState();
     // Brightness far outside the reference's middle bins: significant PSI.
     for (let i = 0; i < 4; i++) applyPrediction(state, prediction({ request_id: `d${i}`, predicted_at: T0 + i, brightness: 0.02, top_k: top([0.9, 0.05, 0.03, 0.02]) }), ctx);
     const dashboard = buildDashboardState(state, ctx, T0);
-    expect(dashboard.streams[0]!.expected_accuracy?.inputs_drifted).toBe(true);
+    expect(dashboard.streams[0]!.expected_accuracy?.traffic_drifted).toBe(true);
     expect(renderDashboard(dashboard, { ok: true, text: 'ok' }).streams).toContain('data-testid="estimate-unreliable"');
 
-    // Brightness and contrast spread exactly as the reference's 10/20/40/20/10 %: PSI 0, no mark.
-    const steady: DriftContext = { ...ctx, config: driftConfig({ window: { policy: { kind: 'count', size: 10 } } }) };
+    // Inputs as the reference's middle bin, but every prediction one class at low confidence: the outputs drifted.
+    const outputs = createDriftState();
+    for (let i = 0; i < 4; i++) applyPrediction(outputs, prediction({ request_id: `o${i}`, predicted_at: T0 + i, predicted_index: 3, confidence: 0.3, top_k: top([0.3, 0.25, 0.25, 0.2]) }), ctx);
+    const outputsDrifted = buildDashboardState(outputs, ctx, T0).streams[0]!.expected_accuracy;
+    expect(outputsDrifted?.traffic_drifted).toBe(true);
+
+    // Brightness and contrast spread exactly as the reference's 10/20/40/20/10 %, classes as its 40/30/20/10 %,
+    // confidence near its spread: no significant PSI, no mark.
+    const steady: DriftContext = { ...ctx, config: driftConfig({ window: { policy: { kind: 'count', size: 20 } } }) };
     const calm = createDriftState();
-    [0, 1, 1, 2, 2, 2, 2, 3, 3, 4].forEach((bin, i) => applyPrediction(calm, prediction({
-      request_id: `c${i}`, predicted_at: T0 + i, brightness: 0.1 + 0.2 * bin, contrast: 0.05 + 0.1 * bin, top_k: top([0.9, 0.05, 0.03, 0.02]),
+    const classes = [0, 0, 0, 0, 1, 1, 1, 2, 2, 3].flatMap((c) => [c, c]);
+    const confidences = [...Array<number>(16).fill(0.9), 0.7, 0.7, 0.5, 0.3];
+    [0, 1, 1, 2, 2, 2, 2, 3, 3, 4].flatMap((b) => [b, b]).forEach((bin, i) => applyPrediction(calm, prediction({
+      request_id: `c${i}`, predicted_at: T0 + i, brightness: 0.1 + 0.2 * bin, contrast: 0.05 + 0.1 * bin,
+      predicted_index: classes[i], confidence: confidences[i], top_k: top([confidences[i]!, 0.05, 0.03, 0.02]),
     }), steady));
     const quiet = buildDashboardState(calm, steady, T0);
-    expect(quiet.streams[0]!.expected_accuracy?.inputs_drifted).toBe(false);
+    expect(quiet.streams[0]!.expected_accuracy?.traffic_drifted).toBe(false);
     expect(renderDashboard(quiet, { ok: true, text: 'ok' }).streams).not.toContain('estimate-unreliable');
   });
 

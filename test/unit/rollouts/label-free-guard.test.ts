@@ -11,14 +11,18 @@ import { declaration, report } from './fixtures.ts';
 
 const labelFree = checkRolloutSpec({ ...declaration, guards: { ...declaration.guards, accuracy: { ...declaration.guards.accuracy, label_free_min_predictions: 300 } } });
 const labelledOnly = checkRolloutSpec(declaration);
-const DRIFTED = [{ name: 'brightness', psi: 0.9, severity: 'significant' }];
+const DRIFTED = {
+  input: [{ name: 'brightness', psi: 0.9, severity: 'significant' }],
+  // v2 under Gaussian noise sd 20: inputs looked unchanged, its confidence did not.
+  output: [{ name: 'brightness', psi: 0.01, severity: 'none' }, { name: 'confidence', psi: 0.4, severity: 'significant' }],
+};
 
 interface Window {
   expected: number;
   square_mean?: number;
   count?: number;
   labelled?: number;
-  drifted?: boolean;
+  drifted?: keyof typeof DRIFTED;
 }
 
 /** Canary (25 %) evidence from windows of each version, unlabelled unless said. */
@@ -30,7 +34,7 @@ function canary(on: RolloutSpec, baseline: Window[], candidate: Window[]): StepE
     addReport(e, report({
       model_version: version, experiment_id: e.experiment_id, window_index: i, count, labeled_count: labelled, accuracy: labelled > 0 ? w.expected : null,
       expected_accuracy: w.expected, calibrated_count: count, calibrated_square_mean: w.square_mean ?? w.expected ** 2 + 0.02,
-      ...(w.drifted ? { metrics: DRIFTED, severity: 'significant' } : {}),
+      ...(w.drifted ? { metrics: DRIFTED[w.drifted], severity: 'significant' } : {}),
     }));
   });
   add('v1', baseline);
@@ -65,12 +69,12 @@ describe('label-free accuracy guard', () => {
     expect(early.message).toContain('calibrated predictions (label-free): candidate 200, baseline 200 of 300 each');
   });
 
-  it('leaves out windows whose input PSI is significant', () => {
-    const e = canary(labelFree, times(2, { expected: 0.9 }), [{ expected: 0.6, drifted: true }, { expected: 0.6, drifted: true }]);
+  it.each(['input', 'output'] as const)('leaves out windows whose %s PSI is significant', (kind) => {
+    const e = canary(labelFree, times(2, { expected: 0.9 }), [{ expected: 0.6, drifted: kind }, { expected: 0.6, drifted: kind }]);
     const g = accuracy(labelFree, e);
     expect(g.outcome).toBe('pending');
     expect(g.statistics).toMatchObject({ candidate_calibrated: 0, windows_left_out: 2 });
-    expect(g.message).toContain('2 windows with input drift left out');
+    expect(g.message).toContain('2 windows with drifted inputs or outputs left out');
   });
 
   it('hands over to the labelled test once both sides have min_samples labels', () => {
