@@ -10,8 +10,10 @@ ARG NODE_IMAGE=node:26-trixie-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
-# .npmrc skips onnxruntime-node's CUDA download; the CPU build ships inside the npm package.
+# .npmrc skips onnxruntime-node's CUDA download; the CPU build ships inside the npm package. npm ci's postinstall
+# applies patches/ (patch-package): kafkajs 2.2.4 drops or duplicates records when a partition's leader moves.
 COPY package.json package-lock.json .npmrc ./
+COPY patches patches
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts/build scripts/build
@@ -30,6 +32,8 @@ RUN npm run build
 FROM ${NODE_IMAGE} AS production-dependencies
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
+# The shipped kafkajs is the patched one: patch-package is a production dependency for this postinstall.
+COPY patches patches
 RUN npm ci --omit=dev --no-audit --no-fund
 
 FROM ${NODE_IMAGE}
