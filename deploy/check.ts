@@ -2,13 +2,15 @@
  * The deployment checks that need no cluster, no Docker engine and no network once the tools are cached:
  *   npm run check:deploy                    every overlay rendered by kustomize and validated (Kubernetes API
  *                                           schemas and KEDA's CRDs, strict), promtool on the alert rules, their
- *                                           unit tests, the scrape configurations and the dashboard's queries
+ *                                           unit tests, the scrape configurations, the dashboard's queries and
+ *                                           its links from latency exemplars to traces
  *   npm run check:deploy -- FILE.yaml ...   only these manifests
  * Exits 1 naming every problem. npm test runs the same checks (test/deploy/).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { K8S_DIR, OVERLAYS, renderOverlay, validateManifests, type ValidationReport } from './checks/kubernetes-manifests.ts';
+import { allExemplarLinkProblems } from './checks/exemplar-links.ts';
 import { allDashboardQueries } from './checks/observability-queries.ts';
 import { checkQueries, checkRules, checkScrapeConfigs, testRules } from './checks/promtool.ts';
 import { deployTools } from './checks/tools.ts';
@@ -41,6 +43,11 @@ if (files.length === 0) {
     ['alert rule unit tests (promtool test rules)', () => testRules(tools)],
     ['scrape configurations (promtool check config)', () => checkScrapeConfigs(tools)],
     ['dashboard queries (promtool check rules)', () => checkQueries(tools, allDashboardQueries())],
+    ['dashboard exemplar links to traces', async () => {
+      const problems = allExemplarLinkProblems();
+      if (problems.length > 0) throw new Error(problems.join('\n'));
+      return 'ok';
+    }],
   ];
   for (const [name, step] of steps) {
     await step().then(() => say(`ok   ${name}`), (err: Error) => failures.push(`${name}: ${err.message}`));

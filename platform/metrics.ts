@@ -23,6 +23,9 @@ export function exemplarsFor(registry: Registry<RegistryContentType>): { enableE
   return { enableExemplars: registry.contentType === Registry.OPENMETRICS_CONTENT_TYPE };
 }
 
+/** The exemplar label that holds a trace id; Grafana's exemplarTraceIdDestinations link it (deploy/grafana). */
+export const EXEMPLAR_TRACE_ID_LABEL = 'trace_id';
+
 /** Buckets in seconds for stage latencies, from 0.5 ms to 30 s. */
 export const LATENCY_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -35,7 +38,7 @@ export function observeSeconds<T extends string>(histogram: Histogram<T>, labels
   // prom-client swaps observe() for an object-taking one on histograms with exemplars.
   if (!(histogram as unknown as { enableExemplars: boolean }).enableExemplars) return histogram.observe(labels, seconds);
   const traceId = span ? sampledTraceId(span) : activeTraceIds().trace_id;
-  histogram.observe({ labels, value: seconds, ...(traceId ? { exemplarLabels: { trace_id: traceId } } : {}) } as never);
+  histogram.observe({ labels, value: seconds, ...(traceId ? { exemplarLabels: { [EXEMPLAR_TRACE_ID_LABEL]: traceId } } : {}) } as never);
 }
 
 /**
