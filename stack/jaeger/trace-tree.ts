@@ -28,24 +28,61 @@ export const parentOf = (span: JaegerSpan): string | undefined => span.reference
 
 const ms = (micros: number): string => `${(micros / 1000).toFixed(micros < 10_000 ? 1 : 0)} ms`;
 
-/** Pure: the waterfall's lines, children in start order under their parent; a span whose parent is absent is a root. */
-export function traceTree(t: JaegerTrace): string[] {
+export const serviceOf = (t: JaegerTrace, span: JaegerSpan): string => t.processes[span.processID]?.serviceName ?? '?';
+
+export interface WaterfallRow {
+  span: JaegerSpan;
+  /** Ancestors shown above it. */
+  depth: number;
+  service: string;
+  /** Microseconds after the trace's first span started. */
+  offset: number;
+  failed: boolean;
+  /** The spans it links to (FOLLOWS_FROM), e.g. a consumer's chunk span. */
+  links: { traceID: string; spanID: string }[];
+}
+
+export interface Waterfall {
+  traceID: string;
+  /** Microseconds from the first span's start to the last span's end. */
+  total: number;
+  /** In order of first appearance. */
+  services: string[];
+  rows: WaterfallRow[];
+}
+
+/** Pure: the spans in display order, children in start order under their parent; a span whose parent is absent is a root. */
+export function waterfall(t: JaegerTrace): Waterfall {
   const ids = new Set(t.spans.map((s) => s.spanID));
   const byStart = [...t.spans].sort((a, b) => a.startTime - b.startTime);
   const origin = byStart[0]?.startTime ?? 0;
-  const last = Math.max(...t.spans.map((s) => s.startTime + s.duration));
-  const services = new Set(t.spans.map((s) => t.processes[s.processID]?.serviceName ?? '?'));
-  const lines = [`trace ${t.traceID}: ${ms(last - origin)}, ${t.spans.length} spans, ${services.size} services`];
-  const width = Math.max(...[...services].map((s) => s.length));
+  const rows: WaterfallRow[] = [];
   const visit = (span: JaegerSpan, depth: number): void => {
-    const service = (t.processes[span.processID]?.serviceName ?? '?').padEnd(width);
-    const failed = span.tags.some((tag) => tag.key === 'otel.status_code' && tag.value === 'ERROR') ? '  FAILED' : '';
-    lines.push(`${ms(span.startTime - origin).padStart(9)} ${ms(span.duration).padStart(9)}  ${service}  ${'  '.repeat(depth)}${span.operationName}${failed}`);
-    for (const link of span.references.filter((r) => r.refType === 'FOLLOWS_FROM')) {
-      lines.push(`${''.padStart(21)}${''.padEnd(width)}  ${'  '.repeat(depth + 1)}↪ links to span ${link.spanID} of trace ${link.traceID}`);
-    }
+    rows.push({
+      span, depth, service: serviceOf(t, span), offset: span.startTime - origin,
+      failed: span.tags.some((tag) => tag.key === 'otel.status_code' && tag.value === 'ERROR'),
+      links: span.references.filter((r) => r.refType === 'FOLLOWS_FROM').map(({ traceID, spanID }) => ({ traceID, spanID })),
+    });
     for (const child of byStart.filter((s) => parentOf(s) === span.spanID)) visit(child, depth + 1);
   };
   for (const root of byStart.filter((s) => !ids.has(parentOf(s) ?? ''))) visit(root, 0);
+  return {
+    traceID: t.traceID,
+    total: Math.max(0, ...t.spans.map((s) => s.startTime + s.duration - origin)),
+    services: [...new Set(rows.map((r) => r.service))],
+    rows,
+  };
+}
+
+/** Pure: the waterfall's lines. */
+export function traceTree(t: JaegerTrace): string[] {
+  const w = waterfall(t);
+  const lines = [`trace ${t.traceID}: ${ms(w.total)}, ${t.spans.length} spans, ${w.services.length} services`];
+  const width = Math.max(...w.services.map((s) => s.length));
+  for (const row of w.rows) {
+    const indent = '  '.repeat(row.depth);
+    lines.push(`${ms(row.offset).padStart(9)} ${ms(row.span.duration).padStart(9)}  ${row.service.padEnd(width)}  ${indent}${row.span.operationName}${row.failed ? '  FAILED' : ''}`);
+    for (const link of row.links) lines.push(`${''.padStart(21)}${''.padEnd(width)}  ${indent}  ↪ links to span ${link.spanID} of trace ${link.traceID}`);
+  }
   return lines;
 }

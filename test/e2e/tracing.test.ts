@@ -7,7 +7,7 @@
  * client measured.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSamples, type Sample } from '../../scripts/samples/write-samples.ts';
@@ -114,6 +114,10 @@ describe('one request\'s trace in Jaeger', () => {
     // The whole path is in the trace once it holds the drift monitor's count of the prediction.
     trace = await traceWith(sent[0]!.traceId, (t) => t.spans.some((s) => s.operationName === `process ${h.clients.topics.predictions}`));
     process.stdout.write(`${traceTree(trace).join('\n')}\n`);
+    // For the README's picture (scripts/trace-screenshot.sh), with the services' names as deployments show them.
+    const processes = Object.fromEntries(Object.entries(trace.processes).map(([id, p]) => [id, { ...p, serviceName: p.serviceName.replace(`-${h.prefix}`, '') }]));
+    await mkdir(join(REPO_ROOT, 'test', 'artifacts'), { recursive: true });
+    await writeFile(join(REPO_ROOT, 'test', 'artifacts', 'trace.json'), JSON.stringify({ ...trace, processes }, null, 1));
   }, 120_000);
 
   it('answers with the trace it was recorded in, continuing the client\'s', () => {
