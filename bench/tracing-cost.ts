@@ -7,8 +7,13 @@
  * traced with the same settings, as the gateway would start their traces, so the root's sampling decision is the
  * one the pipeline follows. Modes alternate within each round, and the figures are medians over the rounds, since
  * this shared 2-core machine's load moves between runs.
- * Usage: npx tsx bench/tracing-cost.ts [--images N (4000)] [--rounds R (5)]. Prints JSON. Not a test: no assertions.
+ * With --profile DIR the router and the consumer also run under `node --cpu-prof` (profiles in DIR/<mode>/), and
+ * the JSON says which packages and functions took the CPU a tracing mode adds to the main threads: the cost beyond
+ * the span calls themselves.
+ * Usage: npx tsx bench/tracing-cost.ts [--images N (4000)] [--rounds R (5)] [--profile DIR]. Prints JSON. Not a
+ * test: no assertions.
  */
+import { mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { KafkaMessage } from 'kafkajs';
@@ -25,9 +30,10 @@ import { JAEGER_ENV } from '../stack/jaeger/jaeger-server.ts';
 import { startLocalStack, stopLocalStack } from '../stack/local-stack.ts';
 import { PipelineHarness, REPO_ROOT } from '../stack/pipeline-harness.ts';
 import { benchImages } from './bench-images.ts';
+import { largestDifferences, selfTimeOfDir } from './cpu-profile.ts';
 import { CpuSampler, cpuBetween } from './cpu-sampler.ts';
 
-const USAGE = 'npx tsx bench/tracing-cost.ts [--images N (4000)] [--rounds R (5)]';
+const USAGE = 'npx tsx bench/tracing-cost.ts [--images N (4000)] [--rounds R (5)] [--profile DIR]';
 const log = (line: string): void => { process.stderr.write(`${line}\n`); };
 const round1 = (x: number): number => Math.round(x * 10) / 10;
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
@@ -52,7 +58,7 @@ interface RunResult { ips: number; cpuMsPerImage: number }
  * and the CPU the router and the consumer spent per image over the same window, which waiting for a core on a
  * busy machine does not inflate.
  */
-async function pipelineWithCpu(mode: Mode, uris: string[], images: number): Promise<RunResult> {
+async function pipelineWithCpu(mode: Mode, uris: string[], images: number, profileDir: string | undefined): Promise<RunResult> {
   const h = await new PipelineHarness().connect();
   try {
     const warmup = 128;
@@ -60,7 +66,8 @@ async function pipelineWithCpu(mode: Mode, uris: string[], images: number): Prom
     await h.setExperiment({ id: 'bench', versions: ['v1'], default_version: 'v1', rules: [] });
     const requests = Array.from({ length: warmup + images }, (_, i) => newImageRequest(uris[i % uris.length] as string, { source: 'bench' }));
     await h.publish(requests);
-    const env = { LOG_LEVEL: 'warn', DELIVERY: 'at-least-once', ...MODES[mode] };
+    const profile: Record<string, string> = profileDir === undefined ? {} : { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${profileDir}`.trim() };
+    const env = { LOG_LEVEL: 'warn', DELIVERY: 'at-least-once', ...MODES[mode], ...profile };
     const consumer = await h.start('inference', 'inference', {
       CONSUMER_GROUP_ID: `${h.prefix}.inference-v1`, MODEL_VERSION: 'v1', MODEL_URI: join(REPO_ROOT, 'models/fashion-mnist/v1'), MAX_BATCH_SIZE: '32',
       // The images repeat: answers from the result cache would not be inference.
@@ -86,13 +93,13 @@ async function pipelineWithCpu(mode: Mode, uris: string[], images: number): Prom
   }
 }
 
-async function run(mode: Mode, uris: string[], images: number): Promise<RunResult> {
+async function run(mode: Mode, uris: string[], images: number, profileDir: string | undefined): Promise<RunResult> {
   const env = new EnvReader({ ...MODES[mode], OTEL_SERVICE_NAME: 'bench-producer' });
   const settings = readTracingSettings(env, 'bench-producer');
   env.done();
   const tracing = startTracing(settings);
   try {
-    return await pipelineWithCpu(mode, uris, images);
+    return await pipelineWithCpu(mode, uris, images, profileDir);
   } finally {
     await tracing.shutdown();
   }
@@ -150,8 +157,26 @@ async function spanCpuPerImage(mode: Mode, images: number): Promise<number> {
   }
 }
 
+/**
+ * Main-thread CPU µs per image that each tracing mode adds to tracing off, by package and by function (the largest
+ * first), from the router's and the consumer's profiles of every round (start-up included: it is alike in every mode).
+ */
+function profileDifferences(dir: string, imagesProcessed: number): Record<string, unknown> {
+  const off = selfTimeOfDir(join(dir, 'off'), REPO_ROOT);
+  const perImage = (rows: [string, number][]) => Object.fromEntries(rows.map(([k, ms]) => [k, round1((ms * 1000) / imagesProcessed)]));
+  const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+  return Object.fromEntries((['default_sampler', 'sampled_100'] as const).map((mode) => {
+    const on = selfTimeOfDir(join(dir, mode), REPO_ROOT);
+    return [`${mode}_minus_off`, {
+      main_thread_total: round1(((total(on.packages) - total(off.packages)) * 1000) / imagesProcessed),
+      packages: perImage(largestDifferences(on.packages, off.packages, 12)),
+      functions: perImage(largestDifferences(on.functions, off.functions, 15)),
+    }];
+  }));
+}
+
 async function main(): Promise<void> {
-  const { values } = parseCommandLine(USAGE, { options: { images: { type: 'string', default: '4000' }, rounds: { type: 'string', default: '5' } } });
+  const { values } = parseCommandLine(USAGE, { options: { images: { type: 'string', default: '4000' }, rounds: { type: 'string', default: '5' }, profile: { type: 'string' } } });
   const images = Number(values.images);
   const rounds = Number(values.rounds);
   if (!Number.isInteger(images) || images < 500) return void exitWithUsage(USAGE, '--images is an integer of at least 500');
@@ -171,7 +196,9 @@ async function main(): Promise<void> {
       // Rotated each round, so no mode always runs first (or last) on a machine whose load drifts.
       for (const mode of [...modes.slice(r % modes.length), ...modes.slice(0, r % modes.length)]) {
         log(`round ${r + 1}, tracing ${mode}`);
-        const result = await run(mode, uris, images);
+        const profileDir = values.profile === undefined ? undefined : join(values.profile, mode);
+        if (profileDir) mkdirSync(profileDir, { recursive: true });
+        const result = await run(mode, uris, images, profileDir);
         ips[mode].push(result.ips);
         cpu[mode].push(result.cpuMsPerImage);
       }
@@ -200,6 +227,7 @@ async function main(): Promise<void> {
       default_sampler: `${DEFAULT_SAMPLER} ${DEFAULT_SAMPLER_RATIO}`,
       exporter: `OTLP/HTTP protobuf to Jaeger ${JAEGER_ENV.OTEL_EXPORTER_OTLP_ENDPOINT} on this machine (its CPU is not counted)`,
       machine: { cpus: cpus().length, load_1m: load.map(round1) },
+      ...(values.profile === undefined ? {} : { profile_us_per_image: profileDifferences(values.profile, rounds * (images + 128)) }),
     })}\n`);
   } finally {
     if (started.length > 0) await stopLocalStack({ only: started, log });

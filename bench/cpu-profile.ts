@@ -1,0 +1,62 @@
+/**
+ * Where a process's main-thread CPU went, from the .cpuprofile V8 writes with `node --cpu-prof`: self time per
+ * package (an npm package, a folder of this repository, Node's internals, or V8's garbage collector) and per
+ * function. The tracing bench compares these between tracing modes to find the cost the spans alone do not show.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface CpuProfile {
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+  samples: number[];
+  /** Microseconds since the previous sample. */
+  timeDeltas: number[];
+}
+
+/** Pure: what a call frame's script belongs to. */
+export function packageOf(url: string, functionName: string, repoRoot: string): string {
+  if (url === '') return functionName.startsWith('(') ? functionName : 'native';
+  const modules = url.lastIndexOf('/node_modules/');
+  if (modules >= 0) {
+    const [first, second] = url.slice(modules + '/node_modules/'.length).split('/');
+    return first?.startsWith('@') ? `${first}/${second}` : first ?? url;
+  }
+  if (url.startsWith('node:')) return 'node';
+  const path = url.replace(/^file:\/\//, '');
+  if (path.startsWith(`${repoRoot}/`)) return `repo:${path.slice(repoRoot.length + 1).split('/')[0]}`;
+  return url;
+}
+
+/** Pure: self milliseconds per package and per "package function" (the idle ticks left out). */
+export function selfTime(profile: CpuProfile, repoRoot: string): { packages: Map<string, number>; functions: Map<string, number> } {
+  const frames = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
+  const packages = new Map<string, number>();
+  const functions = new Map<string, number>();
+  const add = (m: Map<string, number>, key: string, ms: number): void => void m.set(key, (m.get(key) ?? 0) + ms);
+  // A sample's time is the delta after it: V8 records the gap before the next sample on the next one.
+  for (let i = 0; i < profile.samples.length; i += 1) {
+    const frame = frames.get(profile.samples[i] as number);
+    const ms = (profile.timeDeltas[i + 1] ?? 0) / 1000;
+    if (!frame || frame.functionName === '(idle)') continue;
+    const pkg = packageOf(frame.url, frame.functionName, repoRoot);
+    add(packages, pkg, ms);
+    add(functions, `${pkg} ${frame.functionName || '(anonymous)'}${frame.url ? `:${frame.lineNumber + 1}` : ''}`, ms);
+  }
+  return { packages, functions };
+}
+
+/** The profiles node wrote into `dir` (one per process, e.g. tsx's loader thread too), summed. */
+export function selfTimeOfDir(dir: string, repoRoot: string): { packages: Map<string, number>; functions: Map<string, number> } {
+  const total = { packages: new Map<string, number>(), functions: new Map<string, number>() };
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))) {
+    const one = selfTime(JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile, repoRoot);
+    for (const key of ['packages', 'functions'] as const) for (const [k, v] of one[key]) total[key].set(k, (total[key].get(k) ?? 0) + v);
+  }
+  return total;
+}
+
+/** Pure: `a - b` per key, largest first, the `top` largest kept. */
+export function largestDifferences(a: Map<string, number>, b: Map<string, number>, top: number): [string, number][] {
+  const keys = new Set([...a.keys(), ...b.keys()]);
+  return [...keys].map((k): [string, number] => [k, (a.get(k) ?? 0) - (b.get(k) ?? 0)]).sort((x, y) => y[1] - x[1]).slice(0, top);
+}
