@@ -73,7 +73,7 @@ await runService({
       limits: {
         maxBatch: s.maxBatch, maxStringBytes: s.maxStringBytes, maxBodyBytes: s.maxBodyBytes, maxInFlightPerClient: s.maxInFlightPerClient,
         uri: { schemes: s.uriSchemes, allow: s.uriAllow, maxUriBytes: s.maxUriBytes },
-        timeoutMs: s.timeoutMs, resultTtlMs: s.resultTtlMs,
+        timeoutMs: s.timeoutMs, resultTtlMs: s.resultTtlMs, highPriorityClients: s.highPriorityClients,
       },
       server: { name: 'kafka-image-inference-gateway', version: serverVersion() },
       openapi: openApiDocument(fileURLToPath(new URL('./openapi.json', import.meta.url))),

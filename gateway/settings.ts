@@ -36,6 +36,8 @@ export interface GatewaySettings extends CommonSettings {
   uploadPrefix: string;
   /** Schemes a `uri` input may use; file:// is left out by default so clients cannot read the consumers' disks. */
   uriSchemes: string[];
+  /** Clients (token names) that may ask for the high-priority lane (`parameters.priority`); "*": every client. */
+  highPriorityClients: string[];
   /** Folder of models/<name>/<version>/manifest.json: what the gateway serves and describes. */
   modelsDir: string;
 }
@@ -88,5 +90,7 @@ export function readGatewaySettings(env: EnvReader): GatewaySettings {
     uploadPrefix,
     uriSchemes: env.list('GATEWAY_URI_SCHEMES', ['s3', 'https'], { regex: /^(s3|https|http|file)$/, expected: 's3, https, http or file' }),
     modelsDir: env.string('GATEWAY_MODELS_DIR', MODELS_DIR),
+    // Off by default: any client that may jump the queue slows every other client's requests down.
+    highPriorityClients: env.list('GATEWAY_HIGH_PRIORITY_CLIENTS', [], { regex: /^([a-zA-Z0-9._-]+|\*|address:.+)$/, expected: 'client names from GATEWAY_TOKENS, or * for every client' }),
   };
 }

@@ -6,6 +6,7 @@ import { startStreamLoop } from '../platform/consumer/stream-loop.ts';
 import { ensureTopics, produceBudget } from '../platform/kafka.ts';
 import { createS3Client } from '../platform/s3.ts';
 import { runService } from '../platform/service.ts';
+import { LANES } from '../platform/topics.ts';
 import { fetchWithRetry } from './fetch/fetch-image.ts';
 import { identityProblem, reloadRoute } from './service/admin-reload.ts';
 import { inferChunkProcessor } from './service/infer-chunk.ts';
@@ -65,7 +66,9 @@ await runService({
     const clients = await connectClients(s, log);
     const { topics, serde, producer } = clients;
     // The router creates version topics too; whichever starts first must not find the topic missing.
-    await ensureTopics(clients.admin, [{ topic: topics.requestsFor(label) }], s.kafka, log);
+    // Its normal topic and its high-priority lane.
+    const laneTopics = LANES.map((lane) => topics.requestsFor(label, null, lane));
+    await ensureTopics(clients.admin, laneTopics.map((topic) => ({ topic })), s.kafka, log);
     const aborter = new AbortController();
     const fetch = (uri: string, signal: AbortSignal) => fetchWithRetry(uri, s.fetch, s.retry, { s3, signal: AbortSignal.any([aborter.signal, signal]) }, (err, attempt, delayMs) => {
       metrics.fetchRetries.inc({ version: label, error_class: err.errorClass });
@@ -74,7 +77,7 @@ await runService({
     const budgetBytes = await produceBudget(clients.admin, [topics.predictions, topics.dlq], s.stream.produceMaxBytes);
     const loop = await startStreamLoop({
       service: `inference-${label}`, kafka: clients.kafka, admin: clients.admin, producer, serde, dlqTopic: topics.dlq,
-      groupId: s.groupId, topics: [topics.requestsFor(label)],
+      groupId: s.groupId, topics: laneTopics, lanes: s.lanes,
       consumerConfig: s.consumerFetch,
       process: inferChunkProcessor({
         serde, models, label, predictionsTopic: topics.predictions, metrics, consumerGroup: s.groupId,

@@ -16,9 +16,28 @@ export interface TopicNames {
   /**
    * The per-version topic the router produces to and that version's consumer group reads. `model` null or the
    * default model: `<prefix>.requests.<version>`, as before models had names; any other model's versions live
-   * under its name.
+   * under its name. `lane` 'high': the version's high-priority lane, `<that topic>.high`.
    */
-  requestsFor(version: string, model?: string | null): string;
+  requestsFor(version: string, model?: string | null, lane?: Lane): string;
+}
+
+/**
+ * Priority lanes (README "Priority lanes"): a request asks for one (ImageRequest.priority, or its experiment
+ * rule's `priority`), the router publishes it to that lane's topic of its version, and the version's consumers
+ * serve the high lane first with a minimum share for the normal one (platform/consumer/lane-scheduler.ts).
+ */
+export const LANES = ['normal', 'high'] as const;
+export type Lane = (typeof LANES)[number];
+
+/**
+ * The high lane's topic of a version is the version's topic with this suffix: a version named `<v>.high` would
+ * share the lane topic of version `<v>`, so experiment validation refuses version names ending in it.
+ */
+export const HIGH_LANE_SUFFIX = '.high';
+
+/** Pure: the lane a per-version request topic (of requestsFor) belongs to. */
+export function laneOfTopic(topic: string): Lane {
+  return topic.endsWith(HIGH_LANE_SUFFIX) ? 'high' : 'normal';
 }
 
 /**
@@ -39,7 +58,7 @@ export function topicNames(prefix: string, defaultModel = DEFAULT_MODEL): TopicN
     feedback: `${prefix}.feedback`,
     drift: `${prefix}.drift`,
     driftState: `${prefix}.drift-monitor.state`,
-    requestsFor: (version, model) => `${prefix}.requests.${servingLabel(version, model, defaultModel)}`,
+    requestsFor: (version, model, lane = 'normal') => `${prefix}.requests.${servingLabel(version, model, defaultModel)}${lane === 'high' ? HIGH_LANE_SUFFIX : ''}`,
   };
 }
 

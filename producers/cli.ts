@@ -11,16 +11,17 @@ import { createLogger } from '../platform/logger.ts';
 import { createProgressBar } from '../platform/progress-bar.ts';
 import { createS3Client, readS3Settings } from '../platform/s3.ts';
 import { readCommonSettings } from '../platform/service-config.ts';
-import { MODEL_NAME_PATTERN } from '../platform/topics.ts';
+import { LANES, MODEL_NAME_PATTERN, type Lane } from '../platform/topics.ts';
 import { publishImages } from './publish-images.ts';
 import { RequestPublisher } from './publisher.ts';
 import { listFolder, listS3Prefix, readUrlList } from './sources.ts';
 
 const USAGE = `usage: npm run produce -- (--from-folder DIR | --from-s3 s3://BUCKET/PREFIX | --from-urls FILE)
          [--count N] [--rate PER_SECOND] [--duration SECONDS] [--batch N] [--users N] [--pin VERSION]
-         [--model NAME] [--meta key=value ...] [--source NAME]
+         [--model NAME] [--priority high|normal] [--meta key=value ...] [--source NAME]
 Publishes one ImageRequest per image (cycling through the source up to --count or --duration), for
-model NAME (default: the deployment's default model, DEFAULT_MODEL).
+model NAME (default: the deployment's default model, DEFAULT_MODEL), in the lane --priority names (default:
+none, the normal lane unless an experiment rule says otherwise).
 examples:
   npm run produce -- --from-folder data/samples/mixed --count 1000 --rate 200 --users 50
   npm run produce -- --from-s3 s3://images/samples/ --duration 60 --rate 500
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
       users: { type: 'string' },
       pin: { type: 'string' },
       model: { type: 'string' },
+      priority: { type: 'string' },
       meta: { type: 'string', multiple: true },
       source: { type: 'string' },
     },
@@ -67,6 +69,9 @@ async function main(): Promise<void> {
   else fail('name a source');
   if (uris.length === 0) fail('the source lists no images');
   if (values.model !== undefined && !MODEL_NAME_PATTERN.test(values.model)) fail(`--model takes a model name of letters, digits, "_" or "-", got "${values.model}"`);
+
+  const priority = values.priority;
+  if (priority !== undefined && !(LANES as readonly string[]).includes(priority)) fail(`--priority takes ${LANES.join(' or ')}, got "${priority}"`);
 
   const metadata: Record<string, string> = {};
   for (const kv of values.meta ?? []) {
@@ -91,6 +96,7 @@ async function main(): Promise<void> {
       metadata,
       pinnedVersion: values.pin ?? null,
       model: values.model ?? null,
+      priority: (priority as Lane | undefined) ?? null,
       source: values.source ?? 'producer-cli',
       ...(duration > 0 ? { deadline: started + duration * 1000 } : {}),
     }, (batch) => bar.tick(batch.length));

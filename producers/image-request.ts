@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Lane } from '../platform/topics.ts';
 
 /** The ImageRequest value (schemas/image-request.avsc). */
 export interface ImageRequest {
@@ -13,6 +14,8 @@ export interface ImageRequest {
   model?: string | null;
   /** Epoch ms after which no one waits for the answer; null or absent: none (REQUEST_MAX_AGE_MS may set one). */
   deadline?: number | null;
+  /** The lane: 'high' goes ahead of a backlog; null, absent or 'normal': the normal lane (router/lanes.ts checks it). */
+  priority?: string | null;
 }
 
 export interface RequestOptions {
@@ -23,6 +26,7 @@ export interface RequestOptions {
   metadata?: Record<string, string>;
   model?: string | null;
   deadline?: number | null;
+  priority?: Lane | null;
   now?: number;
 }
 
@@ -37,5 +41,6 @@ export function newImageRequest(uri: string, o: RequestOptions = {}): ImageReque
     metadata: o.metadata ?? {},
     model: o.model ?? null,
     deadline: o.deadline ?? null,
+    priority: o.priority ?? null,
   };
 }

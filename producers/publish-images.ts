@@ -1,5 +1,6 @@
 import { newImageRequest, type ImageRequest } from './image-request.ts';
 import { Pacer } from './pacer.ts';
+import type { Lane } from '../platform/topics.ts';
 import type { RequestPublisher } from './publisher.ts';
 
 export interface PublishPlan {
@@ -15,6 +16,8 @@ export interface PublishPlan {
   pinnedVersion?: string | null;
   /** The model to serve every request; null or absent: the deployment's default model. */
   model?: string | null;
+  /** The lane of every request; null or absent: none asked for. */
+  priority?: Lane | null;
   source?: string;
   /** Stop at this time (ms since epoch) even if count is not reached: the load-generator mode. */
   deadline?: number;
@@ -28,6 +31,7 @@ export function planRequest(plan: PublishPlan, i: number, now: number): ImageReq
     stickinessKey: plan.users > 0 ? `user-${i % plan.users}` : null,
     pinnedVersion: plan.pinnedVersion ?? null,
     model: plan.model ?? null,
+    priority: plan.priority ?? null,
     source: plan.source ?? 'producer-cli',
     metadata: plan.metadata,
   });

@@ -3,6 +3,7 @@ import { connectClients } from '../platform/clients.ts';
 import { startStreamLoop } from '../platform/consumer/stream-loop.ts';
 import { ensureTopics, produceBudget } from '../platform/kafka.ts';
 import { runService } from '../platform/service.ts';
+import { LANES } from '../platform/topics.ts';
 import { ExperimentWatcher } from './experiment-watcher.ts';
 import { createRouterMetrics } from './metrics.ts';
 import { routeChunkProcessor } from './route-chunk.ts';
@@ -19,14 +20,14 @@ await runService({
     const { topics, serde, producer } = clients;
     const metrics = createRouterMetrics(registry);
     const health = new VersionHealthMonitor({
-      admin: clients.admin, settings: s.health, topicPrefix: s.kafka.topicPrefix, topicFor: (label) => topics.requestsFor(label), versions: (): string[] => tables.labelsWithFallback, logger, registry,
+      admin: clients.admin, settings: s.health, topicPrefix: s.kafka.topicPrefix, topicsFor: (label) => LANES.map((lane) => topics.requestsFor(label, null, lane)), versions: (): string[] => tables.labelsWithFallback, logger, registry,
     });
     const tables: ModelTables = new ModelTables({
       tableKey: s.tableKey, defaultModel: s.defaultModel, fallbackVersion: s.fallbackVersion, logger, labelDown: (label) => health.isDown(label),
     });
     const ensured = new Set<string>();
     const ensureVersionTopics = async (versions: string[], model: string | null): Promise<void> => {
-      const missing = versions.map((v) => topics.requestsFor(v, model)).filter((t) => !ensured.has(t));
+      const missing = versions.flatMap((v) => LANES.map((lane) => topics.requestsFor(v, model, lane))).filter((t) => !ensured.has(t));
       if (missing.length === 0) return;
       await ensureTopics(clients.admin, missing.map((topic) => ({ topic })), s.kafka, logger);
       for (const t of missing) ensured.add(t);

@@ -56,9 +56,9 @@ export function routeChunkProcessor(d: RouteChunkDeps): ChunkProcessor {
       const outcome = routeRecord(d.tables, { ...value, deadline: effectiveDeadline(value, d.limits.maxAgeMs) }, message, now);
       if (!outcome.ok) return fail(message, outcome.error, outcome.requestId);
       try {
-        const sends = outcome.outputs.map((o) => startSendSpan({ topic: d.topics.requestsFor(o.version, o.model), key: o.key }, span));
+        const sends = outcome.outputs.map((o) => startSendSpan({ topic: d.topics.requestsFor(o.version, o.model, o.lane), key: o.key }, span));
         const encoded = await Promise.all(outcome.outputs.map(async (o, i) => {
-          const topic = d.topics.requestsFor(o.version, o.model);
+          const topic = d.topics.requestsFor(o.version, o.model, o.lane);
           const headers = { ...o.headers, [TRACEPARENT]: spanTraceparent(sends[i]) ?? o.headers[TRACEPARENT] as string };
           return { source: message, record: { topic, key: o.key, value: await d.serde.encode(topic, 'RoutedRequest', o.value, 'route'), headers } };
         })).catch((err: unknown) => {

@@ -94,11 +94,21 @@ export function observeHealth(previous: VersionHealth, o: HealthObservation, pol
   return { health: { ...base, down: true, reason: previous.reason, healthySince }, switched: null };
 }
 
+/** Pure: records waiting on one topic; no committed offset yet (-1) counts everything from the log start. */
+export function topicLag(ends: readonly { partition: number; high: string; low: string }[], committed: readonly { partition: number; offset: string }[]): number {
+  const committedBy = new Map(committed.map((p) => [p.partition, Number(p.offset)]));
+  return ends.reduce((sum, p) => {
+    const position = committedBy.get(p.partition) ?? -1;
+    return sum + Math.max(0, Number(p.high) - (position >= 0 ? position : Number(p.low)));
+  }, 0);
+}
+
 export interface MonitorOptions {
   admin: Admin;
   settings: VersionHealthSettings;
   topicPrefix: string;
-  topicFor: (version: string) => string;
+  /** The version's topics: its lanes (platform/topics.ts), whose lag is summed. */
+  topicsFor: (version: string) => string[];
   /** The versions to watch now (e.g. those of the active experiment when a rule names a fallback). */
   versions: () => string[];
   logger: Logger;
@@ -168,17 +178,13 @@ export class VersionHealthMonitor {
     const { groups } = await this.o.admin.describeGroups(versions.map((v) => this.groupOf(v)));
     const members = new Map(groups.map((g) => [g.groupId, g.members.length]));
     const entries = await Promise.all(versions.map(async (version): Promise<[string, HealthObservation]> => {
-      const topic = this.o.topicFor(version);
-      const [committed, ends] = await Promise.all([
-        this.o.admin.fetchOffsets({ groupId: this.groupOf(version), topics: [topic] }),
-        this.o.admin.fetchTopicOffsets(topic),
+      const topics = this.o.topicsFor(version);
+      const [committed, ...ends] = await Promise.all([
+        this.o.admin.fetchOffsets({ groupId: this.groupOf(version), topics }),
+        ...topics.map((topic) => this.o.admin.fetchTopicOffsets(topic)),
       ]);
-      const committedBy = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
-      // No committed offset yet (-1): everything from the log start is waiting.
-      const lag = ends.reduce((sum, p) => {
-        const position = committedBy.get(p.partition) ?? -1;
-        return sum + Math.max(0, Number(p.high) - (position >= 0 ? position : Number(p.low)));
-      }, 0);
+      // Every lane counts: a version whose high lane is stuck is down even while its normal lane moves.
+      const lag = topics.reduce((sum, topic, i) => sum + topicLag(ends[i] ?? [], committed.find((c) => c.topic === topic)?.partitions ?? []), 0);
       return [version, { at, members: members.get(this.groupOf(version)) ?? 0, lag }];
     }));
     return new Map(entries);

@@ -35,7 +35,11 @@ export interface GatewayDeps {
   logger: Logger;
   /** Connected to Kafka and reading answers: inference is accepted only then. */
   ready: () => boolean;
-  limits: RequestLimits & { maxBodyBytes: number; timeoutMs: number; resultTtlMs: number; maxInFlightPerClient: number };
+  limits: RequestLimits & {
+    maxBodyBytes: number; timeoutMs: number; resultTtlMs: number; maxInFlightPerClient: number;
+    /** Clients (token names) that may send `parameters.priority` "high"; "*": every client. Absent: none. */
+    highPriorityClients?: readonly string[];
+  };
   server: { name: string; version: string };
   /** The OpenAPI document of this API, served without a token. */
   openapi: () => Promise<Buffer>;
@@ -212,6 +216,9 @@ export class GatewayServer {
   /** Reads, checks, stores and publishes a request; the body and images are released when this returns. */
   private async accept(route: RouteMatch, req: IncomingMessage, client: string): Promise<Accepted> {
     const request = await this.read(req);
+    if (request.priority === 'high' && !this.mayAskHigh(client)) {
+      throw new HttpError(403, `client ${client} may not send parameters.priority "high"; the gateway's GATEWAY_HIGH_PRIORITY_CLIENTS names the clients that may`);
+    }
     const imageTypes = request.input.kind === 'image' ? request.input.images.map(checkImage) : [];
     const count = request.input.kind === 'image' ? request.input.images.length : request.input.uris.length;
     // One token was taken for the request; an inference costs one per image.
@@ -225,6 +232,7 @@ export class GatewayServer {
       await this.d.submit(
         {
           requestIds, input: request.input, imageTypes, model: route.model, pinnedVersion: route.version, stickinessKey: request.stickinessKey, client,
+          priority: request.priority,
           waitMs: request.async ? this.d.limits.resultTtlMs : Math.min(this.d.limits.timeoutMs, request.timeoutMs ?? Infinity),
         },
         (stage, seconds) => this.d.metrics.stageSeconds.observe({ stage }, seconds),
@@ -236,6 +244,11 @@ export class GatewayServer {
     }
     this.d.metrics.images.inc({ input: request.input.kind }, count);
     return { inferenceId, meta, async: request.async, timeoutMs: request.timeoutMs };
+  }
+
+  private mayAskHigh(client: string): boolean {
+    const allowed = this.d.limits.highPriorityClients ?? [];
+    return allowed.includes('*') || allowed.includes(client);
   }
 
   /** The parsed request; the raw body stays reachable only through images sent as binary data (views on it). */

@@ -5,6 +5,7 @@
  */
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { mapWithConcurrency } from '../../platform/concurrency.ts';
+import type { Lane } from '../../platform/topics.ts';
 import { newImageRequest, type ImageRequest } from '../../producers/image-request.ts';
 import type { RequestPublisher } from '../../producers/publisher.ts';
 import { HttpError } from '../http/http-error.ts';
@@ -19,6 +20,8 @@ export interface Submission {
   model: string;
   pinnedVersion: string | null;
   stickinessKey: string | null;
+  /** The lane asked for; null: none (normal, unless the experiment's rule sets one). */
+  priority?: Lane | null;
   client: string;
   /**
    * How long the caller waits for the answer (the wait before 504, or how long an asynchronous result is
@@ -45,6 +48,7 @@ export function imageRequests(s: Submission, uris: string[], now: number): Image
     source: 'gateway',
     metadata: { client: s.client },
     deadline: s.waitMs === undefined ? null : now + s.waitMs,
+    priority: s.priority ?? null,
   }));
 }
 

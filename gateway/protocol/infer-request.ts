@@ -7,8 +7,10 @@
  * - `image` as binary data (`parameters.binary_data_size`, what tritonclient sends): the raw file bytes;
  * - `uri`: each element an s3:// or https:// URI the consumers fetch themselves.
  * Request parameters: `async` (answer 202 now), `timeout` (µs, as in Triton), `stickiness_key` (a user id for
- * sticky experiments), `binary_data_output` (all outputs as binary data).
+ * sticky experiments), `binary_data_output` (all outputs as binary data), `priority` ("high" or "normal": the lane,
+ * for clients the gateway lets ask for the high one).
  */
+import { LANES, type Lane } from '../../platform/topics.ts';
 import { HttpError } from '../http/http-error.ts';
 import { readBytesElements } from './binary-tensor.ts';
 import { keptString, quoted } from './client-strings.ts';
@@ -30,6 +32,8 @@ export interface InferRequest {
   async: boolean;
   timeoutMs: number | undefined;
   stickinessKey: string | null;
+  /** null: not asked for (the normal lane, unless an experiment rule says otherwise). */
+  priority: Lane | null;
 }
 
 export interface RequestLimits {
@@ -159,6 +163,8 @@ export function parseInferRequest(json: Buffer, binary: Buffer, limits: RequestL
   if (stickiness !== undefined && (typeof stickiness !== 'string' || stickiness === '')) throw bad('parameters.stickiness_key must be a non-empty string');
   if (stickiness !== undefined) keptString(stickiness, 'parameters.stickiness_key', limits.maxStringBytes);
   if (body.id !== undefined) keptString(body.id as string, 'id', limits.maxStringBytes);
+  const priority = params.priority;
+  if (priority !== undefined && !(LANES as readonly unknown[]).includes(priority)) throw bad(`parameters.priority must be ${LANES.map((l) => `"${l}"`).join(' or ')}`);
   if (!Array.isArray(body.inputs) || body.inputs.length !== 1) {
     throw bad('inputs must hold exactly one input: "image" (BYTES, the encoded files) or "uri" (BYTES, s3:// or https:// references)');
   }
@@ -169,5 +175,6 @@ export function parseInferRequest(json: Buffer, binary: Buffer, limits: RequestL
     async: booleanParameter(params, 'async'),
     timeoutMs: timeout === undefined ? undefined : Math.max(1, Math.ceil((timeout as number) / 1000)),
     stickinessKey: (stickiness as string | undefined) ?? null,
+    priority: (priority as Lane | undefined) ?? null,
   };
 }

@@ -7,7 +7,8 @@ import { readResultCacheSettings, type ResultCacheSettings } from './result-cach
 import { readRequestMaxAgeMs } from '../../platform/request-deadline.ts';
 import { readS3Settings, type S3Settings } from '../../platform/s3.ts';
 import { readCommonSettings, type CommonSettings } from '../../platform/service-config.ts';
-import { MODEL_NAME_PATTERN, servingLabel } from '../../platform/topics.ts';
+import { HIGH_LANE_SUFFIX, MODEL_NAME_PATTERN, servingLabel } from '../../platform/topics.ts';
+import { readLaneSettings, type LaneSettings } from '../../platform/consumer/lane-scheduler.ts';
 import type { FetchPolicy } from '../fetch/fetch-image.ts';
 import type { ExecutionProvider, SessionConfig } from '../../models/runtime/session.ts';
 
@@ -37,6 +38,8 @@ export interface InferenceSettings extends CommonSettings {
   /** REQUEST_MAX_AGE_MS: records without a deadline expire this long after submitted_at; 0: never. */
   requestMaxAgeMs: number;
   resultCache: ResultCacheSettings;
+  /** Priority lanes: the high lane goes first, the normal lane keeps PRIORITY_NORMAL_MIN_SHARE. */
+  lanes: LaneSettings;
   session: SessionConfig;
   admin: {
     /** Bearer token for POST /admin/reload; undefined: the endpoint is off. */
@@ -50,7 +53,7 @@ const VERSION = /^[a-zA-Z0-9._-]+$/;
 
 export function readInferenceSettings(env: EnvReader): InferenceSettings {
   const modelVersion = env.string('MODEL_VERSION', 'v1');
-  env.check(VERSION.test(modelVersion), 'MODEL_VERSION', modelVersion, 'a version name of letters, digits, ".", "_" or "-" (e.g. v1)');
+  env.check(VERSION.test(modelVersion) && !modelVersion.endsWith(HIGH_LANE_SUFFIX), 'MODEL_VERSION', modelVersion, `a version name of letters, digits, ".", "_" or "-" (e.g. v1), not ending in "${HIGH_LANE_SUFFIX}" (the high lane's topic suffix)`);
   const modelName = env.optionalString('MODEL_NAME');
   env.check(modelName === undefined || MODEL_NAME_PATTERN.test(modelName), 'MODEL_NAME', modelName ?? '', 'a model name of letters, digits, "_" or "-" (no "."), e.g. text-orientation');
   const maxWaitMs = env.int('MAX_WAIT_MS', 50, { min: 0, max: 60_000 });
@@ -102,6 +105,7 @@ export function readInferenceSettings(env: EnvReader): InferenceSettings {
     topK: env.int('TOP_K', 5, { min: 1, max: 1_000 }),
     requestMaxAgeMs: readRequestMaxAgeMs(env),
     resultCache: readResultCacheSettings(env),
+    lanes: readLaneSettings(env),
     session: {
       intraOpThreads: env.int('ORT_INTRA_OP_THREADS', 0, { min: 0, max: 256 }),
       interOpThreads: env.int('ORT_INTER_OP_THREADS', 1, { min: 0, max: 256 }),

@@ -28,6 +28,18 @@ export function createStreamMetrics(registry: Registry) {
       labelNames: ['group', 'reason'] as const,
       registers,
     }),
+    laneHeld: new Gauge({
+      name: 'kafka_consumer_lane_held_partitions',
+      help: 'Normal-lane partitions paused because the high-priority lane has records waiting (priority lanes)',
+      labelNames: ['group'] as const,
+      registers,
+    }),
+    laneYields: new Counter({
+      name: 'kafka_consumer_lane_yields_total',
+      help: 'Normal-lane batches stopped between chunks so that the high-priority lane goes first',
+      labelNames: ['group'] as const,
+      registers,
+    }),
     transactions: new Counter({
       name: 'kafka_transactions_total',
       help: 'Kafka transactions of chunk outputs and offsets (exactly-once), by result',

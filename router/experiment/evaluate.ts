@@ -11,11 +11,13 @@
  * Then, when the version so chosen is down (`isDown`) and the rule names a fallback that is not, the fallback
  * serves instead (reason 'fallback', `fallbackFrom` says what it replaced).
  * No rule matching gives default_version with ruleId null. Shadows are the rule's shadow list minus the
- * primary version chosen for this request.
+ * primary version chosen for this request. A rule's `priority` is passed on with its decision (the router picks
+ * the lane from it).
  */
 import { fieldReader, parseFieldName, type FieldReader } from './fields.ts';
 import { bucketOf, layoutSplit, versionForBucket, type BucketLayout } from './hash-bucket.ts';
 import { compilePredicate, type CompiledPredicate } from './predicates.ts';
+import type { Lane } from '../../platform/topics.ts';
 import type { ExperimentConfig, Rule, RoutingDecision, RoutingInput, RoutingReason, RoutingResult, VersionDown } from './types.ts';
 
 export interface ExperimentRouter {
@@ -33,6 +35,7 @@ interface CompiledRule {
   layout: BucketLayout | null;
   stickyKey: FieldReader | null;
   fallback: string | null;
+  priority: Lane | null;
   /** Shadow list per possible primary version, built once so routing allocates no arrays. */
   shadowsByPrimary: Map<string, readonly string[]>;
 }
@@ -54,6 +57,7 @@ function compileRule(rule: Rule, versions: readonly string[]): CompiledRule {
     layout: rule.split.length === 0 ? null : layoutSplit(rule.split),
     stickyKey: stickyRef === null ? null : fieldReader(stickyRef),
     fallback: rule.fallback,
+    priority: rule.priority ?? null,
     shadowsByPrimary,
   };
 }
@@ -110,6 +114,7 @@ export function compileExperiment(config: ExperimentConfig): ExperimentRouter {
     const result: RoutingDecision = { ok: true, experimentId, ruleId: rule.id, primary, shadows };
     if (useFallback) result.fallbackFrom = { version: chosen, reason: chosenReason };
     if (bucket !== undefined) result.bucket = bucket;
+    if (rule.priority !== null) result.priority = rule.priority;
     return result;
   }
 

@@ -3,6 +3,7 @@
  * field (snake_case, Avro unions as `T | null`, longs as numbers) so an Avro-decoded record can be passed to
  * `validateExperimentConfig` and used as is.
  */
+import type { Lane } from '../../platform/topics.ts';
 
 export const PREDICATE_OPS = ['eq', 'neq', 'in', 'not_in', 'prefix', 'regex', 'exists'] as const;
 export type PredicateOp = (typeof PREDICATE_OPS)[number];
@@ -40,6 +41,11 @@ export interface Rule {
    * version still goes to its topic and waits there.
    */
   fallback: string | null;
+  /**
+   * The lane of the requests this rule decides, whatever they ask for ('high' raises them, 'normal' keeps them
+   * out of the high lane); null or absent: each request's own priority.
+   */
+  priority?: Lane | null;
 }
 
 export interface ExperimentConfig {
@@ -100,6 +106,8 @@ export interface RoutingDecision {
   bucket?: number;
   /** With reason 'fallback': the version chosen first, which was down, and why it was chosen. */
   fallbackFrom?: { version: string; reason: Exclude<RoutingReason, 'fallback'> };
+  /** The matching rule's `priority`, when it sets one: the lane of this request whatever it asked for. */
+  priority?: Lane;
 }
 
 /** A pinned version that the experiment does not list; the router dead-letters the record with this class. */

@@ -4,7 +4,7 @@
  * (e.g. `rules[1].split[0].weight: must be > 0`).
  *
  * The JSON form may leave out what has an Avro default (description, updated_by, bucket_seed, model, and per rule match,
- * split, sticky_by, shadow, allow_pinned, fallback; per predicate values); updated_at may come from the caller. Unknown fields
+ * split, sticky_by, shadow, allow_pinned, fallback, priority; per predicate values); updated_at may come from the caller. Unknown fields
  * are errors, so a misspelt `alow_pinned` cannot silently fall back to false.
  *
  * Shadows: a rule's shadow list may name a version the same rule can serve as primary (e.g. a 50/50 split of
@@ -15,7 +15,7 @@ import { join, nonEmptyString, optionalArray, optionalString, Problems, record, 
 import { FIELD_GRAMMAR, parseFieldName } from './fields.ts';
 import { BUCKET_COUNT, layoutSplit } from './hash-bucket.ts';
 import { compilePattern, valuesProblem } from './predicates.ts';
-import { MODEL_NAME_PATTERN } from '../../platform/topics.ts';
+import { HIGH_LANE_SUFFIX, LANES, MODEL_NAME_PATTERN } from '../../platform/topics.ts';
 import { PREDICATE_OPS, type ExperimentConfig, type Predicate, type PredicateOp, type Rule, type WeightedVersion } from './types.ts';
 
 export interface ValidateOptions {
@@ -29,7 +29,7 @@ export type ValidationResult = { ok: true; config: ExperimentConfig } | { ok: fa
 export const VERSION_PATTERN = /^[a-zA-Z0-9._-]+$/;
 
 const CONFIG_FIELDS = ['id', 'description', 'versions', 'default_version', 'rules', 'updated_at', 'updated_by', 'bucket_seed', 'model'];
-const RULE_FIELDS = ['id', 'match', 'split', 'sticky_by', 'shadow', 'allow_pinned', 'fallback'];
+const RULE_FIELDS = ['id', 'match', 'split', 'sticky_by', 'shadow', 'allow_pinned', 'fallback', 'priority'];
 const PREDICATE_FIELDS = ['field', 'op', 'values'];
 const WEIGHTED_VERSION_FIELDS = ['version', 'weight'];
 
@@ -150,10 +150,14 @@ function rule(value: unknown, path: string, versions: KnownVersions, problems: P
   if (typeof allowPinned !== 'boolean') problems.add(join(path, 'allow_pinned'), 'must be true or false');
   const fallback = optionalString(fields.fallback, join(path, 'fallback'), problems);
   if (fallback !== null) checkKnownVersion(fallback, versions, join(path, 'fallback'), problems);
+  const priority = optionalString(fields.priority, join(path, 'priority'), problems);
+  const lane = LANES.find((l) => l === priority) ?? null;
+  if (priority !== null && lane === null) problems.add(join(path, 'priority'), `unknown lane "${priority}"; expected ${LANES.join(' or ')}, or null for each request's own priority`);
   if (id === undefined || match === undefined || split === undefined || stickyBy === undefined || shadow === undefined) {
     return undefined;
   }
-  return { id, match, split, sticky_by: stickyBy, shadow, allow_pinned: allowPinned === true, fallback };
+  // Left out unless set, like in files from before lanes.
+  return { id, match, split, sticky_by: stickyBy, shadow, allow_pinned: allowPinned === true, fallback, ...(lane === null ? {} : { priority: lane }) };
 }
 
 function versionList(value: unknown, problems: Problems): string[] | undefined {
@@ -162,6 +166,10 @@ function versionList(value: unknown, problems: Problems): string[] | undefined {
     return undefined;
   }
   const versions = value.map((entry, i) => {
+    if (typeof entry === 'string' && entry.endsWith(HIGH_LANE_SUFFIX)) {
+      problems.add(`versions[${i}]`, `must not end in "${HIGH_LANE_SUFFIX}": that is the suffix of a version's high-priority lane topic`);
+      return undefined;
+    }
     if (typeof entry === 'string' && VERSION_PATTERN.test(entry)) return entry;
     problems.add(`versions[${i}]`, 'must be a version name of letters, digits, ".", "_" or "-" (it becomes a topic name)');
     return undefined;

@@ -135,7 +135,7 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
     }
   });
 
-  it('scales each version\'s consumers on its group\'s lag, up to the topic\'s partition count', () => {
+  it('scales each version\'s consumers on its group\'s lag over both lanes, up to the topic\'s partition count', () => {
     const config = of(overlay, 'ConfigMap').find((c) => c.metadata.name === 'imgpipe-config').data;
     const prefix = config.TOPIC_PREFIX;
     const partitions = Number(config.TOPIC_PARTITIONS);
@@ -148,7 +148,9 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
       const { spec } = scalers[0];
       expect(spec.triggers).toHaveLength(1);
       expect(spec.triggers[0].type).toBe('kafka');
-      expect(spec.triggers[0].metadata).toMatchObject({ topic: `${prefix}.requests.${version}`, consumerGroup: `${prefix}.inference-${version}`, bootstrapServersFromEnv: 'KAFKA_BROKERS' });
+      expect(spec.triggers[0].metadata).toMatchObject({ consumerGroup: `${prefix}.inference-${version}`, bootstrapServersFromEnv: 'KAFKA_BROKERS' });
+      // No topic: KEDA sums the group's lag over both lanes' topics.
+      expect(spec.triggers[0].metadata.topic).toBeUndefined();
       expect(spec.maxReplicaCount).toBeLessThanOrEqual(partitions);
       expect(spec.minReplicaCount).toBeGreaterThanOrEqual(1);
       expect(spec.minReplicaCount).toBeLessThanOrEqual(spec.maxReplicaCount);

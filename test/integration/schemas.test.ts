@@ -12,7 +12,7 @@ import { readCommonSettings } from '../../platform/service-config.ts';
 import { ensureTopics } from '../../platform/kafka.ts';
 
 const now = 1_763_700_000_000;
-const request = { request_id: 'r-1', uri: 's3://images/a.png', submitted_at: now, stickiness_key: 'user-1', pinned_version: null, source: 'test', metadata: { region: 'eu' }, model: 'text-orientation', deadline: now + 30_000 };
+const request = { request_id: 'r-1', uri: 's3://images/a.png', submitted_at: now, stickiness_key: 'user-1', pinned_version: null, source: 'test', metadata: { region: 'eu' }, model: 'text-orientation', deadline: now + 30_000, priority: 'high' };
 
 const SAMPLES: Record<SchemaName, unknown> = {
   ImageRequest: request,
@@ -32,7 +32,7 @@ const SAMPLES: Record<SchemaName, unknown> = {
   },
   ExperimentConfig: {
     id: 'ab', description: null, versions: ['v1', 'v2'], default_version: 'v1',
-    rules: [{ id: 'r', match: [{ field: 'metadata.region', op: 'in', values: ['eu'] }], split: [{ version: 'v1', weight: 50 }, { version: 'v2', weight: 50 }], sticky_by: 'stickiness_key', shadow: [], allow_pinned: true, fallback: 'v1' }],
+    rules: [{ id: 'r', match: [{ field: 'metadata.region', op: 'in', values: ['eu'] }], split: [{ version: 'v1', weight: 50 }, { version: 'v2', weight: 50 }], sticky_by: 'stickiness_key', shadow: [], allow_pinned: true, fallback: 'v1', priority: 'high' }],
     updated_at: now, updated_by: 'me', bucket_seed: 'rollout-1', model: 'text-orientation',
   },
   Feedback: { request_id: 'r-1', true_label: 'Dress', true_index: 3, observed_at: now, source: null },
@@ -56,10 +56,10 @@ const SAMPLES: Record<SchemaName, unknown> = {
 
 /** Fields added to existing contracts, each with a default: a registry holding the schema without them accepts the new one. */
 const ADDED_FIELDS: Partial<Record<SchemaName, { record?: string; fields: string[] }[]>> = {
-  ImageRequest: [{ fields: ['model'] }, { fields: ['deadline'] }],
-  RoutedRequest: [{ fields: ['fallback'] }, { fields: ['model'] }, { fields: ['deadline'] }],
+  ImageRequest: [{ fields: ['model'] }, { fields: ['deadline'] }, { fields: ['priority'] }],
+  RoutedRequest: [{ fields: ['fallback'] }, { fields: ['model'] }, { fields: ['deadline'] }, { fields: ['priority'] }],
   Prediction: [{ fields: ['fallback'] }, { fields: ['cached'] }],
-  ExperimentConfig: [{ fields: ['bucket_seed'] }, { record: 'Rule', fields: ['fallback'] }, { fields: ['model'] }],
+  ExperimentConfig: [{ fields: ['bucket_seed'] }, { record: 'Rule', fields: ['fallback'] }, { fields: ['model'] }, { record: 'Rule', fields: ['priority'] }],
   DriftReport: [{ fields: ['agreement_compared', 'agreement_agreed'] }, { fields: ['reference_source', 'reference_samples', 'expected_accuracy', 'expected_accuracy_ci_low', 'expected_accuracy_ci_high', 'calibrated_count', 'calibrated_square_mean'] }],
 };
 

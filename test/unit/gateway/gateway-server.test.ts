@@ -80,6 +80,7 @@ beforeAll(async () => {
     ready: () => ready,
     limits: {
       maxBatch: 4, maxStringBytes: 256, maxBodyBytes: 64 * 1024, timeoutMs: 2_000, resultTtlMs: 60_000, maxInFlightPerClient: 2,
+      highPriorityClients: ['alice'],
       uri: { schemes: ['s3', 'https'], allow: ['s3://images/'], maxUriBytes: 1_024 },
     },
     server: { name: 'gateway-test', version: '0.0.0' },
@@ -128,6 +129,20 @@ describe('gateway HTTP', () => {
     expect(submissions.at(-1)!.waitMs).toBe(500);
     await infer(imageRequest([png], { parameters: { async: true } }));
     expect(submissions.at(-1)!.waitMs).toBe(60_000);
+  });
+
+  it('passes the priority a client may ask for on to the pipeline, and answers 403 to one that may not', async () => {
+    expect((await infer(imageRequest([png], { parameters: { priority: 'high' } }))).status).toBe(200);
+    expect(submissions.at(-1)!.priority).toBe('high');
+    await infer(imageRequest([png]));
+    expect(submissions.at(-1)!.priority).toBeNull();
+    const before = submissions.length;
+    const carol = await infer({ ...imageRequest([png], { parameters: { priority: 'high' } }), headers: { authorization: `Bearer ${CAROL}`, 'content-type': 'application/json' } });
+    expect(carol.status).toBe(403);
+    expect((await carol.json()).error).toMatch(/GATEWAY_HIGH_PRIORITY_CLIENTS/);
+    expect(submissions.length).toBe(before);
+    const normal = await infer({ ...imageRequest([png], { parameters: { priority: 'normal' } }), headers: { authorization: `Bearer ${CAROL}`, 'content-type': 'application/json' } });
+    expect(normal.status).toBe(200);
   });
 
   it('infers from binary tensor data with binary outputs, as tritonclient does, and pins the path\'s version', async () => {

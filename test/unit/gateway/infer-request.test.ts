@@ -36,6 +36,13 @@ describe('inference request in JSON', () => {
     expect(r.stickinessKey).toBeNull();
   });
 
+  it('reads the priority parameter: high or normal, absent as null, anything else refused', () => {
+    expect(parseJson({ parameters: { priority: 'high' }, ...image([PNG.toString('base64')]) }).priority).toBe('high');
+    expect(parseJson({ parameters: { priority: 'normal' }, ...image([PNG.toString('base64')]) }).priority).toBe('normal');
+    expect(parseJson(image([PNG.toString('base64')])).priority).toBeNull();
+    expect(message(() => parseJson({ parameters: { priority: 'urgent' }, ...image([PNG.toString('base64')]) }))).toMatch(/parameters.priority must be "normal" or "high"/);
+  });
+
   it('reads the parameters: async, timeout in microseconds, stickiness key, binary outputs', () => {
     const r = parseJson({ parameters: { async: true, timeout: 2_500_000, stickiness_key: 'user-7', binary_data_output: true }, ...image([PNG.toString('base64')]) });
     expect(r.async).toBe(true);

@@ -159,7 +159,7 @@ describe('AvroSerde against a registry on 127.0.0.1', () => {
   let serde: AvroSerde;
   const imageRequest = avro.Type.forSchema(JSON.parse(loadSchema('ImageRequest')) as avro.Schema);
   const feedback = avro.Type.forSchema(JSON.parse(loadSchema('Feedback')) as avro.Schema);
-  const request = { request_id: 'r-1', uri: 's3://b/k.png', submitted_at: 1, stickiness_key: null, pinned_version: null, source: null, metadata: { a: 'b' }, model: null, deadline: null };
+  const request = { request_id: 'r-1', uri: 's3://b/k.png', submitted_at: 1, stickiness_key: null, pinned_version: null, source: null, metadata: { a: 'b' }, model: null, deadline: null, priority: null };
 
   beforeAll(async () => {
     registry = await startFakeRegistry();

@@ -89,7 +89,7 @@ describe('validateExperimentConfig', () => {
       'owner: unknown field; expected one of id, description, versions, default_version, rules, updated_at, updated_by, bucket_seed, model',
     ]);
     expect(errorsOf(withRule({ id: 'r', alow_pinned: true }))).toEqual([
-      'rules[1].alow_pinned: unknown field; expected one of id, match, split, sticky_by, shadow, allow_pinned, fallback',
+      'rules[1].alow_pinned: unknown field; expected one of id, match, split, sticky_by, shadow, allow_pinned, fallback, priority',
     ]);
     expect(errorsOf(withRule({ id: 'r', match: [{ field: 'uri', op: 'eq', value: 'x' }] }))).toEqual([
       'rules[1].match[0].value: unknown field; expected one of field, op, values',

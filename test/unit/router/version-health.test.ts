@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EnvReader } from '../../../platform/config.ts';
-import { groupIdFor, observeHealth, readVersionHealthSettings, UP, type HealthObservation, type HealthPolicy, type VersionHealth } from '../../../router/version-health.ts';
+import { groupIdFor, observeHealth, readVersionHealthSettings, topicLag, UP, type HealthObservation, type HealthPolicy, type VersionHealth } from '../../../router/version-health.ts';
 
 const policy: HealthPolicy = { noMembersMs: 3_000, lagThreshold: 100, lagGrowthMs: 10_000, recoverMs: 2_000 };
 
@@ -60,5 +60,12 @@ describe('version health settings', () => {
     const env = new EnvReader({ ROUTER_HEALTH_GROUP_ID_TEMPLATE: 'inference', ROUTER_HEALTH_POLL_MS: '5' });
     readVersionHealthSettings(env);
     expect(() => env.done()).toThrow(/ROUTER_HEALTH_GROUP_ID_TEMPLATE="inference": expected a group id containing \{version\}[\s\S]*ROUTER_HEALTH_POLL_MS="5": expected an integer from 100/);
+  });
+});
+
+describe('topicLag', () => {
+  it('counts each partition from the committed offset, or from the log start where nothing is committed', () => {
+    const ends = [{ partition: 0, high: '100', low: '0' }, { partition: 1, high: '50', low: '20' }, { partition: 2, high: '7', low: '0' }];
+    expect(topicLag(ends, [{ partition: 0, offset: '90' }, { partition: 1, offset: '-1' }, { partition: 2, offset: '9' }])).toBe(10 + 30 + 0);
   });
 });

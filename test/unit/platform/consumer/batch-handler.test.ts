@@ -115,6 +115,35 @@ describe('createBatchHandler', () => {
     expect(pauses.healthy()).toBe(true);
   });
 
+  it('stops a batch between chunks when its lane must yield: commits what it finished, leaves the rest unresolved', async () => {
+    let allowed = 2;
+    const served: number[] = [];
+    const reached: bigint[] = [];
+    const { delivery, processed, handler } = setup({
+      commitMaxChunks: 10,
+      mayServe: () => allowed-- > 0,
+      served: (_t, _p, records) => served.push(records),
+      reached: (_t, _p, next) => reached.push(next),
+    });
+    const { payload: p, resolved } = payload(kafkaMessages(7, 10));
+    await handler(p);
+    expect(processed).toEqual(['10', '11', '12', '13']);
+    expect(served).toEqual([2, 2]);
+    // Both finished chunks in one commit, past them; records 14-16 are fetched again later.
+    expect(delivery.delivered.map((c) => c.offset)).toEqual(['14']);
+    expect(resolved).toEqual(['13']);
+    expect(reached).toEqual([14n]);
+  });
+
+  it('processes nothing of a batch whose lane must yield before its first chunk', async () => {
+    const { delivery, processed, handler } = setup({ mayServe: () => false });
+    const { payload: p, resolved } = payload(kafkaMessages(3, 10));
+    await handler(p);
+    expect(processed).toEqual([]);
+    expect(delivery.delivered).toEqual([]);
+    expect(resolved).toEqual([]);
+  });
+
   it('skips the committed part of a batch and processes the rest', async () => {
     const { delivery, processed, handler } = setup();
     delivery.committed = 12n;
