@@ -1,5 +1,5 @@
 /**
- * Where a process's main-thread CPU went, from the .cpuprofile V8 writes with `node --cpu-prof`: self time per
+ * Where a process's main-thread CPU went, from a V8 .cpuprofile (`node --cpu-prof`, cpu-profile-preload.mjs): self time per
  * package (an npm package, a folder of this repository, Node's internals, or V8's garbage collector) and per
  * function. The tracing bench compares these between tracing modes to find the cost the spans alone do not show.
  */

@@ -7,9 +7,9 @@
  * traced with the same settings, as the gateway would start their traces, so the root's sampling decision is the
  * one the pipeline follows. Modes alternate within each round, and the figures are medians over the rounds, since
  * this shared 2-core machine's load moves between runs.
- * With --profile DIR the router and the consumer also run under `node --cpu-prof` (profiles in DIR/<mode>/), and
- * the JSON says which packages and functions took the CPU a tracing mode adds to the main threads: the cost beyond
- * the span calls themselves.
+ * With --profile DIR the router's and the consumer's main threads are profiled (cpu-profile-preload.mjs, profiles
+ * in DIR/<mode>/), and the JSON says which packages and functions took the CPU a tracing mode adds to the main
+ * threads: the cost beyond the span calls themselves.
  * Usage: npx tsx bench/tracing-cost.ts [--images N (4000)] [--rounds R (5)] [--profile DIR]. Prints JSON. Not a
  * test: no assertions.
  */
@@ -66,7 +66,9 @@ async function pipelineWithCpu(mode: Mode, uris: string[], images: number, profi
     await h.setExperiment({ id: 'bench', versions: ['v1'], default_version: 'v1', rules: [] });
     const requests = Array.from({ length: warmup + images }, (_, i) => newImageRequest(uris[i % uris.length] as string, { source: 'bench' }));
     await h.publish(requests);
-    const profile: Record<string, string> = profileDir === undefined ? {} : { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${profileDir}`.trim() };
+    const profile: Record<string, string> = profileDir === undefined ? {} : {
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${join(REPO_ROOT, 'bench', 'cpu-profile-preload.mjs')}`.trim(), CPU_PROFILE_DIR: profileDir,
+    };
     const env = { LOG_LEVEL: 'warn', DELIVERY: 'at-least-once', ...MODES[mode], ...profile };
     const consumer = await h.start('inference', 'inference', {
       CONSUMER_GROUP_ID: `${h.prefix}.inference-v1`, MODEL_VERSION: 'v1', MODEL_URI: join(REPO_ROOT, 'models/fashion-mnist/v1'), MAX_BATCH_SIZE: '32',
