@@ -11,6 +11,20 @@ export const withStack = {
   fileParallelism: false,
 };
 
+/**
+ * A three-node Kafka cluster of its own (ports 19092-19097) beside the single broker, with rolling restarts,
+ * SIGKILLs and a SIGSTOP under load (test/cluster/): runs alone, after the faults project. Also on its own with
+ * `npm run test:cluster` (vitest.cluster.config.ts).
+ */
+export const clusterProject = {
+  name: 'cluster',
+  include: ['test/cluster/**/*.test.ts'],
+  ...withStack,
+  globalSetup: ['test/cluster/cluster-setup.ts'],
+  env: { TOPIC_REPLICATION_FACTOR: '3', TOPIC_MIN_INSYNC_REPLICAS: '2' },
+  testTimeout: 900_000,
+};
+
 export default defineConfig({
   test: {
     projects: [
@@ -50,9 +64,10 @@ export default defineConfig({
         },
       },
       {
-        // Restarts the broker, the registry and the object store: runs alone, after every other project.
+        // Restarts the broker, the registry and the object store: runs alone, after every other project but cluster.
         test: { name: 'faults', include: ['test/faults/**/*.test.ts'], ...withStack, testTimeout: 900_000, sequence: { groupOrder: 2 } },
       },
+      { test: { ...clusterProject, sequence: { groupOrder: 3 } } },
     ],
   },
 });

@@ -91,14 +91,16 @@ async function scenario(count: number, d: Disturbance): Promise<DeliveryFigures>
 }
 
 /**
- * Every request whose send was acknowledged gets exactly one prediction per input record. lost_where tells where a
- * missing one stopped: not_in_input_topic means acknowledged to the publisher yet absent from the input topic (a
- * fresh reader checks, lost_ids_found_by_a_fresh_reader), i.e. upstream of the router.
+ * Every request whose send was acknowledged gets exactly one prediction per input record, and an idempotent
+ * publisher writes each request once. lost_where tells where a missing one stopped: not_in_input_topic means
+ * acknowledged to the publisher yet absent from the input topic (a fresh reader checks,
+ * lost_ids_found_by_a_fresh_reader), i.e. upstream of the router.
  */
 function expectExactlyOnce(f: DeliveryFigures): void {
   expect(f.lost, `acknowledged requests without a prediction (${JSON.stringify(f.lost_where)})`).toBe(0);
   expect(f.duplicates, 'duplicate predictions under exactly-once').toBe(0);
   expect(f.predictions, 'one prediction per input record').toBe(f.collected.input);
+  if (PUBLISHER === 'idempotent') expect(f.input_copies_beyond_one, 'requests an idempotent producer wrote twice').toBe(0);
 }
 
 it('creates the pipeline\'s topics and the internal ones with three replicas and min.insync.replicas 2', async () => {
