@@ -1,6 +1,6 @@
 /**
- * Applies the lane scheduler (lane-scheduler.ts) to a running consumer: probes the high lane's end offsets and
- * the group's committed offsets every PRIORITY_PROBE_MS, and pauses the normal-lane partitions this member owns
+ * Applies the lane scheduler (lane-scheduler.ts) to a running consumer: probes the high lane's end offsets every
+ * PRIORITY_PROBE_MS (and the group's committed offsets while this member's position on a partition is unknown), and pauses the normal-lane partitions this member owns
  * while the scheduler holds them (resumed once it does not, unless a systemic failure still holds them).
  */
 import type { Admin } from 'kafkajs';
@@ -64,16 +64,21 @@ export class LaneGate {
   private async measure(): Promise<void> {
     for (const [topic, partitions] of this.o.assignment()) {
       if (partitions.size === 0 || this.o.scheduler.laneOf(topic) !== 'high') continue;
+      // The committed offsets only until this member knows its own position on every partition: one request a
+      // probe instead of two.
+      const unknown = [...partitions].some((p) => !this.o.scheduler.knows(topic, p));
       const [ends, [committed]] = await Promise.all([
         this.o.admin.fetchTopicOffsets(topic),
-        this.o.admin.fetchOffsets({ groupId: this.o.groupId, topics: [topic] }),
+        unknown ? this.o.admin.fetchOffsets({ groupId: this.o.groupId, topics: [topic] }) : Promise.resolve([undefined]),
       ]);
       if (this.stopped) return;
       for (const end of ends) {
         if (!partitions.has(end.partition) || !this.o.assignment().get(topic)?.has(end.partition)) continue;
-        const offset = committed?.partitions.find((p) => p.partition === end.partition)?.offset;
-        // Nothing committed yet: the group starts at the log start.
-        this.o.scheduler.progressed(topic, end.partition, offset !== undefined && BigInt(offset) >= 0n ? BigInt(offset) : BigInt(end.low));
+        if (committed !== undefined) {
+          const offset = committed.partitions.find((p) => p.partition === end.partition)?.offset;
+          // Nothing committed yet: the group starts at the log start.
+          this.o.scheduler.progressed(topic, end.partition, offset !== undefined && BigInt(offset) >= 0n ? BigInt(offset) : BigInt(end.low));
+        }
         this.o.scheduler.observedEnd(topic, end.partition, BigInt(end.high));
       }
     }

@@ -11,18 +11,18 @@ const NORMAL = 'p.requests.v1';
 const HIGH = 'p.requests.v1.high';
 
 /** An admin whose high-lane end offsets and committed offsets the test sets. */
-function fakeAdmin(state: { high: Record<number, number>; committed: Record<number, number> }): Admin {
+function fakeAdmin(state: { high: Record<number, number>; committed: Record<number, number>; offsetFetches: number }): Admin {
   return {
     fetchTopicOffsets: async (topic: string) => {
       if (topic !== HIGH) throw new Error(`probed ${topic}: only the high lane is probed`);
       return Object.entries(state.high).map(([p, high]) => ({ partition: Number(p), high: String(high), low: '0', offset: String(high) }));
     },
-    fetchOffsets: async () => [{ topic: HIGH, partitions: Object.entries(state.committed).map(([p, offset]) => ({ partition: Number(p), offset: String(offset), metadata: null })) }],
+    fetchOffsets: async () => (state.offsetFetches += 1) && [{ topic: HIGH, partitions: Object.entries(state.committed).map(([p, offset]) => ({ partition: Number(p), offset: String(offset), metadata: null })) }],
   } as unknown as Admin;
 }
 
 function setup() {
-  const state = { high: { 0: 0, 1: 0 } as Record<number, number>, committed: { 0: -1, 1: -1 } as Record<number, number> };
+  const state = { high: { 0: 0, 1: 0 } as Record<number, number>, committed: { 0: -1, 1: -1 } as Record<number, number>, offsetFetches: 0 };
   const calls: string[] = [];
   const holds = new PauseHolds({ pause: (t, p) => calls.push(`pause ${t}/${p}`), resume: (t, p) => calls.push(`resume ${t}/${p}`) });
   const metrics = createStreamMetrics(new Registry());
@@ -58,13 +58,19 @@ describe('LaneGate', () => {
     expect(gate.mayServe(NORMAL)).toBe(true);
   });
 
+  it('reads the committed offsets only while a position is unknown', async () => {
+    const { state, gate } = setup();
+    await gate.probe();
+    await gate.probe();
+    expect(state.offsetFetches).toBe(1);
+  });
+
   it('keeps a partition paused for a systemic failure paused when the lane lets go of it', async () => {
     const { state, calls, gate, holds } = setup();
     holds.hold(NORMAL, 0, 'systemic');
     state.high[0] = 1;
     await gate.probe();
-    state.committed[0] = 1;
-    await gate.probe();
+    gate.reached(HIGH, 0, 1n);
     expect(calls).toEqual([`pause ${NORMAL}/0`, `pause ${NORMAL}/1`, `resume ${NORMAL}/1`]);
   });
 });

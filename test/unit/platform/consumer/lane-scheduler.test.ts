@@ -112,7 +112,7 @@ describe('LaneScheduler', () => {
   });
 
   it('reads PRIORITY_NORMAL_MIN_SHARE and PRIORITY_PROBE_MS, refusing a share outside 0..1', () => {
-    expect(readLaneSettings(new EnvReader({}))).toEqual({ normalMinShare: 0.2, probeMs: 100 });
+    expect(readLaneSettings(new EnvReader({}))).toEqual({ normalMinShare: 0.2, probeMs: 50 });
     expect(readLaneSettings(new EnvReader({ PRIORITY_NORMAL_MIN_SHARE: '0.5', PRIORITY_PROBE_MS: '250' }))).toEqual({ normalMinShare: 0.5, probeMs: 250 });
     const env = new EnvReader({ PRIORITY_NORMAL_MIN_SHARE: '1.5' });
     readLaneSettings(env);
