@@ -23,6 +23,7 @@ import {
   type Span,
   type SpanContext,
   type SpanOptions,
+  type Tracer,
 } from '@opentelemetry/api';
 import type { IncomingMessage } from 'node:http';
 
@@ -36,6 +37,7 @@ import {
   BatchSpanProcessor,
   NodeTracerProvider,
   ParentBasedSampler,
+  RandomIdGenerator,
   TraceIdRatioBasedSampler,
   type Sampler,
   type SpanProcessor,
@@ -113,6 +115,11 @@ export function buildSampler(name: SamplerName, ratio: number): Sampler {
 }
 
 let active = false;
+/** The SDK's tracer, taken once: trace.getTracer() per span showed in the services' profiles. */
+let sdkTracer: Tracer | undefined;
+/** Whether a child of an unsampled parent is never recorded (every parentbased_* sampler): see unsampledChild. */
+let parentBased = false;
+const ids = new RandomIdGenerator();
 
 /** True once startTracing registered a provider in this process: spans are real and traceparents come from them. */
 export function tracingEnabled(): boolean {
@@ -143,10 +150,14 @@ export function startTracing(settings: TracingSettings, spanProcessors?: SpanPro
   // No context manager yet: see withSpan.
   provider.register({ contextManager: null });
   active = true;
+  sdkTracer = trace.getTracer(TRACER_NAME);
+  parentBased = settings.sampler.startsWith('parentbased_');
   return {
     enabled: true,
     async shutdown() {
       active = false;
+      sdkTracer = undefined;
+      parentBased = false;
       contextManager = undefined;
       await provider.shutdown();
       trace.disable();
@@ -155,9 +166,22 @@ export function startTracing(settings: TracingSettings, spanProcessors?: SpanPro
   };
 }
 
+const TRACER_NAME = 'kafka-image-inference';
+
 /** Services start tracing with this one tracer; instrumentation scope = the project. */
-export function tracer() {
-  return trace.getTracer('kafka-image-inference');
+export function tracer(): Tracer {
+  return sdkTracer ?? trace.getTracer(TRACER_NAME);
+}
+
+/**
+ * Under a parent-based sampler a child of an unsampled span is never recorded, and most records are unsampled (the
+ * default keeps 1 %): such a child is made here as the SDK makes it (same trace, a new span id, not sampled) without
+ * the attributes, links and sampler call the SDK would build and discard, which took most of the default sampler's
+ * CPU in the router's and consumer's profiles (bench/tracing-cost.ts --profile). Undefined: let the SDK decide.
+ */
+function unsampledChild(parent: SpanContext | undefined): Span | undefined {
+  if (!parentBased || parent === undefined || (parent.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED || !isSpanContextValid(parent)) return undefined;
+  return trace.wrapSpanContext({ traceId: parent.traceId, spanId: ids.generateSpanId(), traceFlags: TraceFlags.NONE, traceState: parent.traceState });
 }
 
 const propagator = new W3CTraceContextPropagator();
@@ -272,15 +296,22 @@ export function httpServerSpan(req: IncomingMessage): Span {
   }, contextFromTraceparent(typeof traceparent === 'string' ? traceparent : undefined));
 }
 
+/** A version-00 traceparent whose flags are all clear: read without the propagator's context objects. */
+const UNSAMPLED_TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-00$/;
+
 /**
  * A consumer span for one record, continuing the trace of its `traceparent` header (the messaging conventions'
  * "process" span, child of the producer's "send" span).
  */
 export function startProcessSpan(m: KafkaMessage & { traceparent: string | undefined }): Span {
-  return tracer().startSpan(
+  const unsampled = parentBased && m.traceparent !== undefined ? UNSAMPLED_TRACEPARENT.exec(m.traceparent) : null;
+  const fast = unsampled && unsampledChild({ traceId: unsampled[1] as string, spanId: unsampled[2] as string, traceFlags: TraceFlags.NONE });
+  if (fast) return fast;
+  const parent = contextFromTraceparent(m.traceparent);
+  return unsampledChild(trace.getSpanContext(parent)) ?? tracer().startSpan(
     messagingSpanName('process', m.topic),
     { kind: SpanKind.CONSUMER, attributes: messagingAttributes('process', m) },
-    contextFromTraceparent(m.traceparent),
+    parent,
   );
 }
 
@@ -289,12 +320,13 @@ export function startProcessSpan(m: KafkaMessage & { traceparent: string | undef
  * goes in the record's header.
  */
 export function startSendSpan(m: KafkaMessage, parent?: Span): Span {
-  return startChildSpan(messagingSpanName('send', m.topic), parent, { kind: SpanKind.PRODUCER, attributes: messagingAttributes('send', m) });
+  return (parent && unsampledChild(parent.spanContext()))
+    ?? startChildSpan(messagingSpanName('send', m.topic), parent, { kind: SpanKind.PRODUCER, attributes: messagingAttributes('send', m) });
 }
 
 /** A span whose parent is given rather than taken from the active context (the active one when not given). */
 export function startChildSpan(name: string, parent: Span | undefined, options: SpanOptions = {}): Span {
-  return tracer().startSpan(name, options, parent ? trace.setSpan(ROOT_CONTEXT, parent) : context.active());
+  return (parent && unsampledChild(parent.spanContext())) ?? tracer().startSpan(name, options, parent ? trace.setSpan(ROOT_CONTEXT, parent) : context.active());
 }
 
 /**

@@ -210,3 +210,50 @@ describe('with tracing', () => {
     expect(parentOf(finished('process t')[0] as ReadableSpan)).toBeUndefined();
   });
 });
+
+describe('children of unsampled records', () => {
+  const unsampled = () => newTraceparent().replace(/-01$/, '-00');
+  const start = (sampler: 'parentbased_traceidratio' | 'always_on') => {
+    const exporter = new InMemorySpanExporter();
+    const tracing = startTracing({ ...settings({}), sampler, samplerRatio: 1 }, [new SimpleSpanProcessor(exporter)]);
+    return { exporter, tracing };
+  };
+
+  it('under a parent-based sampler stay in the record\'s trace, unsampled, each with its own span id, and record nothing', async () => {
+    const { exporter, tracing } = start('parentbased_traceidratio');
+    try {
+      const inbound = unsampled();
+      const process = startProcessSpan({ topic: 't', consumerGroup: 'g', traceparent: inbound });
+      const send = startSendSpan({ topic: 'u', key: 'k' }, process);
+      const written = spanTraceparent(send);
+      expect([process.isRecording(), send.isRecording()]).toEqual([false, false]);
+      expect(written).toMatch(new RegExp(`^00-${traceId(inbound)}-[0-9a-f]{16}-00$`));
+      const spanIds = [inbound.split('-')[2], process.spanContext().spanId, send.spanContext().spanId];
+      expect(new Set(spanIds).size).toBe(3);
+      // A sampled record is still recorded, and so is a new trace (ratio 1 here) in place of an invalid traceparent.
+      const sampled = startProcessSpan({ topic: 't', traceparent: newTraceparent() });
+      startSendSpan({ topic: 'u' }, sampled).end();
+      sampled.end();
+      const invalid = startProcessSpan({ topic: 'z', traceparent: `00-${'0'.repeat(32)}-${'1'.repeat(16)}-00` });
+      expect(invalid.spanContext().traceId).not.toBe('0'.repeat(32));
+      invalid.end();
+      send.end();
+      process.end();
+      expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual(['send u', 'process t', 'process z']);
+    } finally {
+      await tracing.shutdown();
+    }
+  });
+
+  it('under a sampler that ignores the parent are the SDK\'s to decide', async () => {
+    const { exporter, tracing } = start('always_on');
+    try {
+      const process = startProcessSpan({ topic: 't', traceparent: unsampled() });
+      expect(process.isRecording()).toBe(true);
+      process.end();
+      expect(exporter.getFinishedSpans()).toHaveLength(1);
+    } finally {
+      await tracing.shutdown();
+    }
+  });
+});
