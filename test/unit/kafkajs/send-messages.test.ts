@@ -240,14 +240,16 @@ describe('kafkajs sendMessages (patches/kafkajs+2.2.4.patch)', () => {
     });
     const sendMessages = await producer(cluster, true);
     const first = messages(2);
-    expect(acknowledgedPartitions(await send(sendMessages, first))).toEqual(PARTITIONS);
+    const firstAcknowledged = await send(sendMessages, first);
     // Unpatched, partition 2's sequence went back to 0 and was never sent again: the broker rejects what follows.
     const second = messages(3);
     expect(acknowledgedPartitions(await send(sendMessages, second))).toEqual(PARTITIONS);
+    expect(acknowledgedPartitions(firstAcknowledged)).toEqual(PARTITIONS);
     await expectWrittenOnce(cluster, [...first, ...second]);
   });
 
-  it('plain: a request still out when another broker fails is not sent a second time', async () => {
+  // Idempotent: the second copy would carry new sequences, so the broker writes it too (in a transaction as well).
+  it.each([['plain', false], ['idempotent', true]])('%s: a request still out when another broker fails is not sent a second time', async (_name, idempotent) => {
     const cluster = new FakeCluster({ 0: A, 1: A, 2: A }, { 0: A, 1: A, 2: B });
     const slow = gate();
     cluster.broker(A).next(async (_request, answer) => {
@@ -259,7 +261,7 @@ describe('kafkajs sendMessages (patches/kafkajs+2.2.4.patch)', () => {
       return answer(); // NOT_LEADER_OR_FOLLOWER
     });
     const batch = messages(2);
-    expect(acknowledgedPartitions(await send(await producer(cluster, false), batch))).toEqual(PARTITIONS);
+    expect(acknowledgedPartitions(await send(await producer(cluster, idempotent), batch))).toEqual(PARTITIONS);
     await expectWrittenOnce(cluster, batch);
   });
 
