@@ -199,7 +199,11 @@ export function contextFromTraceparent(traceparent: string | undefined, base: Co
 /** The span context a traceparent names, for a span link; undefined when malformed. */
 export function spanContextOf(traceparent: string | undefined): SpanContext | undefined {
   if (!active || traceparent === undefined) return undefined;
-  const linked = trace.getSpanContext(contextFromTraceparent(traceparent));
+  // Most records of a chunk are unsampled: their context is read without the propagator's context objects.
+  const unsampled = UNSAMPLED_TRACEPARENT.exec(traceparent);
+  const linked = unsampled
+    ? { traceId: unsampled[1] as string, spanId: unsampled[2] as string, traceFlags: TraceFlags.NONE, isRemote: true }
+    : trace.getSpanContext(contextFromTraceparent(traceparent));
   return linked && isSpanContextValid(linked) ? linked : undefined;
 }
 

@@ -245,6 +245,18 @@ describe('children of unsampled records', () => {
     }
   });
 
+  it('are linked from a sampled chunk span by their own trace and span ids', async () => {
+    const { exporter, tracing } = start('parentbased_traceidratio');
+    try {
+      const messages: KafkaMessage[] = [0, 1].map((i) => ({ key: null, value: null, offset: String(i), timestamp: '0', attributes: 0, headers: { traceparent: unsampled() } }));
+      startChunkSpans(messages, messages, { topic: 't', partition: 0, consumerGroup: 'g', model: 'm', version: 'v1' })?.end(new Map());
+      const [chunk] = exporter.getFinishedSpans();
+      expect(chunk?.links.map((l) => `00-${l.context.traceId}-${l.context.spanId}-0${l.context.traceFlags}`)).toEqual(messages.map((m) => m.headers?.traceparent));
+    } finally {
+      await tracing.shutdown();
+    }
+  });
+
   it('under a sampler that ignores the parent are the SDK\'s to decide', async () => {
     const { exporter, tracing } = start('always_on');
     try {
