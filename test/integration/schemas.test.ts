@@ -123,7 +123,7 @@ describe('Avro contracts through the registry and the broker', () => {
     });
     const config = await (await fetch(`${process.env.SCHEMA_REGISTRY_URL}/config/${topic}-value`)).json() as Record<string, string>;
     expect(config.compatibilityLevel ?? config.compatibility).toBe('BACKWARD');
-    const compatible = await post({ ...base, fields: [...base.fields, { name: 'priority', type: 'int', default: 0 }] });
+    const compatible = await post({ ...base, fields: [...base.fields, { name: 'tier', type: 'int', default: 0 }] });
     expect(compatible.status).toBe(200);
     const incompatible = await post({ ...base, fields: [...base.fields, { name: 'tenant', type: 'string' }] });
     expect(incompatible.status).toBe(409);
