@@ -257,6 +257,21 @@ describe('children of unsampled records', () => {
     }
   });
 
+  it('are not read for the links of a chunk span the sampler drops', async () => {
+    const exporter = new InMemorySpanExporter();
+    const tracing = startTracing({ ...settings({}), sampler: 'parentbased_traceidratio', samplerRatio: 0 }, [new SimpleSpanProcessor(exporter)]);
+    try {
+      let reads = 0;
+      // A record that could not be decoded: only the chunk's links would read its headers.
+      const record = { key: null, value: null, offset: '0', timestamp: '0', attributes: 0, get headers() { reads += 1; return { traceparent: unsampled() }; } } as KafkaMessage;
+      startChunkSpans([record], [], { topic: 't', partition: 0, consumerGroup: 'g', model: 'm', version: 'v1' })?.end(new Map());
+      expect(reads).toBe(0);
+      expect(exporter.getFinishedSpans()).toHaveLength(0);
+    } finally {
+      await tracing.shutdown();
+    }
+  });
+
   it('under a sampler that ignores the parent are the SDK\'s to decide', async () => {
     const { exporter, tracing } = start('always_on');
     try {
