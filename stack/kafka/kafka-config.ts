@@ -64,6 +64,18 @@ export function renderServerProperties(input: KafkaConfigInput): string {
 }
 
 /**
+ * How fast the controller fences a node that stopped heartbeating (a crash, a hung JVM). Until it does, the dead node
+ * stays leader of its partitions and in every ISR, so each acks=all write (outputs, offset commits, transaction
+ * markers) waits, on every partition: the cluster suite's SIGKILL stalls were this session (default 9 s) plus the
+ * clients' retry backoff. 4 s at one heartbeat a second tolerates three missed heartbeats; lower would fence a
+ * node merely slowed by a GC pause or a starved CPU, and each needless fencing moves leadership twice.
+ */
+export const CRASH_DETECTION = {
+  'broker.heartbeat.interval.ms': 1_000,
+  'broker.session.timeout.ms': 4_000,
+} as const;
+
+/**
  * One node of the production shape on loopback: three replicas and min.insync.replicas 2 for the internal
  * offsets, transaction-state and share-state topics and as the default for any other topic, so an acknowledged
  * write is on two nodes and one node may be down.
@@ -85,6 +97,7 @@ export function renderClusterNodeProperties(input: KafkaClusterNodeInput): strin
     // Unclean leader election would hand leadership to a replica missing acknowledged records.
     'unclean.leader.election.enable': false,
     'group.initial.rebalance.delay.ms': 0,
+    ...CRASH_DETECTION,
   });
 }
 

@@ -85,8 +85,13 @@ async function scenario(count: number, d: Disturbance): Promise<DeliveryFigures>
     test: 'cluster-faults', scenario: d.name, publisher: PUBLISHER, ...f,
     ...(missing === undefined ? {} : { lost_ids_found_by_a_fresh_reader: `${missing} of ${f.lost_ids.length}` }),
     goal_longest_stall_ms: d.goalMs, goal_met: f.lost === 0 && f.duplicates === 0 && f.longest_stall_ms <= d.goalMs,
-    rate_per_s: RATE, load_1m_at_start: load, load_1m_at_end: loadavg()[0], seconds: Math.round((Date.now() - started) / 1000), timeline,
+    rate_per_s: RATE, load_1m_at_start: load, load_1m_at_end: loadavg()[0], seconds: Math.round((Date.now() - started) / 1000),
+    started_at: new Date(started).toISOString(), logs: `.state/test-logs/${p.h.prefix}`, timeline,
   })}\n`);
+  // A finished scenario's services would otherwise keep reconnecting, restarting and re-claiming transactional ids
+  // through the next scenario's faults, on the same two cores, and lengthen its stalls.
+  pipelines.splice(pipelines.indexOf(p), 1);
+  await p.close();
   return f;
 }
 

@@ -34,6 +34,11 @@ describe('the local three-node cluster', () => {
     expect(node2['min.insync.replicas']).toBe('2');
     expect(node2['unclean.leader.election.enable']).toBe('false');
   });
+
+  it('fences a node that stopped heartbeating after 4 s, not the default 9 s, tolerating three missed heartbeats', () => {
+    expect(node2['broker.session.timeout.ms']).toBe('4000');
+    expect(node2['broker.heartbeat.interval.ms']).toBe('1000');
+  });
 });
 
 describe('replication checks', () => {
