@@ -159,6 +159,8 @@ export class LoadPipeline {
       input_copies_beyond_one: [...copies.values()].reduce((n, c) => n + c - 1, 0),
       collected: { input: this.requests.items.length, routed: this.routed.items.length, predictions: this.predictions.items.length },
       longest_stall_ms: Math.round(stalls[0]?.ms ?? 0),
+      // When it began, to line it up with the services' and the nodes' logs.
+      longest_stall_from: stalls[0] ? new Date(stalls[0].from).toISOString() : undefined,
       stalls_over_5s: stalls.filter((s) => s.ms > 5_000).length,
       stall_per_partition: Object.fromEntries(stalls.map((s) => [`${s.topic}/${s.partition}`, Math.round(s.ms)])),
     };
@@ -245,6 +247,7 @@ export interface DeliveryFigures {
   input_copies_beyond_one: number;
   collected: { input: number; routed: number; predictions: number };
   longest_stall_ms: number;
+  longest_stall_from: string | undefined;
   stalls_over_5s: number;
   stall_per_partition: Record<string, number>;
 }
