@@ -18,10 +18,15 @@ export interface LagMonitorOptions {
   logger: Logger;
 }
 
+/** Pure: where the group stands on a partition; nothing committed yet (absent or -1) is the partition's start. */
+export function committedPosition(end: { low: string }, committed: string | undefined): bigint {
+  return committed !== undefined && BigInt(committed) >= 0n ? BigInt(committed) : BigInt(end.low);
+}
+
 /** Pure: records behind per partition; nothing committed yet counts from the partition's start. */
 export function lagOf(end: { high: string; low: string }, committed: string | undefined): number {
   const high = BigInt(end.high);
-  const from = committed !== undefined && BigInt(committed) >= 0n ? BigInt(committed) : BigInt(end.low);
+  const from = committedPosition(end, committed);
   return Number(high > from ? high - from : 0n);
 }
 

@@ -7,6 +7,7 @@ import type { Admin } from 'kafkajs';
 import type { Counter, Gauge } from 'prom-client';
 import type { Logger } from '../logger.ts';
 import type { Assignment } from './group-tracker.ts';
+import { committedPosition } from './lag-monitor.ts';
 import type { LaneScheduler } from './lane-scheduler.ts';
 import type { PauseHolds } from './pause-holds.ts';
 
@@ -76,8 +77,7 @@ export class LaneGate {
         if (!partitions.has(end.partition) || !this.o.assignment().get(topic)?.has(end.partition)) continue;
         if (committed !== undefined) {
           const offset = committed.partitions.find((p) => p.partition === end.partition)?.offset;
-          // Nothing committed yet: the group starts at the log start.
-          this.o.scheduler.progressed(topic, end.partition, offset !== undefined && BigInt(offset) >= 0n ? BigInt(offset) : BigInt(end.low));
+          this.o.scheduler.progressed(topic, end.partition, committedPosition(end, offset));
         }
         this.o.scheduler.observedEnd(topic, end.partition, BigInt(end.high));
       }
