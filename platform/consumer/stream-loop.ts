@@ -122,7 +122,7 @@ export async function startStreamLoop(o: StreamLoopOptions): Promise<StreamLoop>
   const metrics = createStreamMetrics(o.registry);
   const consumer = o.kafka.consumer({
     sessionTimeout: o.settings.sessionTimeoutMs,
-    heartbeatInterval: Math.min(3_000, Math.floor(o.settings.sessionTimeoutMs / 3)),
+    heartbeatInterval: o.settings.heartbeatIntervalMs,
     ...o.consumerConfig,
     groupId: o.groupId,
   });

@@ -17,6 +17,7 @@ describe('readStreamSettings', () => {
         lagIntervalMs: 10_000,
         transactionTimeoutMs: 15_000,
         sessionTimeoutMs: 30_000,
+        heartbeatIntervalMs: 1_000,
         commitMaxChunks: 64,
         commitIntervalMs: 1_000,
       },
@@ -26,7 +27,7 @@ describe('readStreamSettings', () => {
   it('reads every variable', () => {
     const { settings, problems } = read({
       DELIVERY: 'at-least-once', CHUNK_TIMEOUT_MS: '5000', PAUSE_BASE_MS: '100', PAUSE_MAX_MS: '2000', PAUSED_NOT_READY_MS: '9000',
-      PRODUCE_MAX_BYTES: '500000', DLQ_MAX_VALUE_BYTES: '0', LAG_INTERVAL_MS: '250', TRANSACTION_TIMEOUT_MS: '60000', KAFKA_SESSION_TIMEOUT_MS: '10000',
+      PRODUCE_MAX_BYTES: '500000', DLQ_MAX_VALUE_BYTES: '0', LAG_INTERVAL_MS: '250', TRANSACTION_TIMEOUT_MS: '60000', KAFKA_SESSION_TIMEOUT_MS: '10000', KAFKA_HEARTBEAT_INTERVAL_MS: '2000',
       COMMIT_MAX_CHUNKS: '1', COMMIT_INTERVAL_MS: '0',
     });
     expect(problems).toEqual([]);
@@ -39,6 +40,7 @@ describe('readStreamSettings', () => {
       lagIntervalMs: 250,
       transactionTimeoutMs: 60_000,
       sessionTimeoutMs: 10_000,
+      heartbeatIntervalMs: 2_000,
       commitMaxChunks: 1,
       commitIntervalMs: 0,
     });
@@ -55,10 +57,17 @@ describe('readStreamSettings', () => {
       PRODUCE_MAX_BYTES: '1000', DLQ_MAX_VALUE_BYTES: '1e6', LAG_INTERVAL_MS: '10', TRANSACTION_TIMEOUT_MS: '999', KAFKA_SESSION_TIMEOUT_MS: '100',
     });
     expect(problems.map((p) => p.split('=')[0])).toEqual([
-      'CHUNK_TIMEOUT_MS', 'PAUSE_BASE_MS', 'PAUSE_MAX_MS', 'PAUSED_NOT_READY_MS', 'PRODUCE_MAX_BYTES', 'DLQ_MAX_VALUE_BYTES', 'LAG_INTERVAL_MS', 'TRANSACTION_TIMEOUT_MS',
-      'KAFKA_SESSION_TIMEOUT_MS',
+      'KAFKA_SESSION_TIMEOUT_MS', 'CHUNK_TIMEOUT_MS', 'PAUSE_BASE_MS', 'PAUSE_MAX_MS', 'PAUSED_NOT_READY_MS', 'PRODUCE_MAX_BYTES', 'DLQ_MAX_VALUE_BYTES',
+      'LAG_INTERVAL_MS', 'TRANSACTION_TIMEOUT_MS',
     ]);
-    expect(problems[0]).toBe('CHUNK_TIMEOUT_MS="50": expected an integer from 100 to 3600000');
-    expect(problems[4]).toBe('PRODUCE_MAX_BYTES="1000": expected an integer from 65536 to 100000000');
+    expect(problems[1]).toBe('CHUNK_TIMEOUT_MS="50": expected an integer from 100 to 3600000');
+    expect(problems[5]).toBe('PRODUCE_MAX_BYTES="1000": expected an integer from 65536 to 100000000');
+  });
+
+  it('refuses a heartbeat interval above a third of the session timeout, naming both', () => {
+    expect(read({ KAFKA_SESSION_TIMEOUT_MS: '6000', KAFKA_HEARTBEAT_INTERVAL_MS: '2001' }).problems).toEqual([
+      'KAFKA_HEARTBEAT_INTERVAL_MS="2001": expected at most a third of KAFKA_SESSION_TIMEOUT_MS (6000), so that a lost heartbeat or two does not drop the member',
+    ]);
+    expect(read({ KAFKA_SESSION_TIMEOUT_MS: '6000', KAFKA_HEARTBEAT_INTERVAL_MS: '2000' }).problems).toEqual([]);
   });
 });
