@@ -11,7 +11,21 @@ export interface CpuProfile {
   samples: number[];
   /** Microseconds since the previous sample. */
   timeDeltas: number[];
+  /** Monotonic microseconds of the profile's start (V8's clock, the one process.hrtime reads). */
+  startTime?: number;
+  /** Date.now() minus that clock in milliseconds, written by cpu-profile-preload.mjs. */
+  wallOffsetMs?: number;
 }
+
+/** Self milliseconds per package, per "package function" and per script (its path or URL; '' for V8's own). */
+export interface SelfTime {
+  packages: Map<string, number>;
+  functions: Map<string, number>;
+  files: Map<string, number>;
+}
+
+/** Wall-clock spans (Date.now() milliseconds): only samples inside one of them count. */
+export type WallWindows = readonly { from: number; to: number }[];
 
 /** Pure: what a call frame's script belongs to. */
 export function packageOf(url: string, functionName: string, repoRoot: string): string {
@@ -27,30 +41,39 @@ export function packageOf(url: string, functionName: string, repoRoot: string): 
   return url;
 }
 
-/** Pure: self milliseconds per package and per "package function" (the idle ticks left out). */
-export function selfTime(profile: CpuProfile, repoRoot: string): { packages: Map<string, number>; functions: Map<string, number> } {
+/**
+ * Pure: self milliseconds per package and per "package function" (the idle ticks left out). With `windows`, only the
+ * samples taken inside them, which leaves start-up out; a profile without wall-clock stamps then counts nothing.
+ */
+export function selfTime(profile: CpuProfile, repoRoot: string, windows?: WallWindows): SelfTime {
   const frames = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
   const packages = new Map<string, number>();
   const functions = new Map<string, number>();
+  const files = new Map<string, number>();
   const add = (m: Map<string, number>, key: string, ms: number): void => void m.set(key, (m.get(key) ?? 0) + ms);
+  const stamped = profile.startTime !== undefined && profile.wallOffsetMs !== undefined;
+  let atMs = stamped ? (profile.startTime as number) / 1000 + (profile.wallOffsetMs as number) : 0;
   // A sample's time is the delta after it: V8 records the gap before the next sample on the next one.
   for (let i = 0; i < profile.samples.length; i += 1) {
+    atMs += (profile.timeDeltas[i] ?? 0) / 1000;
+    if (windows !== undefined && !(stamped && windows.some((w) => atMs >= w.from && atMs <= w.to))) continue;
     const frame = frames.get(profile.samples[i] as number);
     const ms = (profile.timeDeltas[i + 1] ?? 0) / 1000;
     if (!frame || frame.functionName === '(idle)') continue;
     const pkg = packageOf(frame.url, frame.functionName, repoRoot);
     add(packages, pkg, ms);
     add(functions, `${pkg} ${frame.functionName || '(anonymous)'}${frame.url ? `:${frame.lineNumber + 1}` : ''}`, ms);
+    add(files, frame.url.replace(/^file:\/\//, ''), ms);
   }
-  return { packages, functions };
+  return { packages, functions, files };
 }
 
 /** The profiles node wrote into `dir` (one per process, e.g. tsx's loader thread too), summed. */
-export function selfTimeOfDir(dir: string, repoRoot: string): { packages: Map<string, number>; functions: Map<string, number> } {
-  const total = { packages: new Map<string, number>(), functions: new Map<string, number>() };
+export function selfTimeOfDir(dir: string, repoRoot: string, windows?: WallWindows): SelfTime {
+  const total: SelfTime = { packages: new Map(), functions: new Map(), files: new Map() };
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))) {
-    const one = selfTime(JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile, repoRoot);
-    for (const key of ['packages', 'functions'] as const) for (const [k, v] of one[key]) total[key].set(k, (total[key].get(k) ?? 0) + v);
+    const one = selfTime(JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile, repoRoot, windows);
+    for (const key of ['packages', 'functions', 'files'] as const) for (const [k, v] of one[key]) total[key].set(k, (total[key].get(k) ?? 0) + v);
   }
   return total;
 }

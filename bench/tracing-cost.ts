@@ -30,9 +30,11 @@ import { JAEGER_ENV } from '../stack/jaeger/jaeger-server.ts';
 import { startLocalStack, stopLocalStack } from '../stack/local-stack.ts';
 import { PipelineHarness, REPO_ROOT } from '../stack/pipeline-harness.ts';
 import { benchImages } from './bench-images.ts';
-import { largestDifferences, selfTimeOfDir } from './cpu-profile.ts';
+import { largestDifferences, selfTimeOfDir, type WallWindows } from './cpu-profile.ts';
 import { CpuSampler, cpuBetween } from './cpu-sampler.ts';
 
+/** Scripts whose self time is tracing's: OpenTelemetry's packages and our tracing modules. */
+const TRACING_CODE = /\/node_modules\/@opentelemetry\/|\/platform\/(tracing|trace)\.ts$|\/batch-tracing\.ts$/;
 const USAGE = 'npx tsx bench/tracing-cost.ts [--images N (4000)] [--rounds R (5)] [--profile DIR]';
 const log = (line: string): void => { process.stderr.write(`${line}\n`); };
 const round1 = (x: number): number => Math.round(x * 10) / 10;
@@ -51,7 +53,12 @@ const median = (xs: number[]): number => {
   return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
 
-interface RunResult { ips: number; cpuMsPerImage: number }
+interface RunResult {
+  ips: number;
+  cpuMsPerImage: number;
+  /** The wall-clock span the figures cover (after the warm-up), for the profiles. */
+  window: { from: number; to: number };
+}
 
 /**
  * Throughput as bench/pipeline.ts takes it (input topic filled first, rate over the predictions after a warm-up),
@@ -87,7 +94,7 @@ async function pipelineWithCpu(mode: Mode, uris: string[], images: number, profi
     const to = times[times.length - 1] as number;
     const ips = (times.length - warmup) / ((to - from) / 1000);
     const cpuMs = samplers.reduce((sum, sampler) => sum + (cpuBetween(sampler.samples, from, to) ?? NaN), 0);
-    const result = { ips, cpuMsPerImage: cpuMs / (times.length - warmup) };
+    const result = { ips, cpuMsPerImage: cpuMs / (times.length - warmup), window: { from, to } };
     log(`  ${mode}: ${ips.toFixed(0)} images/s, ${result.cpuMsPerImage.toFixed(3)} CPU ms per image (router + consumer)`);
     return result;
   } finally {
@@ -161,20 +168,29 @@ async function spanCpuPerImage(mode: Mode, images: number): Promise<number> {
 
 /**
  * Main-thread CPU µs per image that each tracing mode adds to tracing off, by package and by function (the largest
- * first), from the router's and the consumer's profiles of every round (start-up included: it is alike in every mode).
+ * first), from the router's and the consumer's profiles of every round, counting only the samples taken while the
+ * measured images were served: start-up, the model's load and the exporter's first connection are a service's
+ * once, not per image.
  */
-function profileDifferences(dir: string, imagesProcessed: number): Record<string, unknown> {
-  const off = selfTimeOfDir(join(dir, 'off'), REPO_ROOT);
+function profileDifferences(dir: string, windows: Record<Mode, WallWindows>, imagesProcessed: number): Record<string, unknown> {
+  const off = selfTimeOfDir(join(dir, 'off'), REPO_ROOT, windows.off);
   const perImage = (rows: [string, number][]) => Object.fromEntries(rows.map(([k, ms]) => [k, round1((ms * 1000) / imagesProcessed)]));
   const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
-  return Object.fromEntries((['default_sampler', 'sampled_100'] as const).map((mode) => {
-    const on = selfTimeOfDir(join(dir, mode), REPO_ROOT);
+  const tracingCode = (files: Map<string, number>) => total(new Map([...files].filter(([file]) => TRACING_CODE.test(file))));
+  const offUs = (total(off.packages) * 1000) / imagesProcessed;
+  return Object.fromEntries([['off_main_thread_total', round1(offUs)], ...(['default_sampler', 'sampled_100'] as const).map((mode) => {
+    const on = selfTimeOfDir(join(dir, mode), REPO_ROOT, windows[mode]);
+    const tracingUs = ((tracingCode(on.files) - tracingCode(off.files)) * 1000) / imagesProcessed;
     return [`${mode}_minus_off`, {
       main_thread_total: round1(((total(on.packages) - total(off.packages)) * 1000) / imagesProcessed),
+      // Self time in OpenTelemetry's packages and our tracing modules: the cost tracing adds, read directly
+      // rather than as the difference of two noisy totals (the code it calls into, e.g. crypto, is not in it).
+      tracing_code: round1(tracingUs),
+      tracing_code_pct_of_off: round1((tracingUs / offUs) * 100),
       packages: perImage(largestDifferences(on.packages, off.packages, 12)),
       functions: perImage(largestDifferences(on.functions, off.functions, 15)),
     }];
-  }));
+  })]);
 }
 
 async function main(): Promise<void> {
@@ -193,6 +209,7 @@ async function main(): Promise<void> {
     log(`span CPU µs per image: ${JSON.stringify(spanCpu)}`);
     const ips: Record<Mode, number[]> = { off: [], default_sampler: [], sampled_100: [] };
     const cpu: Record<Mode, number[]> = { off: [], default_sampler: [], sampled_100: [] };
+    const windows: Record<Mode, { from: number; to: number }[]> = { off: [], default_sampler: [], sampled_100: [] };
     const modes = Object.keys(MODES) as Mode[];
     for (let r = 0; r < rounds; r += 1) {
       // Rotated each round, so no mode always runs first (or last) on a machine whose load drifts.
@@ -203,6 +220,7 @@ async function main(): Promise<void> {
         const result = await run(mode, uris, images, profileDir);
         ips[mode].push(result.ips);
         cpu[mode].push(result.cpuMsPerImage);
+        windows[mode].push(result.window);
       }
       load.push(loadavg()[0] ?? 0);
     }
@@ -229,7 +247,7 @@ async function main(): Promise<void> {
       default_sampler: `${DEFAULT_SAMPLER} ${DEFAULT_SAMPLER_RATIO}`,
       exporter: `OTLP/HTTP protobuf to Jaeger ${JAEGER_ENV.OTEL_EXPORTER_OTLP_ENDPOINT} on this machine (its CPU is not counted)`,
       machine: { cpus: cpus().length, load_1m: load.map(round1) },
-      ...(values.profile === undefined ? {} : { profile_us_per_image: profileDifferences(values.profile, rounds * (images + 128)) }),
+      ...(values.profile === undefined ? {} : { profile_us_per_image: profileDifferences(values.profile, windows, rounds * images) }),
     })}\n`);
   } finally {
     if (started.length > 0) await stopLocalStack({ only: started, log });
