@@ -9,7 +9,10 @@
  * this shared 2-core machine's load moves between runs.
  * With --profile DIR the router's and the consumer's main threads are profiled (cpu-profile-preload.mjs, profiles
  * in DIR/<mode>/), and the JSON says which packages and functions took the CPU a tracing mode adds to the main
- * threads: the cost beyond the span calls themselves.
+ * threads while the measured images were served, the self time of the tracing code itself (OpenTelemetry's packages
+ * and our tracing modules), and that as a share of the CPU the whole pipeline (router, consumer and the broker,
+ * sampled from /proc) spends per image with tracing off: the throughput cost on a machine the pipeline keeps busy,
+ * read without the run-to-run noise of the throughput itself.
  * Usage: npx tsx bench/tracing-cost.ts [--images N (4000)] [--rounds R (5)] [--profile DIR]. Prints JSON. Not a
  * test: no assertions.
  */
@@ -27,7 +30,7 @@ import { DEFAULT_SAMPLER, DEFAULT_SAMPLER_RATIO, readTracingSettings, spanTracep
 import { newImageRequest } from '../producers/image-request.ts';
 import { acquireStack } from '../stack/acquire-stack.ts';
 import { JAEGER_ENV } from '../stack/jaeger/jaeger-server.ts';
-import { startLocalStack, stopLocalStack } from '../stack/local-stack.ts';
+import { localStackStatus, startLocalStack, stopLocalStack } from '../stack/local-stack.ts';
 import { PipelineHarness, REPO_ROOT } from '../stack/pipeline-harness.ts';
 import { benchImages } from './bench-images.ts';
 import { largestDifferences, selfTimeOfDir, type WallWindows } from './cpu-profile.ts';
@@ -56,6 +59,8 @@ const median = (xs: number[]): number => {
 interface RunResult {
   ips: number;
   cpuMsPerImage: number;
+  /** The broker's CPU per image over the same window (it also serves this bench's reader of the predictions). */
+  brokerCpuMsPerImage: number;
   /** The wall-clock span the figures cover (after the warm-up), for the profiles. */
   window: { from: number; to: number };
 }
@@ -65,7 +70,7 @@ interface RunResult {
  * and the CPU the router and the consumer spent per image over the same window, which waiting for a core on a
  * busy machine does not inflate.
  */
-async function pipelineWithCpu(mode: Mode, uris: string[], images: number, profileDir: string | undefined): Promise<RunResult> {
+async function pipelineWithCpu(mode: Mode, uris: string[], images: number, profileDir: string | undefined, brokerPid: number): Promise<RunResult> {
   const h = await new PipelineHarness().connect();
   try {
     const warmup = 128;
@@ -84,17 +89,21 @@ async function pipelineWithCpu(mode: Mode, uris: string[], images: number, profi
     });
     const router = await h.start('router', 'router', { ROUTER_GROUP_ID: `${h.prefix}.router`, OTEL_SERVICE_NAME: 'bench-router', ...env });
     const samplers = [consumer, router].map((p) => new CpuSampler(p.child.pid as number));
+    const broker = new CpuSampler(brokerPid);
     try {
       await predictions.waitFor((items) => items.length >= warmup + images, 600_000, () => `${predictions.items.length} of ${warmup + images} predictions`);
     } finally {
-      for (const sampler of samplers) sampler.stop();
+      for (const sampler of [...samplers, broker]) sampler.stop();
     }
     const times = predictions.items.map((p) => p.value.predicted_at).sort((a, b) => a - b);
     const from = times[warmup - 1] as number;
     const to = times[times.length - 1] as number;
     const ips = (times.length - warmup) / ((to - from) / 1000);
     const cpuMs = samplers.reduce((sum, sampler) => sum + (cpuBetween(sampler.samples, from, to) ?? NaN), 0);
-    const result = { ips, cpuMsPerImage: cpuMs / (times.length - warmup), window: { from, to } };
+    const result = {
+      ips, cpuMsPerImage: cpuMs / (times.length - warmup), window: { from, to },
+      brokerCpuMsPerImage: (cpuBetween(broker.samples, from, to) ?? NaN) / (times.length - warmup),
+    };
     log(`  ${mode}: ${ips.toFixed(0)} images/s, ${result.cpuMsPerImage.toFixed(3)} CPU ms per image (router + consumer)`);
     return result;
   } finally {
@@ -102,13 +111,13 @@ async function pipelineWithCpu(mode: Mode, uris: string[], images: number, profi
   }
 }
 
-async function run(mode: Mode, uris: string[], images: number, profileDir: string | undefined): Promise<RunResult> {
+async function run(mode: Mode, uris: string[], images: number, profileDir: string | undefined, brokerPid: number): Promise<RunResult> {
   const env = new EnvReader({ ...MODES[mode], OTEL_SERVICE_NAME: 'bench-producer' });
   const settings = readTracingSettings(env, 'bench-producer');
   env.done();
   const tracing = startTracing(settings);
   try {
-    return await pipelineWithCpu(mode, uris, images, profileDir);
+    return await pipelineWithCpu(mode, uris, images, profileDir, brokerPid);
   } finally {
     await tracing.shutdown();
   }
@@ -202,6 +211,9 @@ async function main(): Promise<void> {
   const stack = await acquireStack(log);
   const { started } = await startLocalStack({ only: ['jaeger'], log });
   try {
+    const [kafka] = await localStackStatus({ only: ['kafka'] });
+    if (kafka?.pid === undefined) throw new Error('the local stack\'s broker is not ours to measure (started elsewhere?); run `npm run stack -- up` first');
+    const brokerPid = kafka.pid;
     const uris = await benchImages('fashion', join(REPO_ROOT, 'data', 'bench'), 2_000);
     const load: number[] = [loadavg()[0] ?? 0];
     const spanCpu: Record<Mode, number[]> = { off: [], default_sampler: [], sampled_100: [] };
@@ -209,6 +221,7 @@ async function main(): Promise<void> {
     log(`span CPU µs per image: ${JSON.stringify(spanCpu)}`);
     const ips: Record<Mode, number[]> = { off: [], default_sampler: [], sampled_100: [] };
     const cpu: Record<Mode, number[]> = { off: [], default_sampler: [], sampled_100: [] };
+    const brokerCpu: Record<Mode, number[]> = { off: [], default_sampler: [], sampled_100: [] };
     const windows: Record<Mode, { from: number; to: number }[]> = { off: [], default_sampler: [], sampled_100: [] };
     const modes = Object.keys(MODES) as Mode[];
     for (let r = 0; r < rounds; r += 1) {
@@ -217,9 +230,10 @@ async function main(): Promise<void> {
         log(`round ${r + 1}, tracing ${mode}`);
         const profileDir = values.profile === undefined ? undefined : join(values.profile, mode);
         if (profileDir) mkdirSync(profileDir, { recursive: true });
-        const result = await run(mode, uris, images, profileDir);
+        const result = await run(mode, uris, images, profileDir, brokerPid);
         ips[mode].push(result.ips);
         cpu[mode].push(result.cpuMsPerImage);
+        brokerCpu[mode].push(result.brokerCpuMsPerImage);
         windows[mode].push(result.window);
       }
       load.push(loadavg()[0] ?? 0);
@@ -230,6 +244,7 @@ async function main(): Promise<void> {
       model: 'fashion-mnist-v1', pipeline: 'router + 1 inference consumer, batch 32, at-least-once', images, rounds,
       images_per_s: Object.fromEntries(modes.map((m) => [m, { median: round1(median(ips[m])), runs: ips[m].map(round1) }])),
       cpu_ms_per_image: Object.fromEntries(modes.map((m) => [m, { median: round3(median(cpu[m])), runs: cpu[m].map(round3) }])),
+      broker_cpu_ms_per_image: Object.fromEntries(modes.map((m) => [m, { median: round3(median(brokerCpu[m])), runs: brokerCpu[m].map(round3) }])),
       // Throughput on this shared machine moves by tens of percent between runs of one mode; CPU per image is the
       // steadier reading of the same cost (a CPU-bound pipeline's throughput is its cores over CPU per image).
       throughput_cost_pct: {
@@ -247,7 +262,13 @@ async function main(): Promise<void> {
       default_sampler: `${DEFAULT_SAMPLER} ${DEFAULT_SAMPLER_RATIO}`,
       exporter: `OTLP/HTTP protobuf to Jaeger ${JAEGER_ENV.OTEL_EXPORTER_OTLP_ENDPOINT} on this machine (its CPU is not counted)`,
       machine: { cpus: cpus().length, load_1m: load.map(round1) },
-      ...(values.profile === undefined ? {} : { profile_us_per_image: profileDifferences(values.profile, windows, rounds * images) }),
+      ...(values.profile === undefined ? {} : ((profile) => ({
+        profile_us_per_image: profile,
+        // What the tracing code's CPU is of all the CPU the pipeline spends per image with tracing off (router,
+        // consumer and broker): on a machine the pipeline keeps busy, the throughput it costs.
+        tracing_code_pct_of_pipeline_cpu: Object.fromEntries((['default_sampler', 'sampled_100'] as const).map((m) => [m,
+          round1(((profile[`${m}_minus_off`] as { tracing_code: number }).tracing_code / 1000 / (median(cpu.off) + median(brokerCpu.off))) * 100)])),
+      }))(profileDifferences(values.profile, windows, rounds * images))),
     })}\n`);
   } finally {
     if (started.length > 0) await stopLocalStack({ only: started, log });

@@ -9,8 +9,11 @@
  * span that links to every record in the batch. The traceparent a service writes on an output record is its own
  * send span's, so the next hop's span is that span's child.
  */
+import { randomFillSync } from 'node:crypto';
 import {
   context,
+  INVALID_SPANID,
+  INVALID_TRACEID,
   isSpanContextValid,
   ROOT_CONTEXT,
   SpanKind,
@@ -37,7 +40,6 @@ import {
   BatchSpanProcessor,
   NodeTracerProvider,
   ParentBasedSampler,
-  RandomIdGenerator,
   TraceIdRatioBasedSampler,
   type Sampler,
   type SpanProcessor,
@@ -119,7 +121,34 @@ let active = false;
 let sdkTracer: Tracer | undefined;
 /** Whether a child of an unsampled parent is never recorded (every parentbased_* sampler): see unsampledChild. */
 let parentBased = false;
-const ids = new RandomIdGenerator();
+
+const HEX_BYTES = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+const idBytes = Buffer.alloc(8 * 512);
+let idBytesAt = idBytes.length;
+
+/**
+ * A random span id (16 hex digits, never all zero) from a pool of random bytes: the SDK's generator, one
+ * Math.random call per byte, showed in the services' profiles (bench/tracing-cost.ts --profile).
+ */
+export function newSpanId(): string {
+  if (idBytesAt + 8 > idBytes.length) {
+    randomFillSync(idBytes);
+    idBytesAt = 0;
+  }
+  let id = '';
+  for (let i = idBytesAt; i < idBytesAt + 8; i += 1) id += HEX_BYTES[idBytes[i] as number];
+  idBytesAt += 8;
+  return id === INVALID_SPANID ? newSpanId() : id;
+}
+
+/**
+ * Whether a span context can be continued. Every context here comes from the SDK, the W3C propagator or a
+ * traceparent our pattern matched (lowercase hex of the right lengths), so only the all-zero ids the
+ * specification calls invalid remain to check, without the API's hex scans per record.
+ */
+function continuable(c: SpanContext): boolean {
+  return c.traceId !== INVALID_TRACEID && c.spanId !== INVALID_SPANID;
+}
 
 /** True once startTracing registered a provider in this process: spans are real and traceparents come from them. */
 export function tracingEnabled(): boolean {
@@ -180,8 +209,8 @@ export function tracer(): Tracer {
  * CPU in the router's and consumer's profiles (bench/tracing-cost.ts --profile). Undefined: let the SDK decide.
  */
 function unsampledChild(parent: SpanContext | undefined): Span | undefined {
-  if (!parentBased || parent === undefined || (parent.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED || !isSpanContextValid(parent)) return undefined;
-  return trace.wrapSpanContext({ traceId: parent.traceId, spanId: ids.generateSpanId(), traceFlags: TraceFlags.NONE, traceState: parent.traceState });
+  if (!parentBased || parent === undefined || (parent.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED || !continuable(parent)) return undefined;
+  return trace.wrapSpanContext({ traceId: parent.traceId, spanId: newSpanId(), traceFlags: TraceFlags.NONE, traceState: parent.traceState });
 }
 
 const propagator = new W3CTraceContextPropagator();
@@ -218,7 +247,7 @@ export function formatTraceparent(spanContext: SpanContext): string {
  */
 export function spanTraceparent(span: Span | undefined): string | undefined {
   const spanContext = span?.spanContext();
-  return active && spanContext && isSpanContextValid(spanContext) ? formatTraceparent(spanContext) : undefined;
+  return active && spanContext && continuable(spanContext) ? formatTraceparent(spanContext) : undefined;
 }
 
 /** The span's trace id when it was sampled (still after it ended), for an exemplar. */

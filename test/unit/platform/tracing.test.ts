@@ -16,6 +16,7 @@ import {
   activeTraceIds,
   contextFromTraceparent,
   DEFAULT_SAMPLER,
+  newSpanId,
   readTracingSettings,
   spanTraceparent,
   startProcessSpan,
@@ -208,6 +209,16 @@ describe('with tracing', () => {
     expect(contextFromTraceparent('garbage')).toBeDefined();
     span.end();
     expect(parentOf(finished('process t')[0] as ReadableSpan)).toBeUndefined();
+  });
+});
+
+describe('span ids of unsampled children', () => {
+  it('are 16 lowercase hex digits, distinct across refills of the random pool', () => {
+    const ids = Array.from({ length: 5_000 }, () => newSpanId());
+    expect(ids.every((id) => /^[0-9a-f]{16}$/.test(id) && id !== '0'.repeat(16))).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+    // Every hex digit turns up in every position: the bytes are used whole, not truncated.
+    for (let position = 0; position < 16; position += 1) expect(new Set(ids.map((id) => id[position])).size).toBe(16);
   });
 });
 
