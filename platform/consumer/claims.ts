@@ -100,6 +100,17 @@ export class Claims<T> {
   }
 
   /**
+   * Records that `held`'s writer committed everything below `next`, so that a later claim of the same ownership
+   * skips it. kafkajs reads the group's committed offsets again on every rejoin, and right after a commit they can
+   * still be older ones (the broker writes the offsets' transaction markers after it answers EndTxn, later still
+   * when a coordinator moves): a partition kept across that rejoin is then fetched again from before what its writer
+   * already committed, and without this, committed again (duplicates after a broker SIGKILL on three brokers).
+   */
+  advance(held: Held<T>, next: bigint): void {
+    if (held.committed === undefined || next > held.committed) held.committed = next;
+  }
+
+  /**
    * Gives up the writer `held` (one that failed: the next claim opens a new one, even for the same ownership); a
    * no-op when a newer writer has replaced it meanwhile.
    */

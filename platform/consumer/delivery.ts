@@ -5,7 +5,8 @@
  *   kafkajs has no KIP-447 group-generation fencing, so the per-partition id is what fences a zombie: whoever
  *   processes the partition first initialises its producer, which aborts or completes the previous owner's open
  *   transaction and makes the previous owner's next commit fail; then it reads the committed offset again and
- *   skips what the previous owner already committed. A member claims once per ownership (claims.ts,
+ *   skips what the previous owner already committed, and, as it commits, what it has committed itself (kafkajs may
+ *   fetch a kept partition again from older committed offsets after a rejoin). A member claims once per ownership (claims.ts,
  *   GroupTracker.ownedSince): a partition kept across a rejoin keeps its producer. Had someone else claimed it
  *   meanwhile (a generation this member missed), that kept producer is fenced: its transaction fails and the
  *   retry claims anew, so exactly-once holds either way.
@@ -148,6 +149,7 @@ class TransactionalDelivery implements Delivery {
       for (const call of splitByBudget(records, this.o.budgetBytes)) await transaction.sendBatch({ acks: -1, topicMessages: byTopic(call) });
       await transaction.sendOffsets({ consumerGroupId: this.o.groupId, ...offsetsFor(commit) });
       await transaction.commit();
+      this.claims.advance(claimed, BigInt(commit.offset));
       this.o.onTransaction?.('committed');
     } catch (err) {
       await transaction.abort().catch(() => undefined);
