@@ -29,13 +29,12 @@ import { benchImages } from './bench-images.ts';
 import { ensureBenchmarkModels } from './benchmark-model.ts';
 import { loadBenchModel } from './in-process.ts';
 import { benchBatchDeps, routedItem } from './routed-items.ts';
+import { round1, round3 } from './rounding.ts';
 
 const BATCH = 32;
 const USAGE = 'npx tsx bench/deadlines.ts [--model mobilenet|fashion|both] [--outage-s S (20)] [--deadline-s S (outage / 6)] [--rate-share F (0.5)]';
 const log = (line: string): void => { process.stderr.write(`${line}\n`); };
 const deadLetterType = avro.Type.forSchema(JSON.parse(loadSchema('DeadLetter')) as avro.Schema);
-const round1 = (x: number): number => Math.round(x * 10) / 10;
-const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
 /** Per-item milliseconds of serving fresh requests and of skipping expired ones (dead letter built and encoded). */
 async function costs(model: LoadedModel, uris: string[]): Promise<{ serveMs: number; skipMs: number }> {

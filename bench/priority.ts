@@ -25,11 +25,10 @@ import { PipelineHarness, REPO_ROOT } from '../stack/pipeline-harness.ts';
 import type { RunningProcess } from '../stack/pipeline-services.ts';
 import type { Collected } from '../stack/topic-collector.ts';
 import { benchImages } from './bench-images.ts';
+import { round1, round3 } from './rounding.ts';
 
 const USAGE = 'npx tsx bench/priority.ts [--backlog N (100000)] [--high-rate R (10)] [--high-s S (10)] [--probe-ms MS (50)] [--delivery exactly-once|at-least-once]';
 const log = (line: string): void => { process.stderr.write(`${line}\n`); };
-const round1 = (x: number): number => Math.round(x * 10) / 10;
-const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 const WARMUP = 128;
 
 function quantile(xs: number[], q: number): number | null {

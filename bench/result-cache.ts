@@ -17,6 +17,7 @@ import { benchImages } from './bench-images.ts';
 import { ensureBenchmarkModels } from './benchmark-model.ts';
 import { loadBenchModel } from './in-process.ts';
 import { benchBatchDeps, routedItem } from './routed-items.ts';
+import { round1, round3 } from './rounding.ts';
 
 const BATCH = 32;
 /** Repeats come from images at least this many distinct ones back: two chunks of BATCH requests, half of them new. */
@@ -71,8 +72,6 @@ async function run(model: LoadedModel, items: BatchItem[], cache: ResultCache | 
   return { images_per_second: items.length / ((performance.now() - started) / 1000), predictions, hits, misses };
 }
 
-const round1 = (x: number): number => Math.round(x * 10) / 10;
-const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
 async function benchModel(name: string, modelDir: string, uris: string[], rounds: number) {
   log(`== ${name}: ${uris.length} distinct images, stream of ${uris.length * 2}, ${rounds} round(s)`);

@@ -31,11 +31,13 @@ import { combinedBound, decodeOnlyThroughput, modelOnlyThroughput, readImages } 
 import { PrefilledTopic, type ConsumerRun, type ResizeWith } from './consumer-runs.ts';
 import { checkGate, describeGate, gateValuesOf, type GateFloors } from './gate.ts';
 import { inProcessThroughput, loadBenchModel } from './in-process.ts';
+import { int8Figures } from './int8-figures.ts';
 import { parseModelGroups, type ModelGroup } from './model-selection.ts';
 import { pipelineRun, type PipelineResult } from './pipeline.ts';
 import { referencePython } from './python-env.ts';
 import type { ReferenceParity } from './reference-parity.ts';
 import { prepareThirdPartyBench, THIRD_PARTY_RESIZE_WITH, THIRD_PARTY_VERSION } from './third-party.ts';
+import { round3 } from './rounding.ts';
 
 const USAGE = `usage: npm run bench -- [--quick | --gate] [--levers] [--rounds N] [--models GROUPS]
 Our inference consumer against the Python reference on the local stack, with this machine's bounds; the last
@@ -102,7 +104,6 @@ const median = (xs: number[]): number => {
   const mid = s.length >> 1;
   return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 };
-const round3 = (x: number) => Math.round(x * 1000) / 1000;
 const load = () => loadavg().map((x) => Math.round(x * 100) / 100);
 
 interface ModelSpec {
@@ -258,53 +259,6 @@ async function batchOne(modelDir: string, uris: string[], images: number): Promi
   }
 }
 
-const manifestAccuracy = (dir: string): number =>
-  (JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { metrics: { test_accuracy: number } }).metrics.test_accuracy;
-
-/** FP32 and INT8 measured side by side (adjacent in time, so a machine getting busier favours neither). */
-async function int8Figures(mobilenet: { fp32: string; int8: string }, photoUris: string[]) {
-  const v2 = join(REPO_ROOT, 'models/fashion-mnist/v2');
-  const v2int8 = join(REPO_ROOT, 'models/fashion-mnist/v2-int8');
-  const modelOnly = async (dir: string) => {
-    const m = await loadBenchModel(dir);
-    try {
-      return await modelOnlyThroughput(m, BATCH, plan.boundSeconds);
-    } finally {
-      await m.session.release();
-    }
-  };
-  const pipeline = async (dir: string, version: string) => {
-    const topic = await PrefilledTopic.create(version, photoUris, plan.photoImages);
-    try {
-      return (await topic.runOurs(`ours-${version}`, { modelDir: dir, batch: BATCH, delivery: 'at-least-once' })).ips;
-    } finally {
-      await topic.close();
-    }
-  };
-  const v2Ips = await modelOnly(v2);
-  const v2int8Ips = await modelOnly(v2int8);
-  const mobilenetFp32 = await modelOnly(mobilenet.fp32);
-  const mobilenetInt8 = await modelOnly(mobilenet.int8);
-  const pipelineFp32 = await pipeline(mobilenet.fp32, 'bench');
-  const pipelineInt8 = await pipeline(mobilenet.int8, 'bench-int8');
-  const figures = {
-    fashion_v2_test_accuracy: manifestAccuracy(v2),
-    fashion_v2_int8_test_accuracy: manifestAccuracy(v2int8),
-    fashion_v2_int8_accuracy_delta_points: round3((manifestAccuracy(v2int8) - manifestAccuracy(v2)) * 100),
-    fashion_v2_model_only_ips: v2Ips,
-    fashion_v2_int8_model_only_ips: v2int8Ips,
-    mobilenet_fp32_model_only_ips: mobilenetFp32,
-    mobilenet_int8_model_only_ips: mobilenetInt8,
-    mobilenet_int8_over_fp32_model_only: round3(mobilenetInt8 / mobilenetFp32),
-    mobilenet_fp32_pipeline_ips: pipelineFp32,
-    mobilenet_int8_pipeline_ips: pipelineInt8,
-    mobilenet_int8_over_fp32_pipeline: round3(pipelineInt8 / pipelineFp32),
-  };
-  log(`  INT8: MobileNetV2 model alone ${figures.mobilenet_int8_over_fp32_model_only}× FP32, pipeline ${figures.mobilenet_int8_over_fp32_pipeline}×; ` +
-    `v2-int8 accuracy ${figures.fashion_v2_int8_accuracy_delta_points} points from v2`);
-  return figures;
-}
-
 async function latency(name: string, modelDir: string, version: string, uris: string[], images: number): Promise<PipelineResult['latency']> {
   log(`== latency through router and consumer, ${name}, batch ${BATCH}, at half the measured maximum`);
   const r = await pipelineRun({ modelDir, version, uris, batchSize: BATCH, count: images, latencyLoad: 0.5, latencySeconds: 20, log, env: { DELIVERY: 'at-least-once' } });
@@ -397,7 +351,7 @@ async function builtinModels(python: string, stage: Stage) {
   const fashion = await benchModel({ name: 'fashion-mnist-v1', modelDir: fashionDir, version: 'v1', uris: fashionUris, images: plan.fashionImages, decodeSample: 2_000 }, python);
   const photo = await benchModel({ name: 'mobilenetv2-224', modelDir: mobilenet.fp32, version: 'bench', uris: photoUris, images: plan.photoImages, decodeSample: 256 }, python);
   const b1 = await stage('batch-1', plan.extras, () => batchOne(fashionDir, fashionUris, Math.round(plan.fashionImages / 8)));
-  const int8 = await stage('int8', plan.extras, () => int8Figures(mobilenet, photoUris));
+  const int8 = await stage('int8', plan.extras, () => int8Figures(mobilenet, photoUris, { batch: BATCH, boundSeconds: plan.boundSeconds, photoImages: plan.photoImages, log }));
   const latencies = await stage('latency', plan.latency, async () => ({
     'fashion-mnist-v1': await latency('fashion-mnist-v1', fashionDir, 'v1', fashionUris, 3_000),
     'mobilenetv2-224': await latency('mobilenetv2-224', mobilenet.fp32, 'bench', photoUris, 600),

@@ -35,13 +35,12 @@ import { PipelineHarness, REPO_ROOT } from '../stack/pipeline-harness.ts';
 import { benchImages } from './bench-images.ts';
 import { largestDifferences, selfTimeOfDir, type WallWindows } from './cpu-profile.ts';
 import { CpuSampler, cpuBetween } from './cpu-sampler.ts';
+import { round1, round3 } from './rounding.ts';
 
 /** Scripts whose self time is tracing's: OpenTelemetry's packages and our tracing modules. */
 const TRACING_CODE = /\/node_modules\/@opentelemetry\/|\/platform\/(tracing|trace)\.ts$|\/batch-tracing\.ts$/;
 const USAGE = 'npx tsx bench/tracing-cost.ts [--images N (4000)] [--rounds R (5)] [--profile DIR]';
 const log = (line: string): void => { process.stderr.write(`${line}\n`); };
-const round1 = (x: number): number => Math.round(x * 10) / 10;
-const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
 const MODES = {
   off: { OTEL_SDK_DISABLED: 'true' },
@@ -181,16 +180,30 @@ async function spanCpuPerImage(mode: Mode, images: number): Promise<number> {
  * measured images were served: start-up, the model's load and the exporter's first connection are a service's
  * once, not per image.
  */
-function profileDifferences(dir: string, windows: Record<Mode, WallWindows>, imagesProcessed: number): Record<string, unknown> {
+interface ModeDifference {
+  main_thread_total: number;
+  tracing_code: number;
+  tracing_code_pct_of_off: number;
+  packages: Record<string, number>;
+  functions: Record<string, number>;
+}
+
+interface ProfileDifferences {
+  off_main_thread_total: number;
+  default_sampler_minus_off: ModeDifference;
+  sampled_100_minus_off: ModeDifference;
+}
+
+function profileDifferences(dir: string, windows: Record<Mode, WallWindows>, imagesProcessed: number): ProfileDifferences {
   const off = selfTimeOfDir(join(dir, 'off'), REPO_ROOT, windows.off);
   const perImage = (rows: [string, number][]) => Object.fromEntries(rows.map(([k, ms]) => [k, round1((ms * 1000) / imagesProcessed)]));
   const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
-  const tracingCode = (files: Map<string, number>) => total(new Map([...files].filter(([file]) => TRACING_CODE.test(file))));
+  const tracingCode = (files: Map<string, number>) => [...files].reduce((sum, [file, ms]) => sum + (TRACING_CODE.test(file) ? ms : 0), 0);
   const offUs = (total(off.packages) * 1000) / imagesProcessed;
-  return Object.fromEntries([['off_main_thread_total', round1(offUs)], ...(['default_sampler', 'sampled_100'] as const).map((mode) => {
+  const minusOff = (mode: 'default_sampler' | 'sampled_100'): ModeDifference => {
     const on = selfTimeOfDir(join(dir, mode), REPO_ROOT, windows[mode]);
     const tracingUs = ((tracingCode(on.files) - tracingCode(off.files)) * 1000) / imagesProcessed;
-    return [`${mode}_minus_off`, {
+    return {
       main_thread_total: round1(((total(on.packages) - total(off.packages)) * 1000) / imagesProcessed),
       // Self time in OpenTelemetry's packages and our tracing modules: the cost tracing adds, read directly
       // rather than as the difference of two noisy totals (the code it calls into, e.g. crypto, is not in it).
@@ -198,8 +211,9 @@ function profileDifferences(dir: string, windows: Record<Mode, WallWindows>, ima
       tracing_code_pct_of_off: round1((tracingUs / offUs) * 100),
       packages: perImage(largestDifferences(on.packages, off.packages, 12)),
       functions: perImage(largestDifferences(on.functions, off.functions, 15)),
-    }];
-  })]);
+    };
+  };
+  return { off_main_thread_total: round1(offUs), default_sampler_minus_off: minusOff('default_sampler'), sampled_100_minus_off: minusOff('sampled_100') };
 }
 
 async function main(): Promise<void> {
@@ -239,6 +253,8 @@ async function main(): Promise<void> {
       load.push(loadavg()[0] ?? 0);
     }
     const pct = (x: number): number => round1(x * 100);
+    const profile = values.profile === undefined ? undefined : profileDifferences(values.profile, windows, rounds * images);
+    const pipelineOffMs = median(cpu.off) + median(brokerCpu.off);
     process.stdout.write(`${JSON.stringify({
       bench: 'tracing-cost',
       model: 'fashion-mnist-v1', pipeline: 'router + 1 inference consumer, batch 32, at-least-once', images, rounds,
@@ -262,13 +278,15 @@ async function main(): Promise<void> {
       default_sampler: `${DEFAULT_SAMPLER} ${DEFAULT_SAMPLER_RATIO}`,
       exporter: `OTLP/HTTP protobuf to Jaeger ${JAEGER_ENV.OTEL_EXPORTER_OTLP_ENDPOINT} on this machine (its CPU is not counted)`,
       machine: { cpus: cpus().length, load_1m: load.map(round1) },
-      ...(values.profile === undefined ? {} : ((profile) => ({
+      ...(profile === undefined ? {} : {
         profile_us_per_image: profile,
         // What the tracing code's CPU is of all the CPU the pipeline spends per image with tracing off (router,
         // consumer and broker): on a machine the pipeline keeps busy, the throughput it costs.
-        tracing_code_pct_of_pipeline_cpu: Object.fromEntries((['default_sampler', 'sampled_100'] as const).map((m) => [m,
-          round1(((profile[`${m}_minus_off`] as { tracing_code: number }).tracing_code / 1000 / (median(cpu.off) + median(brokerCpu.off))) * 100)])),
-      }))(profileDifferences(values.profile, windows, rounds * images))),
+        tracing_code_pct_of_pipeline_cpu: {
+          default_sampler: round1((profile.default_sampler_minus_off.tracing_code / 1000 / pipelineOffMs) * 100),
+          sampled_100: round1((profile.sampled_100_minus_off.tracing_code / 1000 / pipelineOffMs) * 100),
+        },
+      }),
     })}\n`);
   } finally {
     if (started.length > 0) await stopLocalStack({ only: started, log });
