@@ -6,8 +6,8 @@
  *   processes the partition first initialises its producer, which aborts or completes the previous owner's open
  *   transaction and makes the previous owner's next commit fail; then it reads the committed offset again and
  *   skips what the previous owner already committed, and, as it commits, what it has committed itself (kafkajs may
- *   fetch a kept partition again from older committed offsets after a rejoin). A member claims once per ownership (claims.ts,
- *   GroupTracker.ownedSince): a partition kept across a rejoin keeps its producer. Had someone else claimed it
+ *   fetch a kept partition again from older committed offsets after a rejoin). A member claims once per ownership
+ *   (claims.ts, GroupTracker.ownedSince): a partition kept across a rejoin keeps its producer. Had someone else claimed it
  *   meanwhile (a generation this member missed), that kept producer is fenced: its transaction fails and the
  *   retry claims anew, so exactly-once holds either way.
  * - at-least-once: outputs with acks=all through the shared idempotent producer, then the offset commit. A crash
