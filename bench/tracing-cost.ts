@@ -8,15 +8,15 @@
  * one the pipeline follows. Modes alternate within each round, and the figures are medians over the rounds, since
  * this shared 2-core machine's load moves between runs.
  * With --profile DIR the router's and the consumer's main threads are profiled (cpu-profile-preload.mjs, profiles
- * in DIR/<mode>/), and the JSON says which packages and functions took the CPU a tracing mode adds to the main
- * threads while the measured images were served, the self time of the tracing code itself (OpenTelemetry's packages
- * and our tracing modules), and that as a share of the CPU the whole pipeline (router, consumer and the broker,
- * sampled from /proc) spends per image with tracing off: the throughput cost on a machine the pipeline keeps busy,
- * read without the run-to-run noise of the throughput itself.
+ * in DIR/<mode>/, the measured windows in DIR/windows.json), and the JSON says which packages and functions took the
+ * CPU a tracing mode adds to the main threads while the measured images were served, the self time of the tracing
+ * code itself (OpenTelemetry's packages and our tracing modules), and that as a share of the CPU the whole pipeline
+ * (router, consumer and the broker, sampled from /proc) spends per image with tracing off: the throughput cost on a
+ * machine the pipeline keeps busy, read without the run-to-run noise of the throughput itself.
  * Usage: npx tsx bench/tracing-cost.ts [--images N (4000)] [--rounds R (5)] [--profile DIR]. Prints JSON. Not a
  * test: no assertions.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { KafkaMessage } from 'kafkajs';
@@ -253,6 +253,8 @@ async function main(): Promise<void> {
       load.push(loadavg()[0] ?? 0);
     }
     const pct = (x: number): number => round1(x * 100);
+    // The measured windows beside the profiles, so that they can be read again function by function.
+    if (values.profile !== undefined) writeFileSync(join(values.profile, 'windows.json'), `${JSON.stringify(windows)}\n`);
     const profile = values.profile === undefined ? undefined : profileDifferences(values.profile, windows, rounds * images);
     const pipelineOffMs = median(cpu.off) + median(brokerCpu.off);
     process.stdout.write(`${JSON.stringify({
