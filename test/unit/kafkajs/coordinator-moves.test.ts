@@ -4,8 +4,9 @@
  * restores preferred leaders at once). Unpatched, a transaction that met a move in EndTxn, AddOffsetsToTxn or
  * TxnOffsetCommit failed (the commit's error lists used Java's names, which kafkajs' errors never carry), so the
  * pipeline aborted it and retried its chunk after a pause; and a heartbeat that met a move made every member rejoin
- * its group. Driven here through kafkajs' own eosManager and ConsumerGroup with fake coordinators; all 4 tests
- * fail on the unpatched files.
+ * its group, and one that met a crashed coordinator kept heartbeating the dead node until it came back, by when the new
+ * coordinator had expired the member. Driven here through kafkajs' own eosManager and ConsumerGroup with fake
+ * coordinators; all 5 tests fail on the unpatched files.
  */
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
@@ -17,6 +18,7 @@ const logger: Logger = { debug() {}, info() {}, warn() {}, error() {}, namespace
 const { createErrorFromCode } = require('kafkajs/src/protocol/error.js') as { createErrorFromCode(code: number): Error };
 const NOT_COORDINATOR = 16;
 const COORDINATOR_NOT_AVAILABLE = 15;
+const { KafkaJSConnectionError } = require('kafkajs/src/errors.js') as { KafkaJSConnectionError: new (m: string) => Error };
 
 interface EosManager {
   initProducerId(): Promise<void>;
@@ -134,22 +136,37 @@ interface ConsumerGroup {
 }
 const ConsumerGroupClass = require('kafkajs/src/consumer/consumerGroup.js') as new (o: Record<string, unknown>) => ConsumerGroup;
 
+function groupWith(c: ReturnType<typeof cluster>, coordinator: Node): ConsumerGroup {
+  const group = new ConsumerGroupClass({
+    logger, cluster: c, groupId: 'inference-v1', topics: [], topicConfigurations: [], retry: c.retry,
+    instrumentationEmitter: { emit() {} }, isolationLevel: 1, rackId: '', metadataMaxAge: 300_000,
+    autoCommitInterval: null, autoCommitThreshold: null, partitionAssigners: [], sessionTimeout: 6000,
+    rebalanceTimeout: 60000, maxBytesPerPartition: 1, minBytes: 1, maxBytes: 1, maxWaitTimeInMs: 1,
+  });
+  Object.assign(group, { memberId: 'm-1', generationId: 3, coordinator, lastRequest: 0 });
+  return group;
+}
+
 describe('kafkajs heartbeat across a group coordinator move (patched)', () => {
   it('heartbeats to the new coordinator instead of throwing the error that makes the member rejoin', async () => {
     const old = node(1, (r) => {
       if (r === 'Heartbeat') throw createErrorFromCode(NOT_COORDINATOR);
     });
     const next = node(2);
-    const c = cluster(() => next);
-    const group = new ConsumerGroupClass({
-      logger, cluster: c, groupId: 'inference-v1', topics: [], topicConfigurations: [], retry: c.retry,
-      instrumentationEmitter: { emit() {} }, isolationLevel: 1, rackId: '', metadataMaxAge: 300_000,
-      autoCommitInterval: null, autoCommitThreshold: null, partitionAssigners: [], sessionTimeout: 6000,
-      rebalanceTimeout: 60000, maxBytesPerPartition: 1, minBytes: 1, maxBytes: 1, maxWaitTimeInMs: 1,
-    });
-    Object.assign(group, { memberId: 'm-1', generationId: 3, coordinator: old, lastRequest: 0 });
+    const group = groupWith(cluster(() => next), old);
     await group.heartbeat({ interval: 0 });
     expect(old.sent).toEqual(['Heartbeat']);
+    expect(next.sent).toEqual(['Heartbeat']);
+    expect(group.coordinator).toBe(next);
+  });
+
+  it('looks the coordinator up again when its node is gone (SIGKILL), instead of heartbeating the dead node', async () => {
+    const dead = node(3, () => {
+      throw new KafkaJSConnectionError('Connection error: connect ECONNREFUSED 127.0.0.1:19096');
+    });
+    const next = node(2);
+    const group = groupWith(cluster(() => next), dead);
+    await group.heartbeat({ interval: 0 });
     expect(next.sent).toEqual(['Heartbeat']);
     expect(group.coordinator).toBe(next);
   });
