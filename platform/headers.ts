@@ -19,3 +19,9 @@ export function headersToStrings(headers: IHeaders | undefined): Record<string, 
   }
   return out;
 }
+
+/** One header as a string, as headersToStrings reads it, without converting the others. */
+export function headerString(headers: IHeaders | undefined, name: string): string | undefined {
+  const value = headers?.[name];
+  return (Array.isArray(value) ? value[0] : value)?.toString();
+}

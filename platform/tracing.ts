@@ -9,7 +9,6 @@
  * span that links to every record in the batch. The traceparent a service writes on an output record is its own
  * send span's, so the next hop's span is that span's child.
  */
-import { randomFillSync } from 'node:crypto';
 import {
   context,
   INVALID_SPANID,
@@ -40,6 +39,7 @@ import {
   BatchSpanProcessor,
   NodeTracerProvider,
   ParentBasedSampler,
+  SamplingDecision,
   TraceIdRatioBasedSampler,
   type Sampler,
   type SpanProcessor,
@@ -47,9 +47,9 @@ import {
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 
 import type { EnvReader } from './config.ts';
-import { TRACEPARENT } from './trace.ts';
+import { newSpanId, TRACEPARENT } from './trace.ts';
 
-export { SpanKind, SpanStatusCode, type Attributes, type Context, type Link, type Span };
+export { newSpanId, SpanKind, SpanStatusCode, type Attributes, type Context, type Link, type Span };
 
 export const SAMPLERS = [
   'always_on',
@@ -121,25 +121,12 @@ let active = false;
 let sdkTracer: Tracer | undefined;
 /** Whether a child of an unsampled parent is never recorded (every parentbased_* sampler): see unsampledChild. */
 let parentBased = false;
+/** The root sampler when it decides by the trace id alone (the *traceidratio samplers): see startRootSpan. */
+let rootRatioSampler: Sampler | undefined;
+/** A trace id startRootSpan has sampled already, for the SDK's root span to take. */
+let sampledRootTraceId: string | undefined;
 
-const HEX_BYTES = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-const idBytes = Buffer.alloc(8 * 512);
-let idBytesAt = idBytes.length;
-
-/**
- * A random span id (16 hex digits, never all zero) from a pool of random bytes: the SDK's generator, one
- * Math.random call per byte, showed in the services' profiles (bench/tracing-cost.ts --profile).
- */
-export function newSpanId(): string {
-  if (idBytesAt + 8 > idBytes.length) {
-    randomFillSync(idBytes);
-    idBytesAt = 0;
-  }
-  let id = '';
-  for (let i = idBytesAt; i < idBytesAt + 8; i += 1) id += HEX_BYTES[idBytes[i] as number];
-  idBytesAt += 8;
-  return id === INVALID_SPANID ? newSpanId() : id;
-}
+const newTraceId = (): string => `${newSpanId()}${newSpanId()}`;
 
 /**
  * Whether a span context can be continued. Every context here comes from the SDK, the W3C propagator or a
@@ -174,6 +161,8 @@ export function startTracing(settings: TracingSettings, spanProcessors?: SpanPro
   const provider = new NodeTracerProvider({
     resource,
     sampler: buildSampler(settings.sampler, settings.samplerRatio),
+    // The SDK's generator makes one Math.random call per byte; trace ids are two pooled span ids (neither all zero).
+    idGenerator: { generateTraceId: () => sampledRootTraceId ?? newTraceId(), generateSpanId: newSpanId },
     spanProcessors: spanProcessors ?? [new BatchSpanProcessor(new OTLPTraceExporter({ url: settings.tracesUrl }))],
   });
   // No context manager yet: see withSpan.
@@ -181,12 +170,14 @@ export function startTracing(settings: TracingSettings, spanProcessors?: SpanPro
   active = true;
   sdkTracer = trace.getTracer(TRACER_NAME);
   parentBased = settings.sampler.startsWith('parentbased_');
+  rootRatioSampler = settings.sampler.endsWith('traceidratio') ? new TraceIdRatioBasedSampler(settings.samplerRatio) : undefined;
   return {
     enabled: true,
     async shutdown() {
       active = false;
       sdkTracer = undefined;
       parentBased = false;
+      rootRatioSampler = undefined;
       contextManager = undefined;
       await provider.shutdown();
       trace.disable();
@@ -203,14 +194,84 @@ export function tracer(): Tracer {
 }
 
 /**
- * Under a parent-based sampler a child of an unsampled span is never recorded, and most records are unsampled (the
- * default keeps 1 %): such a child is made here as the SDK makes it (same trace, a new span id, not sampled) without
- * the attributes, links and sampler call the SDK would build and discard, which took most of the default sampler's
- * CPU in the router's and consumer's profiles (bench/tracing-cost.ts --profile). Undefined: let the SDK decide.
+ * A span in a trace that is not recorded, held as its trace's part of a traceparent and nothing else. Under a
+ * parent-based sampler a child of an unsampled span is never recorded, and most records are unsampled (the default
+ * keeps 1 %): their spans are made here without the SDK (no attributes, links or sampler call built and discarded),
+ * and without the API's span and context objects and hex checks, since each hop's span, its child and the
+ * traceparent written on the output were what the default sampler still cost in the router's and consumer's
+ * profiles (bench/tracing-cost.ts --profile). A child is in the same trace with a span id of its own, as the SDK
+ * would make it, drawn only when read: most such spans only hand their trace on, and only the traceparent written
+ * on an output names a span. The trace state is not kept, as nothing in an unrecorded trace exports or propagates it
+ * (records carry the traceparent only).
  */
-function unsampledChild(parent: SpanContext | undefined): Span | undefined {
-  if (!parentBased || parent === undefined || (parent.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED || !continuable(parent)) return undefined;
-  return trace.wrapSpanContext({ traceId: parent.traceId, spanId: newSpanId(), traceFlags: TraceFlags.NONE, traceState: parent.traceState });
+class UnsampledSpan implements Span {
+  private spanId: string | undefined;
+  private context: SpanContext | undefined;
+
+  /** `00-<trace id>-`: the trace's part of a version-00 traceparent, the trace id valid. */
+  constructor(private readonly traceParentPrefix: string) {}
+
+  /** The child of the span a valid, unsampled traceparent names. */
+  static childOf(traceparent: string): UnsampledSpan {
+    return new UnsampledSpan(traceparent.slice(0, 36));
+  }
+
+  child(): UnsampledSpan {
+    return new UnsampledSpan(this.traceParentPrefix);
+  }
+
+  get traceparent(): string {
+    return `${this.traceParentPrefix}${this.id()}-00`;
+  }
+
+  spanContext(): SpanContext {
+    this.context ??= { traceId: this.traceParentPrefix.slice(3, 35), spanId: this.id(), traceFlags: TraceFlags.NONE };
+    return this.context;
+  }
+
+  private id(): string {
+    this.spanId ??= newSpanId();
+    return this.spanId;
+  }
+
+  setAttribute(): this { return this; }
+  setAttributes(): this { return this; }
+  addEvent(): this { return this; }
+  addLink(): this { return this; }
+  addLinks(): this { return this; }
+  setStatus(): this { return this; }
+  updateName(): this { return this; }
+  end(): void {}
+  isRecording(): boolean { return false; }
+  recordException(): void {}
+}
+
+/**
+ * A span that starts a trace of its own (a consumer's chunk span, one per poll). A trace-id ratio sampler decides by
+ * the trace id alone, so the decision is taken here first: a dropped trace (99 % by default) gets its unrecorded span
+ * without the SDK's span start, and a kept one is started by the SDK with that trace id, which its sampler keeps too.
+ */
+export function startRootSpan(name: string, kind: SpanKind): Span {
+  if (rootRatioSampler === undefined) return tracer().startSpan(name, { kind }, ROOT_CONTEXT);
+  const traceId = newTraceId();
+  if (rootRatioSampler.shouldSample(ROOT_CONTEXT, traceId, name, kind, {}, []).decision === SamplingDecision.NOT_RECORD) return new UnsampledSpan(`00-${traceId}-`);
+  sampledRootTraceId = traceId;
+  try {
+    return tracer().startSpan(name, { kind }, ROOT_CONTEXT);
+  } finally {
+    sampledRootTraceId = undefined;
+  }
+}
+
+/** A valid version-00 traceparent whose flags are all clear, checked without allocating. */
+const UNSAMPLED_TRACEPARENT = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-00$/;
+
+/** The unrecorded child of an unsampled parent under a parent-based sampler; undefined: let the SDK decide. */
+function unsampledChild(parent: Span | undefined): Span | undefined {
+  if (parent instanceof UnsampledSpan) return parent.child();
+  if (!parentBased || parent === undefined) return undefined;
+  const c = parent.spanContext();
+  return (c.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED || !continuable(c) ? undefined : new UnsampledSpan(`00-${c.traceId}-`);
 }
 
 const propagator = new W3CTraceContextPropagator();
@@ -229,9 +290,8 @@ export function contextFromTraceparent(traceparent: string | undefined, base: Co
 export function spanContextOf(traceparent: string | undefined): SpanContext | undefined {
   if (!active || traceparent === undefined) return undefined;
   // Most records of a chunk are unsampled: their context is read without the propagator's context objects.
-  const unsampled = UNSAMPLED_TRACEPARENT.exec(traceparent);
-  const linked = unsampled
-    ? { traceId: unsampled[1] as string, spanId: unsampled[2] as string, traceFlags: TraceFlags.NONE, isRemote: true }
+  const linked = UNSAMPLED_TRACEPARENT.test(traceparent)
+    ? { traceId: traceparent.slice(3, 35), spanId: traceparent.slice(36, 52), traceFlags: TraceFlags.NONE, isRemote: true }
     : trace.getSpanContext(contextFromTraceparent(traceparent));
   return linked && isSpanContextValid(linked) ? linked : undefined;
 }
@@ -246,14 +306,16 @@ export function formatTraceparent(spanContext: SpanContext): string {
  * Undefined without tracing: the caller writes a new span id in the inbound trace, as every service did before.
  */
 export function spanTraceparent(span: Span | undefined): string | undefined {
+  if (span instanceof UnsampledSpan) return active ? span.traceparent : undefined;
   const spanContext = span?.spanContext();
   return active && spanContext && continuable(spanContext) ? formatTraceparent(spanContext) : undefined;
 }
 
 /** The span's trace id when it was sampled (still after it ended), for an exemplar. */
 export function sampledTraceId(span: Span): string | undefined {
+  if (!active || span instanceof UnsampledSpan) return undefined;
   const spanContext = span.spanContext();
-  return active && isSpanContextValid(spanContext) && (spanContext.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED ? spanContext.traceId : undefined;
+  return (spanContext.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED && continuable(spanContext) ? spanContext.traceId : undefined;
 }
 
 /** trace_id and span_id of the active span, for log lines and exemplars; empty when there is none. */
@@ -284,8 +346,13 @@ export function withSpan<T>(span: Span, fn: () => T): T {
  * Runs `fn` timed by `span` and ends it; a thrown error marks the span failed first. The span is not made active:
  * on Node 20 an active context (AsyncLocalStorage) puts a hook on every promise of the process from then on, a
  * cost the consumers' hot paths would pay whether or not anything is sampled, so they pass parents explicitly.
+ * A span that records nothing has nothing to end or mark: `fn` runs without a promise of its own around it.
  */
-export async function inSpan<T>(span: Span, fn: (span: Span) => Promise<T>): Promise<T> {
+export function inSpan<T>(span: Span, fn: (span: Span) => Promise<T>): Promise<T> {
+  return span.isRecording() ? recordedSpan(span, fn) : fn(span);
+}
+
+async function recordedSpan<T>(span: Span, fn: (span: Span) => Promise<T>): Promise<T> {
   try {
     return await fn(span);
   } catch (error) {
@@ -329,19 +396,14 @@ export function httpServerSpan(req: IncomingMessage): Span {
   }, contextFromTraceparent(typeof traceparent === 'string' ? traceparent : undefined));
 }
 
-/** A version-00 traceparent whose flags are all clear: read without the propagator's context objects. */
-const UNSAMPLED_TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-00$/;
-
 /**
  * A consumer span for one record, continuing the trace of its `traceparent` header (the messaging conventions'
  * "process" span, child of the producer's "send" span).
  */
 export function startProcessSpan(m: KafkaMessage & { traceparent: string | undefined }): Span {
-  const unsampled = parentBased && m.traceparent !== undefined ? UNSAMPLED_TRACEPARENT.exec(m.traceparent) : null;
-  const fast = unsampled && unsampledChild({ traceId: unsampled[1] as string, spanId: unsampled[2] as string, traceFlags: TraceFlags.NONE });
-  if (fast) return fast;
+  if (parentBased && m.traceparent !== undefined && UNSAMPLED_TRACEPARENT.test(m.traceparent)) return UnsampledSpan.childOf(m.traceparent);
   const parent = contextFromTraceparent(m.traceparent);
-  return unsampledChild(trace.getSpanContext(parent)) ?? tracer().startSpan(
+  return unsampledChild(trace.getSpan(parent)) ?? tracer().startSpan(
     messagingSpanName('process', m.topic),
     { kind: SpanKind.CONSUMER, attributes: messagingAttributes('process', m) },
     parent,
@@ -353,13 +415,13 @@ export function startProcessSpan(m: KafkaMessage & { traceparent: string | undef
  * goes in the record's header.
  */
 export function startSendSpan(m: KafkaMessage, parent?: Span): Span {
-  return (parent && unsampledChild(parent.spanContext()))
+  return unsampledChild(parent)
     ?? startChildSpan(messagingSpanName('send', m.topic), parent, { kind: SpanKind.PRODUCER, attributes: messagingAttributes('send', m) });
 }
 
 /** A span whose parent is given rather than taken from the active context (the active one when not given). */
 export function startChildSpan(name: string, parent: Span | undefined, options: SpanOptions = {}): Span {
-  return (parent && unsampledChild(parent.spanContext())) ?? tracer().startSpan(name, options, parent ? trace.setSpan(ROOT_CONTEXT, parent) : context.active());
+  return unsampledChild(parent) ?? tracer().startSpan(name, options, parent ? trace.setSpan(ROOT_CONTEXT, parent) : context.active());
 }
 
 /**
@@ -373,7 +435,8 @@ export interface KafkaMessage {
   topic: string;
   partition?: number;
   offset?: string;
-  key?: string | null;
+  /** The record's key; bytes are read as a string only for a span that is recorded. */
+  key?: string | Buffer | null;
   consumerGroup?: string;
   batchSize?: number;
 }
@@ -387,7 +450,7 @@ export function messagingAttributes(operation: MessagingOperation, m: KafkaMessa
   };
   if (m.partition !== undefined) attributes['messaging.destination.partition.id'] = String(m.partition);
   if (m.offset !== undefined) attributes['messaging.kafka.offset'] = Number(m.offset);
-  if (m.key !== undefined && m.key !== null) attributes['messaging.kafka.message.key'] = m.key;
+  if (m.key !== undefined && m.key !== null) attributes['messaging.kafka.message.key'] = m.key.toString();
   if (m.consumerGroup !== undefined) attributes['messaging.consumer.group.name'] = m.consumerGroup;
   if (m.batchSize !== undefined) attributes['messaging.batch.message_count'] = m.batchSize;
   return attributes;

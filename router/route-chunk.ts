@@ -4,7 +4,7 @@ import type { ChunkProcessor, ProcessedChunk } from '../platform/consumer/chunk-
 import type { FailedRecord } from '../platform/dead-letter.ts';
 import { decodeChunk } from '../platform/decode-batch.ts';
 import { PipelineError } from '../platform/errors.ts';
-import { headersToStrings } from '../platform/headers.ts';
+import { headerString } from '../platform/headers.ts';
 import { TRACEPARENT } from '../platform/trace.ts';
 import { inSpan, recordPipelineFailure, spanTraceparent, startProcessSpan, startSendSpan, type Span } from '../platform/tracing.ts';
 import { effectiveDeadline, expiryError } from '../platform/request-deadline.ts';
@@ -44,8 +44,8 @@ export function routeChunkProcessor(d: RouteChunkDeps): ChunkProcessor {
     const now = Date.now();
     // Each request is processed in a span continuing its own trace; each routed copy is sent in a child span.
     await Promise.all(decoded.map(({ message, value }) => inSpan(startProcessSpan({
-      topic: ctx.topic, partition: ctx.partition, offset: message.offset, key: message.key?.toString() ?? null, consumerGroup: d.consumerGroup,
-      traceparent: headersToStrings(message.headers)[TRACEPARENT],
+      topic: ctx.topic, partition: ctx.partition, offset: message.offset, key: message.key, consumerGroup: d.consumerGroup,
+      traceparent: headerString(message.headers, TRACEPARENT),
     }), async (span) => {
       processSpans.set(message, span);
       const expired = expiryError(value, 'route', now, d.limits.maxAgeMs);

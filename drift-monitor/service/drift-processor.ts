@@ -8,7 +8,7 @@
 import type { KafkaMessage } from 'kafkajs';
 import type { FailedRecord } from '../../platform/dead-letter.ts';
 import { PipelineError } from '../../platform/errors.ts';
-import { HEADER, headersToStrings } from '../../platform/headers.ts';
+import { HEADER, headersToStrings, headerString } from '../../platform/headers.ts';
 import { TRACEPARENT } from '../../platform/trace.ts';
 import { recordPipelineFailure, startProcessSpan } from '../../platform/tracing.ts';
 import {
@@ -91,8 +91,8 @@ export class DriftProcessor {
       if (BigInt(message.offset) < (this.position(topic, partition) ?? 0n)) continue;
       // Counting a prediction (or feedback) is this request's last hop: its span continues the request's trace.
       const span = startProcessSpan({
-        topic, partition, offset: message.offset, key: message.key?.toString() ?? null, consumerGroup: this.consumerGroup,
-        traceparent: headersToStrings(message.headers)[TRACEPARENT],
+        topic, partition, offset: message.offset, key: message.key, consumerGroup: this.consumerGroup,
+        traceparent: headerString(message.headers, TRACEPARENT),
       });
       try {
         if (isPrediction) this.applyPrediction(value as PredictionInput, result);

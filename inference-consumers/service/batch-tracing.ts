@@ -7,10 +7,9 @@
  */
 import type { KafkaMessage } from 'kafkajs';
 
-import { HEADER, headersToStrings } from '../../platform/headers.ts';
+import { HEADER, headerString } from '../../platform/headers.ts';
 import { TRACEPARENT } from '../../platform/trace.ts';
 import {
-  contextFromTraceparent,
   inSpan,
   messagingAttributes,
   messagingSpanName,
@@ -19,7 +18,7 @@ import {
   SpanKind,
   startChildSpan,
   startProcessSpan,
-  tracer,
+  startRootSpan,
   tracingEnabled,
   type Link,
   type Span,
@@ -54,7 +53,7 @@ export interface ChunkTraceInfo {
 /** Undefined when tracing is off, so an untraced consumer does no per-record work for it. */
 export function startChunkSpans(records: readonly KafkaMessage[], decoded: readonly KafkaMessage[], info: ChunkTraceInfo): ChunkSpans | undefined {
   if (!tracingEnabled()) return undefined;
-  const chunk = tracer().startSpan(messagingSpanName('process', info.topic), { kind: SpanKind.CONSUMER }, contextFromTraceparent(undefined));
+  const chunk = startRootSpan(messagingSpanName('process', info.topic), SpanKind.CONSUMER);
   // The chunk starts a trace of its own, kept by the sampler's ratio alone: its attributes (which the SDK checks
   // before sampling) and the links read from every record's traceparent are built only for a span that is kept
   // (1 % of chunks by default), since for the others they were wasted per-chunk and per-record work.
@@ -66,26 +65,28 @@ export function startChunkSpans(records: readonly KafkaMessage[], decoded: reado
     });
     chunk.addLinks(recordLinks(records));
   }
-  const chunkLink: Link = { context: chunk.spanContext() };
   const requests = new Map<KafkaMessage, Span>();
+  // The requests whose spans are recorded (1 % by default): only they have stages, model calls and ends to record.
+  const recorded = new Map<KafkaMessage, Span>();
   for (const message of decoded) {
-    const headers = headersToStrings(message.headers);
     const span = startProcessSpan({
-      topic: info.topic, partition: info.partition, offset: message.offset, key: message.key?.toString() ?? null,
-      consumerGroup: info.consumerGroup, traceparent: headers[TRACEPARENT],
+      topic: info.topic, partition: info.partition, offset: message.offset, key: message.key,
+      consumerGroup: info.consumerGroup, traceparent: headerString(message.headers, TRACEPARENT),
     });
-    span.addLink(chunkLink);
-    const requestId = headers[HEADER.requestId];
-    if (requestId !== undefined) span.setAttribute('imgpipe.request_id', requestId);
     requests.set(message, span);
+    if (!span.isRecording()) continue;
+    span.addLink({ context: chunk.spanContext() });
+    const requestId = headerString(message.headers, HEADER.requestId);
+    if (requestId !== undefined) span.setAttribute('imgpipe.request_id', requestId);
+    recorded.set(message, span);
   }
   let modelSpan: Span | undefined;
   return {
     chunk,
     requestSpan: (message) => requests.get(message),
     stage(item, stage, fn) {
-      const parent = requests.get(item.message);
-      if (!parent?.isRecording()) return fn();
+      const parent = recorded.get(item.message);
+      if (parent === undefined) return fn();
       const span = startChildSpan(stage, parent, { kind: stage === 'fetch' ? SpanKind.CLIENT : SpanKind.INTERNAL });
       if (stage === 'fetch') span.setAttribute('url.scheme', item.request.uri.split(':')[0] ?? '');
       return inSpan(span, fn);
@@ -99,11 +100,11 @@ export function startChunkSpans(records: readonly KafkaMessage[], decoded: reado
       try {
         return await inSpan(modelSpan, fn);
       } finally {
-        // The shared call, shown in each request's own trace too, linked to the one in the chunk's trace.
+        // The shared call, shown in each recorded request's own trace too, linked to the one in the chunk's trace.
         const ended = Date.now();
         for (const item of items) {
-          const parent = requests.get(item.message);
-          if (!parent?.isRecording()) continue;
+          const parent = recorded.get(item.message);
+          if (parent === undefined) continue;
           const span = startChildSpan(`inference ${info.model}`, parent, {
             startTime: started, links: [{ context: modelSpan?.spanContext() ?? chunk.spanContext() }],
             attributes: { 'imgpipe.batch_size': batchSize },
@@ -113,7 +114,7 @@ export function startChunkSpans(records: readonly KafkaMessage[], decoded: reado
       }
     },
     end(failures) {
-      for (const [message, span] of requests) {
+      for (const [message, span] of recorded) {
         const failure = failures.get(message);
         if (failure) recordFailure(span, failure, (failure as { errorClass?: string }).errorClass);
         span.end();
@@ -127,7 +128,7 @@ export function startChunkSpans(records: readonly KafkaMessage[], decoded: reado
 function recordLinks(records: readonly KafkaMessage[]): Link[] {
   const links: Link[] = [];
   for (const record of records) {
-    const linked = spanContextOf(headersToStrings(record.headers)[TRACEPARENT]);
+    const linked = spanContextOf(headerString(record.headers, TRACEPARENT));
     if (linked) links.push({ context: linked, attributes: { 'messaging.kafka.offset': Number(record.offset) } });
   }
   return links;

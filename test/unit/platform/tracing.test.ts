@@ -2,7 +2,8 @@ import avro from 'avsc';
 import type { KafkaMessage } from 'kafkajs';
 import { Histogram } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { ROOT_CONTEXT } from '@opentelemetry/api';
+import { InMemorySpanExporter, SamplingDecision, SimpleSpanProcessor, TraceIdRatioBasedSampler, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 
 import { startChunkSpans } from '../../../inference-consumers/service/batch-tracing.ts';
 import type { BatchItem } from '../../../inference-consumers/service/process-batch.ts';
@@ -18,8 +19,11 @@ import {
   DEFAULT_SAMPLER,
   newSpanId,
   readTracingSettings,
+  sampledTraceId,
+  SpanKind,
   spanTraceparent,
   startProcessSpan,
+  startRootSpan,
   startSendSpan,
   startTracing,
   withSpan,
@@ -241,6 +245,9 @@ describe('children of unsampled records', () => {
       expect(written).toMatch(new RegExp(`^00-${traceId(inbound)}-[0-9a-f]{16}-00$`));
       const spanIds = [inbound.split('-')[2], process.spanContext().spanId, send.spanContext().spanId];
       expect(new Set(spanIds).size).toBe(3);
+      expect(send.spanContext()).toMatchObject({ traceId: traceId(inbound), traceFlags: 0 });
+      expect(written).toBe(`00-${traceId(inbound)}-${send.spanContext().spanId}-00`);
+      expect(sampledTraceId(send)).toBeUndefined();
       // A sampled record is still recorded, and so is a new trace (ratio 1 here) in place of an invalid traceparent.
       const sampled = startProcessSpan({ topic: 't', traceparent: newTraceparent() });
       startSendSpan({ topic: 'u' }, sampled).end();
@@ -280,6 +287,24 @@ describe('children of unsampled records', () => {
       expect(exporter.getFinishedSpans()).toHaveLength(0);
     } finally {
       await tracing.shutdown();
+    }
+  });
+
+  it('new traces are kept by the ratio alone, each kept one recorded in the trace the ratio kept', async () => {
+    const exporter = new InMemorySpanExporter();
+    const half = startTracing({ ...settings({}), sampler: 'parentbased_traceidratio', samplerRatio: 0.5 }, [new SimpleSpanProcessor(exporter)]);
+    try {
+      const roots = Array.from({ length: 200 }, () => startRootSpan('chunk', SpanKind.CONSUMER));
+      const ratio = new TraceIdRatioBasedSampler(0.5);
+      const kept = roots.filter((r) => ratio.shouldSample(ROOT_CONTEXT, r.spanContext().traceId).decision === SamplingDecision.RECORD_AND_SAMPLED);
+      expect(roots.map((r) => r.isRecording())).toEqual(roots.map((r) => kept.includes(r)));
+      expect(kept.length).toBeGreaterThan(50);
+      expect(kept.length).toBeLessThan(150);
+      for (const r of roots) expect(spanTraceparent(r)).toMatch(new RegExp(`^00-${r.spanContext().traceId}-[0-9a-f]{16}-0${r.isRecording() ? 1 : 0}$`));
+      for (const r of roots) r.end();
+      expect(exporter.getFinishedSpans().map((s) => s.spanContext().traceId)).toEqual(kept.map((r) => r.spanContext().traceId));
+    } finally {
+      await half.shutdown();
     }
   });
 
