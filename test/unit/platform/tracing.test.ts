@@ -1,4 +1,6 @@
 import avro from 'avsc';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { KafkaMessage } from 'kafkajs';
 import { Histogram } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -213,6 +215,32 @@ describe('with tracing', () => {
     expect(contextFromTraceparent('garbage')).toBeDefined();
     span.end();
     expect(parentOf(finished('process t')[0] as ReadableSpan)).toBeUndefined();
+  });
+});
+
+describe('a service exporting OTLP', () => {
+  it('exports its spans and none of those it warmed its export path with', async () => {
+    const bodies: Buffer[] = [];
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        bodies.push(Buffer.concat(chunks));
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const tracing = startTracing({ ...settings({}), tracesUrl: `http://127.0.0.1:${port}/v1/traces`, sampler: 'always_on' });
+      startSendSpan({ topic: 'exported-topic' }).end();
+      await tracing.shutdown();
+      const sent = Buffer.concat(bodies).toString('latin1');
+      expect(sent).toContain('send exported-topic');
+      expect(sent).not.toContain('warm-up');
+    } finally {
+      server.close();
+    }
   });
 });
 
