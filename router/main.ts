@@ -58,6 +58,7 @@ await runService({
       groupId: s.groupId, topics: [topics.requests], consumerConfig: { maxWaitTimeInMs: 100 },
       process: routeChunkProcessor({ serde, topics, tables, limits: s.limits, metrics, defaultModel: s.defaultModel, consumerGroup: s.groupId }),
       delivery: s.stream.delivery, stage: 'route', maxBatchSize: s.maxBatchSize, settings: s.stream, budgetBytes,
+      partitionsConsumedConcurrently: s.partitionsConcurrently,
       onDeadLetters: (failed) => { for (const d of failed) metrics.deadLetters.inc({ stage: d.error.stage, error_class: d.error.errorClass }); },
       logger, registry, fatal,
     });

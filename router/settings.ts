@@ -10,6 +10,8 @@ export interface RouterSettings extends CommonSettings {
   tableKey: string;
   fallbackVersion: string;
   maxBatchSize: number;
+  /** Input partitions routed at once, each in its own transaction: one waiting on a broker does not hold the others. */
+  partitionsConcurrently: number;
   health: VersionHealthSettings;
   /** maxAgeMs: REQUEST_MAX_AGE_MS, the deadline of requests that carry none (0: they never expire). */
   limits: RequestLimits & { maxAgeMs: number };
@@ -23,6 +25,7 @@ export function readRouterSettings(env: EnvReader): RouterSettings {
     tableKey: env.string('ROUTER_EXPERIMENT_KEY', 'default'),
     fallbackVersion: env.string('ROUTER_DEFAULT_VERSION', 'v1'),
     maxBatchSize: env.int('ROUTER_MAX_BATCH_SIZE', 500, { min: 1, max: 100_000 }),
+    partitionsConcurrently: env.int('ROUTER_PARTITIONS_CONSUMED_CONCURRENTLY', 4, { min: 1, max: 64 }),
     health: readVersionHealthSettings(env),
     limits: {
       maxUriBytes: env.int('ROUTER_MAX_URI_BYTES', 8_192, { min: 16, max: 1_000_000 }),

@@ -55,6 +55,12 @@ describe('EnvReader', () => {
     expect(problems({ ROUTER_DEFAULT_VERSION: 'a b' }, readRouterSettings)[0]).toMatch(/^ROUTER_DEFAULT_VERSION=/);
   });
 
+  it('routes every input partition of the default topics at once unless told otherwise', () => {
+    expect(read({}, readRouterSettings).partitionsConcurrently).toBe(4);
+    expect(read({ ROUTER_PARTITIONS_CONSUMED_CONCURRENTLY: '1' }, readRouterSettings).partitionsConcurrently).toBe(1);
+    expect(problems({ ROUTER_PARTITIONS_CONSUMED_CONCURRENTLY: '0' }, readRouterSettings)[0]).toMatch(/^ROUTER_PARTITIONS_CONSUMED_CONCURRENTLY="0": expected an integer from 1 to 64/);
+  });
+
   it('treats empty values as unset', () => {
     expect(read({ TOPIC_PREFIX: '  ' }, (e) => readKafkaSettings(e, 'x')).topicPrefix).toBe('images');
   });
