@@ -6,7 +6,7 @@
  * pipeline aborted it and retried its chunk after a pause; and a heartbeat that met a move made every member rejoin
  * its group, and one that met a crashed coordinator kept heartbeating the dead node until it came back, by when the new
  * coordinator had expired the member. Driven here through kafkajs' own eosManager and ConsumerGroup with fake
- * coordinators; all 5 tests fail on the unpatched files.
+ * coordinators; all 6 tests fail on the unpatched files.
  */
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
@@ -169,5 +169,18 @@ describe('kafkajs heartbeat across a group coordinator move (patched)', () => {
     await group.heartbeat({ interval: 0 });
     expect(next.sent).toEqual(['Heartbeat']);
     expect(group.coordinator).toBe(next);
+  });
+
+  it('waits at most half a second for a lookup that is still backing off (no broker answers), then tries again later', async () => {
+    const down = node(1, () => {
+      throw new KafkaJSConnectionError('Connection error: connect ECONNREFUSED 127.0.0.1:9092');
+    });
+    const c = cluster(() => down);
+    c.findGroupCoordinator = () => new Promise<Node>(() => {});
+    const group = groupWith(c, down);
+    const started = Date.now();
+    await group.heartbeat({ interval: 0 });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(group.coordinator).toBe(down);
   });
 });
