@@ -13,15 +13,18 @@ export const HEADER = {
 export function headersToStrings(headers: IHeaders | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers ?? {})) {
-    if (value === undefined) continue;
-    const first = Array.isArray(value) ? value[0] : value;
-    if (first !== undefined) out[name] = first.toString();
+    const text = valueString(value);
+    if (text !== undefined) out[name] = text;
   }
   return out;
 }
 
 /** One header as a string, as headersToStrings reads it, without converting the others. */
 export function headerString(headers: IHeaders | undefined, name: string): string | undefined {
-  const value = headers?.[name];
+  return valueString(headers?.[name]);
+}
+
+/** A header's first value as a string. */
+function valueString(value: IHeaders[string]): string | undefined {
   return (Array.isArray(value) ? value[0] : value)?.toString();
 }

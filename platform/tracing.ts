@@ -215,7 +215,7 @@ function warmUpRecording(resource: Resource): void {
   let links: Link[] = [];
   for (let i = 0; i < WARM_UP_RECORDS; i += 1) {
     const m = { topic: 'warm-up', partition: 0, offset: String(i), key: 'warm-up', consumerGroup: 'warm-up' };
-    const inbound = propagator.extract(ROOT_CONTEXT, { [TRACEPARENT]: `00-${newSpanId()}${newSpanId()}-${newSpanId()}-01` }, getter);
+    const inbound = propagator.extract(ROOT_CONTEXT, { [TRACEPARENT]: `00-${newTraceId()}-${newSpanId()}-01` }, getter);
     const process = warm.startSpan(messagingSpanName('process', m.topic), { kind: SpanKind.CONSUMER, attributes: messagingAttributes('process', m) }, inbound);
     const parent = trace.setSpan(ROOT_CONTEXT, process);
     warm.startSpan('fetch', { kind: SpanKind.CLIENT, attributes: { 'url.scheme': 'file' } }, parent).end();
