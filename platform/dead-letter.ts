@@ -4,7 +4,8 @@ import { HEADER, headersToStrings } from './headers.ts';
 import type { OutgoingRecord } from './produce-budget.ts';
 import type { AvroSerde } from './schema-registry.ts';
 import { childTraceparent, TRACEPARENT } from './trace.ts';
-import { contextFromTraceparent, messagingAttributes, messagingSpanName, recordPipelineFailure, SpanKind, spanTraceparent, tracer } from './tracing.ts';
+import { messagingAttributes, messagingSpanName } from './messaging-spans.ts';
+import { contextFromTraceparent, recordPipelineFailure, SpanKind, spanTraceparent, tracer } from './tracing.ts';
 
 export interface DeadLetter {
   original_topic: string;

@@ -50,6 +50,7 @@ import {
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 
 import type { EnvReader } from './config.ts';
+import { messagingAttributes, messagingSpanName, type KafkaMessage } from './messaging-spans.ts';
 import { newSpanId, TRACEPARENT } from './trace.ts';
 
 export { newSpanId, SpanKind, SpanStatusCode, type Attributes, type Context, type Link, type Span };
@@ -469,41 +470,4 @@ export function startSendSpan(m: KafkaMessage, parent?: Span): Span {
 /** A span whose parent is given rather than taken from the active context (the active one when not given). */
 export function startChildSpan(name: string, parent: Span | undefined, options: SpanOptions = {}): Span {
   return unsampledChild(parent) ?? tracer().startSpan(name, options, parent ? trace.setSpan(ROOT_CONTEXT, parent) : context.active());
-}
-
-/**
- * Messaging attributes of the semantic conventions (still "development" status there, so spelled out here
- * rather than imported from the incubating entry point, whose names may change between releases).
- * "publish" was renamed "send" in the conventions 1.26; consumers use "receive" and "process".
- */
-export type MessagingOperation = 'send' | 'receive' | 'process';
-
-export interface KafkaMessage {
-  topic: string;
-  partition?: number;
-  offset?: string;
-  /** The record's key; bytes are read as a string only for a span that is recorded. */
-  key?: string | Buffer | null;
-  consumerGroup?: string;
-  batchSize?: number;
-}
-
-export function messagingAttributes(operation: MessagingOperation, m: KafkaMessage): Attributes {
-  const attributes: Attributes = {
-    'messaging.system': 'kafka',
-    'messaging.operation.type': operation,
-    'messaging.operation.name': operation,
-    'messaging.destination.name': m.topic,
-  };
-  if (m.partition !== undefined) attributes['messaging.destination.partition.id'] = String(m.partition);
-  if (m.offset !== undefined) attributes['messaging.kafka.offset'] = Number(m.offset);
-  if (m.key !== undefined && m.key !== null) attributes['messaging.kafka.message.key'] = m.key.toString();
-  if (m.consumerGroup !== undefined) attributes['messaging.consumer.group.name'] = m.consumerGroup;
-  if (m.batchSize !== undefined) attributes['messaging.batch.message_count'] = m.batchSize;
-  return attributes;
-}
-
-/** "<operation> <destination>", the span name the messaging conventions ask for. */
-export function messagingSpanName(operation: MessagingOperation, topic: string): string {
-  return `${operation} ${topic}`;
 }

@@ -9,10 +9,9 @@ import type { KafkaMessage } from 'kafkajs';
 
 import { HEADER, headerString } from '../../platform/headers.ts';
 import { TRACEPARENT } from '../../platform/trace.ts';
+import { messagingAttributes, messagingSpanName } from '../../platform/messaging-spans.ts';
 import {
   inSpan,
-  messagingAttributes,
-  messagingSpanName,
   recordFailure,
   spanContextOf,
   SpanKind,
