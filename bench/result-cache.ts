@@ -17,7 +17,7 @@ import { benchImages } from './bench-images.ts';
 import { ensureBenchmarkModels } from './benchmark-model.ts';
 import { loadBenchModel } from './in-process.ts';
 import { benchBatchDeps, routedItem } from './routed-items.ts';
-import { round1, round3 } from './rounding.ts';
+import { median, round1, round3 } from './rounding.ts';
 
 const BATCH = 32;
 /** Repeats come from images at least this many distinct ones back: two chunks of BATCH requests, half of them new. */
@@ -105,7 +105,6 @@ async function benchModel(name: string, modelDir: string, uris: string[], rounds
   const allHits = await run(model, distinct, full);
   const allMisses = await run(model, distinct, undefined);
   await model.session.release();
-  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
   return {
     model: name,
     stream: { requests: stream.length, distinct_images: uris.length, repeats_at_least_distinct_back: REPEAT_GAP, batch: BATCH, chunks_in_flight: 2 },

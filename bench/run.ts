@@ -37,7 +37,7 @@ import { pipelineRun, type PipelineResult } from './pipeline.ts';
 import { referencePython } from './python-env.ts';
 import type { ReferenceParity } from './reference-parity.ts';
 import { prepareThirdPartyBench, THIRD_PARTY_RESIZE_WITH, THIRD_PARTY_VERSION } from './third-party.ts';
-import { round3 } from './rounding.ts';
+import { median, round3 } from './rounding.ts';
 
 const USAGE = `usage: npm run bench -- [--quick | --gate] [--levers] [--rounds N] [--models GROUPS]
 Our inference consumer against the Python reference on the local stack, with this machine's bounds; the last
@@ -99,11 +99,6 @@ const LEVERS: Record<string, Record<string, string>> = {
   'fetch-max-bytes-per-partition-64k': { CONSUMER_FETCH_MAX_BYTES_PER_PARTITION: '65536' },
 };
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
 const load = () => loadavg().map((x) => Math.round(x * 100) / 100);
 
 interface ModelSpec {

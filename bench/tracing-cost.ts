@@ -35,7 +35,7 @@ import { PipelineHarness, REPO_ROOT } from '../stack/pipeline-harness.ts';
 import { benchImages } from './bench-images.ts';
 import { largestDifferences, selfTimeOfDir, type WallWindows } from './cpu-profile.ts';
 import { CpuSampler, cpuBetween } from './cpu-sampler.ts';
-import { round1, round3 } from './rounding.ts';
+import { median, round1, round3 } from './rounding.ts';
 
 /** Scripts whose self time is tracing's: OpenTelemetry's packages and our tracing modules. */
 const TRACING_CODE = /\/node_modules\/@opentelemetry\/|\/platform\/(tracing|trace)\.ts$|\/batch-tracing\.ts$/;
@@ -49,11 +49,6 @@ const MODES = {
 } as const satisfies Record<string, Record<string, string>>;
 type Mode = keyof typeof MODES;
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 interface RunResult {
   ips: number;

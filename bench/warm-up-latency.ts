@@ -17,6 +17,7 @@ import { allocateBatch } from '../models/runtime/preprocess/batch-tensor.ts';
 import { warmUp } from '../inference-consumers/service/warm-up.ts';
 import { loadModel } from '../models/loader/load-model.ts';
 import { defaultSessionConfig } from '../models/runtime/session.ts';
+import { median } from './rounding.ts';
 
 interface Trial {
   warmup_ms: number | null;
@@ -63,11 +64,6 @@ async function trial(): Promise<Trial> {
   return { warmup_ms: warmupMs, batch_ms: times, batch_cpu_ms: cpu };
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
 const round = (x: number): number => Math.round(x * 100) / 100;
 
 function runTrial(warm: boolean): Trial {
