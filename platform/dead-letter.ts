@@ -61,6 +61,8 @@ const MAX_ID_BYTES = 256;
  * character.
  */
 export function cutBytes(text: string, maxBytes: number): string {
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: most texts need no encoding to know they fit.
+  if (text.length * 3 <= maxBytes) return text;
   const bytes = Buffer.from(text);
   if (bytes.length <= maxBytes) return text;
   const note = `…[cut from ${bytes.length} bytes]`;

@@ -49,6 +49,21 @@ export class PipelineError extends Error {
   readonly infrastructure: Infrastructure | undefined;
 }
 
+/**
+ * A PipelineError for a failure that is routine per record (an expired request) and carries no stack trace:
+ * capturing one cost about half of skipping an expired record (bench/deadlines.ts), and a dead letter never
+ * shows it.
+ */
+export function routineError(...args: ConstructorParameters<typeof PipelineError>): PipelineError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new PipelineError(...args);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 /** Infrastructure is failing: the chunk is retried after a pause; no record of it is dead-lettered. */
 export class SystemicError extends Error {
   override readonly name = 'SystemicError';

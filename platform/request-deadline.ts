@@ -4,7 +4,7 @@
  * costs a read and a dead letter per stale request instead of a fetch, a decode and a model call.
  */
 import type { EnvReader } from './config.ts';
-import { PipelineError, type Stage } from './errors.ts';
+import { routineError, type PipelineError, type Stage } from './errors.ts';
 
 export interface DeadlineFields {
   submitted_at: number;
@@ -34,6 +34,6 @@ export function expiryError(r: DeadlineFields, stage: Stage, now: number, maxAge
   // At the deadline itself the waiting caller has given up (the gateway's timer ends there).
   if (deadline === null || now < deadline) return undefined;
   const own = r.deadline != null ? 'its deadline' : `submitted_at + REQUEST_MAX_AGE_MS (${maxAgeMs} ms)`;
-  return new PipelineError(stage, 'Expired',
+  return routineError(stage, 'Expired',
     `expired ${now - deadline} ms ago (${own}: ${new Date(deadline).toISOString()}), ${now - r.submitted_at} ms after it was submitted; ${found}`);
 }

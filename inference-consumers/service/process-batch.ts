@@ -99,21 +99,19 @@ export async function processBatch(items: BatchItem[], deps: BatchDeps): Promise
   const tensor = deps.tensors.acquire(manifest.input);
   let nextSlot = 0;
   try {
-    await mapWithConcurrency(items, deps.fetchConcurrency, async (item) => {
+    // Records refused before any fetch leave in one synchronous pass: a backlog of expired requests costs no
+    // promise or task per record.
+    const pending = deps.signal.aborted ? [] : items.filter((item) => {
+      const refused = refusal(item, deps, batchStartedAt);
+      if (refused) {
+        failed.push({ item, attempts: 1, error: refused });
+        deps.progress(item);
+      }
+      return !refused;
+    });
+    await mapWithConcurrency(pending, deps.fetchConcurrency, async (item) => {
       if (deps.signal.aborted) return;
-      if (item.request.model_version !== manifest.version) {
-        failed.push({ item, attempts: 1, error: new PipelineError('inference', 'UnknownVersion',
-          `record is routed to version "${item.request.model_version}" but this consumer serves "${manifest.version}"; check the router's experiment and the consumer's MODEL_VERSION`) });
-        deps.progress(item);
-        return;
-      }
-      if (item.request.model != null && item.request.model !== manifest.name) {
-        failed.push({ item, attempts: 1, error: new PipelineError('inference', 'UnknownModel',
-          `record is routed for model "${item.request.model}" but this consumer serves "${manifest.name}"; check the consumer's MODEL_NAME`) });
-        deps.progress(item);
-        return;
-      }
-      // Checked as each item's turn comes, since earlier fetches in the chunk take time too.
+      // Checked again as each item's turn comes, since earlier fetches in the chunk take time too.
       const expired = expiryError(item.request, 'inference', Date.now(), deps.maxAgeMs ?? 0);
       if (expired) {
         failed.push({ item, attempts: 1, error: expired });
@@ -214,6 +212,20 @@ export async function processBatch(items: BatchItem[], deps: BatchDeps): Promise
   } finally {
     deps.tensors.release(tensor, manifest.input);
   }
+}
+
+/** Why a record is dead-lettered before its fetch: routed to another version or model, or expired at `now`. */
+function refusal(item: BatchItem, deps: BatchDeps, now: number): PipelineError | undefined {
+  const { manifest } = deps.model;
+  if (item.request.model_version !== manifest.version) {
+    return new PipelineError('inference', 'UnknownVersion',
+      `record is routed to version "${item.request.model_version}" but this consumer serves "${manifest.version}"; check the router's experiment and the consumer's MODEL_VERSION`);
+  }
+  if (item.request.model != null && item.request.model !== manifest.name) {
+    return new PipelineError('inference', 'UnknownModel',
+      `record is routed for model "${item.request.model}" but this consumer serves "${manifest.name}"; check the consumer's MODEL_NAME`);
+  }
+  return expiryError(item.request, 'inference', now, deps.maxAgeMs ?? 0);
 }
 
 /**

@@ -30,6 +30,9 @@ describe('cutBytes', () => {
   it('leaves text within the limit as it is', () => {
     expect(cutBytes('abc', 3)).toBe('abc');
     expect(cutBytes('日本', 6)).toBe('日本');
+    // Past the length test that skips encoding (3 bytes a code unit), the bytes decide.
+    expect(cutBytes('abcd', 3)).not.toBe('abcd');
+    expect(cutBytes('日本日', 8)).not.toBe('日本日');
   });
 
   it('cuts to the byte limit, note included, and says how long the text was', () => {

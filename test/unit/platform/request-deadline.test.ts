@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readInferenceSettings } from '../../../inference-consumers/service/settings.ts';
+import { PipelineError } from '../../../platform/errors.ts';
 import { effectiveDeadline, expiryError } from '../../../platform/request-deadline.ts';
 import { readRouterSettings } from '../../../router/settings.ts';
 import { readEnv } from './read-env.ts';
@@ -21,6 +22,15 @@ describe('request deadlines', () => {
     expect(error).toMatchObject({ stage: 'inference', errorClass: 'Expired', transient: false });
     expect(error?.message).toMatch(/^expired 2500 ms ago \(its deadline: .*\), 12500 ms after it was submitted/);
     expect(expiryError(request, 'route', submitted + 10_000, 0)).toMatchObject({ stage: 'route', errorClass: 'Expired' });
+  });
+
+  it('builds the expiry error without a stack trace (half the cost of skipping a record) and leaves the limit as it was', () => {
+    const limit = Error.stackTraceLimit;
+    const error = expiryError({ submitted_at: submitted, deadline: submitted + 1 }, 'inference', submitted + 2, 0);
+    expect(error).toBeInstanceOf(PipelineError);
+    expect(error?.stack?.split('\n').filter((line) => line.trimStart().startsWith('at '))).toEqual([]);
+    expect(Error.stackTraceLimit).toBe(limit);
+    expect(new Error('x').stack).toMatch(/\n\s+at /);
   });
 
   it('never expires a request without a deadline when no maximum age is set', () => {
