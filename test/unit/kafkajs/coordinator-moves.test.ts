@@ -18,7 +18,10 @@ const logger: Logger = { debug() {}, info() {}, warn() {}, error() {}, namespace
 const { createErrorFromCode } = require('kafkajs/src/protocol/error.js') as { createErrorFromCode(code: number): Error };
 const NOT_COORDINATOR = 16;
 const COORDINATOR_NOT_AVAILABLE = 15;
-const { KafkaJSConnectionError } = require('kafkajs/src/errors.js') as { KafkaJSConnectionError: new (m: string) => Error };
+const { KafkaJSConnectionError, KafkaJSConnectionClosedError } = require('kafkajs/src/errors.js') as {
+  KafkaJSConnectionError: new (m: string) => Error;
+  KafkaJSConnectionClosedError: new (m: string, o: { host: string; port: number }) => Error;
+};
 
 interface EosManager {
   initProducerId(): Promise<void>;
@@ -110,6 +113,31 @@ describe('kafkajs transactions across a coordinator move (patched)', () => {
     c.findGroupCoordinator = async () => {
       current = lookupsAfterMove++ === 0 ? old : next;
       c.lookups.push(current.id);
+      return current;
+    };
+    await eos.commit();
+    expect(old.sent.filter((r) => r === 'EndTxn')).toHaveLength(1);
+    expect(next.sent).toEqual(['EndTxn']);
+  });
+
+  it('EndTxn whose connection closes under it (the node shut down) is sent again to the coordinator found next', async () => {
+    // kafkajs' closed-connection error extends its connection error under another name: a test of the name alone
+    // let it through unretried, and the transaction failed.
+    let closing = false;
+    const next = node(2);
+    const old = node(1, (r) => {
+      if (closing && r === 'EndTxn') throw new KafkaJSConnectionClosedError('Closed connection', { host: '127.0.0.1', port: 19092 });
+    });
+    let current = old;
+    const c = cluster(() => current);
+    const eos = createEosManager({ logger, cluster: c, transactional: true, transactionalId: 't' });
+    await eos.initProducerId();
+    eos.beginTransaction();
+    await eos.addPartitionsToTransaction([{ topic: 'out', partitions: [{ partition: 0 }] }]);
+    closing = true;
+    let lookups = 0;
+    c.findGroupCoordinator = async () => {
+      current = lookups++ === 0 ? old : next;
       return current;
     };
     await eos.commit();
