@@ -51,6 +51,7 @@ import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 
 import type { EnvReader } from './config.ts';
 import { messagingAttributes, messagingSpanName, type KafkaMessage } from './messaging-spans.ts';
+import { UNSAMPLED_TRACEPARENT, UnsampledSpan } from './unsampled-span.ts';
 import { newSpanId, TRACEPARENT } from './trace.ts';
 
 export { newSpanId, SpanKind, SpanStatusCode, type Attributes, type Context, type Link, type Span };
@@ -242,59 +243,6 @@ export function tracer(): Tracer {
 }
 
 /**
- * A span in a trace that is not recorded, held as its trace's part of a traceparent and nothing else. Under a
- * parent-based sampler a child of an unsampled span is never recorded, and most records are unsampled (the default
- * keeps 1 %): their spans are made here without the SDK (no attributes, links or sampler call built and discarded),
- * and without the API's span and context objects and hex checks, since each hop's span, its child and the
- * traceparent written on the output were what the default sampler still cost in the router's and consumer's
- * profiles (bench/tracing-cost.ts --profile). A child is in the same trace with a span id of its own, as the SDK
- * would make it, drawn only when read: most such spans only hand their trace on, and only the traceparent written
- * on an output names a span. The trace state is not kept, as nothing in an unrecorded trace exports or propagates it
- * (records carry the traceparent only).
- */
-class UnsampledSpan implements Span {
-  private spanId: string | undefined;
-  private context: SpanContext | undefined;
-
-  /** `00-<trace id>-`: the trace's part of a version-00 traceparent, the trace id valid. */
-  constructor(private readonly traceParentPrefix: string) {}
-
-  /** The child of the span a valid, unsampled traceparent names. */
-  static childOf(traceparent: string): UnsampledSpan {
-    return new UnsampledSpan(traceparent.slice(0, 36));
-  }
-
-  child(): UnsampledSpan {
-    return new UnsampledSpan(this.traceParentPrefix);
-  }
-
-  get traceparent(): string {
-    return `${this.traceParentPrefix}${this.id()}-00`;
-  }
-
-  spanContext(): SpanContext {
-    this.context ??= { traceId: this.traceParentPrefix.slice(3, 35), spanId: this.id(), traceFlags: TraceFlags.NONE };
-    return this.context;
-  }
-
-  private id(): string {
-    this.spanId ??= newSpanId();
-    return this.spanId;
-  }
-
-  setAttribute(): this { return this; }
-  setAttributes(): this { return this; }
-  addEvent(): this { return this; }
-  addLink(): this { return this; }
-  addLinks(): this { return this; }
-  setStatus(): this { return this; }
-  updateName(): this { return this; }
-  end(): void {}
-  isRecording(): boolean { return false; }
-  recordException(): void {}
-}
-
-/**
  * A span that starts a trace of its own (a consumer's chunk span, one per poll). A trace-id ratio sampler decides by
  * the trace id alone, so the decision is taken here first: a dropped trace (99 % by default) gets its unrecorded span
  * without the SDK's span start, and a kept one is started by the SDK with that trace id, which its sampler keeps too.
@@ -310,9 +258,6 @@ export function startRootSpan(name: string, kind: SpanKind): Span {
     sampledRootTraceId = undefined;
   }
 }
-
-/** A valid version-00 traceparent whose flags are all clear, checked without allocating. */
-const UNSAMPLED_TRACEPARENT = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-00$/;
 
 /** The unrecorded child of an unsampled parent under a parent-based sampler; undefined: let the SDK decide. */
 function unsampledChild(parent: Span | undefined): Span | undefined {
