@@ -94,28 +94,36 @@ async function transactionThrough(moving: { old: Node; next: Node }): Promise<vo
   await eos.commit();
 }
 
+/**
+ * A transaction whose coordinator moves before its commit: the lookup for EndTxn still names the old node (the
+ * answering broker's metadata lags), which then fails EndTxn with `failure`; the next lookup names node 2.
+ */
+async function commitAcrossMove(failure: () => Error): Promise<{ old: Node; next: Node }> {
+  let moved = false;
+  const next = node(2);
+  const old = node(1, (r) => {
+    if (moved && r === 'EndTxn') throw failure();
+  });
+  let current = old;
+  const c = cluster(() => current);
+  const eos = createEosManager({ logger, cluster: c, transactional: true, transactionalId: 't' });
+  await eos.initProducerId();
+  eos.beginTransaction();
+  await eos.addPartitionsToTransaction([{ topic: 'out', partitions: [{ partition: 0 }] }]);
+  moved = true;
+  let lookupsAfterMove = 0;
+  c.findGroupCoordinator = async () => {
+    current = lookupsAfterMove++ === 0 ? old : next;
+    c.lookups.push(current.id);
+    return current;
+  };
+  await eos.commit();
+  return { old, next };
+}
+
 describe('kafkajs transactions across a coordinator move (patched)', () => {
   it('EndTxn that meets NOT_COORDINATOR is sent again to the new coordinator, and the commit succeeds', async () => {
-    let moved = false;
-    const next = node(2);
-    const old = node(1, (r) => {
-      if (moved && r === 'EndTxn') throw createErrorFromCode(NOT_COORDINATOR);
-    });
-    let current = old;
-    const c = cluster(() => current);
-    const eos = createEosManager({ logger, cluster: c, transactional: true, transactionalId: 't' });
-    await eos.initProducerId();
-    eos.beginTransaction();
-    await eos.addPartitionsToTransaction([{ topic: 'out', partitions: [{ partition: 0 }] }]);
-    // The lookup for EndTxn still names the old node (the answering broker's metadata lags), the next names node 2.
-    moved = true;
-    let lookupsAfterMove = 0;
-    c.findGroupCoordinator = async () => {
-      current = lookupsAfterMove++ === 0 ? old : next;
-      c.lookups.push(current.id);
-      return current;
-    };
-    await eos.commit();
+    const { old, next } = await commitAcrossMove(() => createErrorFromCode(NOT_COORDINATOR));
     expect(old.sent.filter((r) => r === 'EndTxn')).toHaveLength(1);
     expect(next.sent).toEqual(['EndTxn']);
   });
@@ -123,24 +131,7 @@ describe('kafkajs transactions across a coordinator move (patched)', () => {
   it('EndTxn whose connection closes under it (the node shut down) is sent again to the coordinator found next', async () => {
     // kafkajs' closed-connection error extends its connection error under another name: a test of the name alone
     // let it through unretried, and the transaction failed.
-    let closing = false;
-    const next = node(2);
-    const old = node(1, (r) => {
-      if (closing && r === 'EndTxn') throw new KafkaJSConnectionClosedError('Closed connection', { host: '127.0.0.1', port: 19092 });
-    });
-    let current = old;
-    const c = cluster(() => current);
-    const eos = createEosManager({ logger, cluster: c, transactional: true, transactionalId: 't' });
-    await eos.initProducerId();
-    eos.beginTransaction();
-    await eos.addPartitionsToTransaction([{ topic: 'out', partitions: [{ partition: 0 }] }]);
-    closing = true;
-    let lookups = 0;
-    c.findGroupCoordinator = async () => {
-      current = lookups++ === 0 ? old : next;
-      return current;
-    };
-    await eos.commit();
+    const { old, next } = await commitAcrossMove(() => new KafkaJSConnectionClosedError('Closed connection', { host: '127.0.0.1', port: 19092 }));
     expect(old.sent.filter((r) => r === 'EndTxn')).toHaveLength(1);
     expect(next.sent).toEqual(['EndTxn']);
   });
