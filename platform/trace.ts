@@ -26,6 +26,11 @@ export function newSpanId(): string {
   return id === INVALID_SPAN_ID ? newSpanId() : id;
 }
 
+/** A random trace id: two pooled span ids, so never all zero. */
+export function newTraceId(): string {
+  return `${newSpanId()}${newSpanId()}`;
+}
+
 export function newTraceparent(): string {
   return `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
 }

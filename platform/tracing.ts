@@ -32,18 +32,15 @@ import type { IncomingMessage } from 'node:http';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
-import { detectResources, envDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
+import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AlwaysOffSampler,
   AlwaysOnSampler,
-  BasicTracerProvider,
   BatchSpanProcessor,
   NodeTracerProvider,
   ParentBasedSampler,
   SamplingDecision,
   TraceIdRatioBasedSampler,
-  type ReadableSpan,
   type Sampler,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-node';
@@ -52,7 +49,8 @@ import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import type { EnvReader } from './config.ts';
 import { messagingAttributes, messagingSpanName, type KafkaMessage } from './messaging-spans.ts';
 import { UNSAMPLED_TRACEPARENT, UnsampledSpan } from './unsampled-span.ts';
-import { newSpanId, TRACEPARENT } from './trace.ts';
+import { newSpanId, newTraceId, TRACEPARENT } from './trace.ts';
+import { warmUpRecording } from './tracing-warm-up.ts';
 
 export { newSpanId, SpanKind, SpanStatusCode, type Attributes, type Context, type Link, type Span };
 
@@ -131,8 +129,6 @@ let rootRatioSampler: Sampler | undefined;
 /** A trace id startRootSpan has sampled already, for the SDK's root span to take. */
 let sampledRootTraceId: string | undefined;
 
-const newTraceId = (): string => `${newSpanId()}${newSpanId()}`;
-
 /**
  * Whether a span context can be continued. Every context here comes from the SDK, the W3C propagator or a
  * traceparent our pattern matched (lowercase hex of the right lengths), so only the all-zero ids the
@@ -172,7 +168,9 @@ export function startTracing(settings: TracingSettings, spanProcessors?: SpanPro
   });
   // No context manager yet: see withSpan.
   provider.register({ contextManager: null });
-  if (spanProcessors === undefined) warmUpRecording(resource);
+  if (spanProcessors === undefined) {
+    warmUpRecording(resource, TRACER_NAME, (traceparent) => propagator.extract(ROOT_CONTEXT, { [TRACEPARENT]: traceparent }, getter));
+  }
   active = true;
   sdkTracer = trace.getTracer(TRACER_NAME);
   parentBased = settings.sampler.startsWith('parentbased_');
@@ -193,50 +191,6 @@ export function startTracing(settings: TracingSettings, spanProcessors?: SpanPro
 }
 
 const TRACER_NAME = 'kafka-image-inference';
-/** The records whose spans warmUpRecording makes: 2,000 spans, about the first minute of a busy router at 1 %. */
-const WARM_UP_RECORDS = 500;
-/** The BatchSpanProcessor's default export batch (OTEL_BSP_MAX_EXPORT_BATCH_SIZE). */
-const EXPORT_BATCH = 512;
-
-/**
- * Recorded spans are rare under the default sampler (1 % of records), too rare for V8 to compile and optimise the
- * SDK's span code and the OTLP serialiser for a long while after a service starts: in a service's first seconds a
- * recorded span cost about ten times what it costs with every record sampled (bench/tracing-cost.ts --profile). So
- * a service first makes spans shaped like its own (a continued process span with messaging attributes, its stages
- * and send, a chunk span linking 32 records) in a provider of its own that keeps them in memory, and serialises them
- * as the exporter would, once at start. None of them is exported.
- */
-function warmUpRecording(resource: Resource): void {
-  const spans: ReadableSpan[] = [];
-  const provider = new BasicTracerProvider({
-    resource,
-    sampler: new AlwaysOnSampler(),
-    spanProcessors: [{ onStart: () => {}, onEnd: (span) => void spans.push(span), forceFlush: async () => {}, shutdown: async () => {} }],
-  });
-  const warm = provider.getTracer(TRACER_NAME);
-  let links: Link[] = [];
-  for (let i = 0; i < WARM_UP_RECORDS; i += 1) {
-    const m = { topic: 'warm-up', partition: 0, offset: String(i), key: 'warm-up', consumerGroup: 'warm-up' };
-    const inbound = propagator.extract(ROOT_CONTEXT, { [TRACEPARENT]: `00-${newTraceId()}-${newSpanId()}-01` }, getter);
-    const process = warm.startSpan(messagingSpanName('process', m.topic), { kind: SpanKind.CONSUMER, attributes: messagingAttributes('process', m) }, inbound);
-    const parent = trace.setSpan(ROOT_CONTEXT, process);
-    warm.startSpan('fetch', { kind: SpanKind.CLIENT, attributes: { 'url.scheme': 'file' } }, parent).end();
-    warm.startSpan('inference warm-up', { startTime: Date.now(), links: [{ context: process.spanContext() }], attributes: { 'imgpipe.batch_size': 32 } }, parent).end(Date.now());
-    warm.startSpan(messagingSpanName('send', m.topic), { kind: SpanKind.PRODUCER, attributes: messagingAttributes('send', m) }, parent).end();
-    process.end();
-    links.push({ context: process.spanContext(), attributes: { 'messaging.kafka.offset': i } });
-    if (links.length === 32) {
-      const chunk = warm.startSpan(messagingSpanName('process', m.topic), { kind: SpanKind.CONSUMER }, ROOT_CONTEXT);
-      chunk.setAttributes(messagingAttributes('process', { ...m, batchSize: links.length }));
-      chunk.addLinks(links);
-      chunk.end();
-      links = [];
-    }
-  }
-  for (let i = 0; i < spans.length; i += EXPORT_BATCH) ProtobufTraceSerializer.serializeRequest(spans.slice(i, i + EXPORT_BATCH));
-  void provider.shutdown();
-}
-
 /** Services start tracing with this one tracer; instrumentation scope = the project. */
 export function tracer(): Tracer {
   return sdkTracer ?? trace.getTracer(TRACER_NAME);
