@@ -6,8 +6,9 @@
  * serves about 5,000/s, so 20,000 last 4 s, less than the high stream: the default backlog is 100,000, which
  * keeps well over 20,000 waiting while the high requests come. Figures: the high requests' latency (predicted_at minus
  * submitted_at) p50/p95/max on both, and their ratio (goal: p95 at most 2x), split into routing (until routed_at on
- * the lane's topic), the wait until its chunk started at the consumer (queue_wait_ms) and the chunk itself, beside the same images sent at the
- * same moments without priority (they queue behind the backlog); the normal lane's throughput before
+ * the lane's topic), the wait until its chunk started at the consumer (queue_wait_ms) and the chunk itself, beside
+ * the same images sent at the same moments without priority (they queue behind the backlog); the normal lane's
+ * throughput before
  * the high requests came (its capacity) and while they came, and its share of the records served meanwhile (goal:
  * at least PRIORITY_NORMAL_MIN_SHARE, 0.2). Only high requests submitted while backlog remained are counted; if
  * the backlog ran out first, the JSON says how many were.
@@ -77,13 +78,14 @@ const summary = (ms: number[]) => ({ count: ms.length, p50_ms: quantile(ms, 0.5)
 const breakdown = (requests: ImageRequest[], routed: Collected<RoutedRequest>[], predictions: Collected<Prediction>[]) => {
   const byId = new Map(predictions.map((p) => [p.value.request_id, p.value]));
   const routedAt = new Map(routed.map((r) => [r.value.request_id, r.value.routed_at]));
-  const found = requests.flatMap((r) => byId.get(r.request_id) ?? []);
-  const routing = found.map((p) => (routedAt.get(p.request_id) ?? Number.NaN) - p.submitted_at).filter(Number.isFinite);
-  const waits = found.flatMap((p) => {
-    const at = routedAt.get(p.request_id);
-    return at === undefined ? [] : [p.submitted_at + p.timings.queue_wait_ms - at];
+  const found = requests.flatMap((r) => {
+    const p = byId.get(r.request_id);
+    const at = routedAt.get(r.request_id);
+    return p === undefined || at === undefined ? [] : [{ p, chunkAt: p.submitted_at + p.timings.queue_wait_ms, routedAt: at }];
   });
-  const inChunk = found.map((p) => p.predicted_at - p.submitted_at - p.timings.queue_wait_ms);
+  const routing = found.map((f) => f.routedAt - f.p.submitted_at);
+  const waits = found.map((f) => f.chunkAt - f.routedAt);
+  const inChunk = found.map((f) => f.p.predicted_at - f.chunkAt);
   const q = (xs: number[], name: string) => ({ [`${name}_p50_ms`]: quantile(xs, 0.5), [`${name}_p95_ms`]: quantile(xs, 0.95) });
   return { ...q(routing, 'routing'), ...q(waits, 'routed_until_chunk'), ...q(inChunk, 'in_chunk') };
 };
