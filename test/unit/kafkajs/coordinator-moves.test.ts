@@ -6,15 +6,14 @@
  * pipeline aborted it and retried its chunk after a pause; and a heartbeat that met a move made every member rejoin
  * its group, and one that met a crashed coordinator kept heartbeating the dead node until it came back, by when the new
  * coordinator had expired the member. Driven here through kafkajs' own eosManager and ConsumerGroup with fake
- * coordinators; all 6 tests fail on the unpatched files.
+ * coordinators; all 7 tests fail on the unpatched files.
  */
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
+import { logger, type Logger } from './silent-logger.ts';
 
 const require = createRequire(import.meta.url);
 
-interface Logger { debug(): void; info(): void; warn(): void; error(): void; namespace(): Logger }
-const logger: Logger = { debug() {}, info() {}, warn() {}, error() {}, namespace: () => logger };
 const { createErrorFromCode } = require('kafkajs/src/protocol/error.js') as { createErrorFromCode(code: number): Error };
 const NOT_COORDINATOR = 16;
 const COORDINATOR_NOT_AVAILABLE = 15;

@@ -10,11 +10,10 @@
  */
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
+import { logger, type Logger } from './silent-logger.ts';
 
 const require = createRequire(import.meta.url);
 
-interface Logger { debug(): void; info(): void; warn(): void; error(): void; namespace(): Logger }
-const logger: Logger = { debug() {}, info() {}, warn() {}, error() {}, namespace: () => logger };
 const { KafkaJSProtocolError } = require('kafkajs/src/errors.js') as { KafkaJSProtocolError: new (e: unknown) => Error };
 const { createErrorFromCode } = require('kafkajs/src/protocol/error.js') as { createErrorFromCode: (code: number) => unknown };
 const BrokerPool = require('kafkajs/src/cluster/brokerPool.js') as new (o: {

@@ -10,6 +10,7 @@
  */
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
+import { logger, type Logger } from './silent-logger.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -20,7 +21,6 @@ interface PartitionResponse { partition: number; errorCode: number; baseOffset: 
 interface ProduceResponse { topics: { topicName: string; partitions: PartitionResponse[] }[]; throttleTime: number }
 interface RecordMetadata { topicName: string; partition: number; errorCode: number; baseOffset: string }
 type SendMessages = (o: { acks: number; topicMessages: { topic: string; messages: Message[] }[] }) => Promise<RecordMetadata[]>;
-interface Logger { debug(): void; info(): void; warn(): void; error(): void; namespace(): Logger }
 
 const createSendMessages = require('kafkajs/src/producer/sendMessages.js') as (o: {
   logger: Logger; cluster: FakeCluster; partitioner: (o: { message: Message }) => number; eosManager: unknown; retrier: unknown;
@@ -42,7 +42,6 @@ const NOT_LEADER_OR_FOLLOWER = 6;
 const OUT_OF_ORDER_SEQUENCE_NUMBER = 45;
 const [A, B, C] = [1, 2, 3];
 
-const logger: Logger = { debug() {}, info() {}, warn() {}, error() {}, namespace: () => logger };
 
 class PartitionLog {
   readonly values: string[] = [];

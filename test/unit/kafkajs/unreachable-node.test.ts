@@ -10,11 +10,10 @@
  */
 import { createRequire } from 'node:module';
 import { describe, expect, it, vi } from 'vitest';
+import { logger, type Logger } from './silent-logger.ts';
 
 const require = createRequire(import.meta.url);
 
-interface Logger { debug(): void; info(): void; warn(): void; error(): void; namespace(): Logger }
-const logger: Logger = { debug() {}, info() {}, warn() {}, error() {}, namespace: () => logger };
 const { KafkaJSConnectionError } = require('kafkajs/src/errors.js') as { KafkaJSConnectionError: new (m: string) => Error };
 
 interface Batch { topic: string; partition: number }
