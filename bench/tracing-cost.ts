@@ -37,8 +37,8 @@ import { largestDifferences, selfTimeOfDir, type WallWindows } from './cpu-profi
 import { CpuSampler, cpuBetween } from './cpu-sampler.ts';
 import { median, round1, round3 } from './rounding.ts';
 
-/** Scripts whose self time is tracing's: OpenTelemetry's packages and our tracing modules. */
-const TRACING_CODE = /\/node_modules\/@opentelemetry\/|\/platform\/(tracing|trace)\.ts$|\/batch-tracing\.ts$/;
+/** Scripts whose self time is tracing's: OpenTelemetry's packages and every module of our tracing code. */
+const TRACING_CODE = /\/node_modules\/@opentelemetry\/|\/platform\/(tracing|trace|tracing-warm-up|messaging-spans|unsampled-span)\.ts$|\/batch-tracing\.ts$/;
 const USAGE = 'npx tsx bench/tracing-cost.ts [--images N (4000)] [--rounds R (5)] [--profile DIR]';
 const log = (line: string): void => { process.stderr.write(`${line}\n`); };
 
