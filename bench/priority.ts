@@ -12,9 +12,8 @@
  * the high requests came (its capacity) and while they came, and its share of the records served meanwhile (goal:
  * at least PRIORITY_NORMAL_MIN_SHARE, 0.2). Only high requests submitted while backlog remained are counted; if
  * the backlog ran out first, the JSON says how many were.
- * Usage: npx tsx bench/priority.ts [--backlog N (100000)] [--high-rate R (10)] [--high-s S (10)] [--probe-ms MS
- * (PRIORITY_PROBE_MS, 50)] [--delivery exactly-once|at-least-once (exactly-once)]. Prints JSON. Not a test: no
- * assertions.
+ * Usage: npx tsx bench/priority.ts [--backlog N (100000)] [--high-rate R (10)] [--high-s S (10)]
+ * [--delivery exactly-once|at-least-once (exactly-once)]. Prints JSON. Not a test: no assertions.
  */
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +29,7 @@ import type { Collected } from '../stack/topic-collector.ts';
 import { benchImages } from './bench-images.ts';
 import { round1, round3 } from './rounding.ts';
 
-const USAGE = 'npx tsx bench/priority.ts [--backlog N (100000)] [--high-rate R (10)] [--high-s S (10)] [--probe-ms MS (50)] [--delivery exactly-once|at-least-once]';
+const USAGE = 'npx tsx bench/priority.ts [--backlog N (100000)] [--high-rate R (10)] [--high-s S (10)] [--delivery exactly-once|at-least-once]';
 const log = (line: string): void => { process.stderr.write(`${line}\n`); };
 const WARMUP = 128;
 
@@ -90,11 +89,11 @@ const breakdown = (requests: ImageRequest[], routed: Collected<RoutedRequest>[],
   return { ...q(routing, 'routing'), ...q(waits, 'routed_until_chunk'), ...q(inChunk, 'in_chunk') };
 };
 
-async function pipeline(delivery: string, probeMs: string, uris: string[], run: (h: PipelineHarness, start: () => Promise<{ router: RunningProcess; consumer: () => Promise<RunningProcess> }>) => Promise<unknown>): Promise<unknown> {
+async function pipeline(delivery: string, uris: string[], run: (h: PipelineHarness, start: () => Promise<{ router: RunningProcess; consumer: () => Promise<RunningProcess> }>) => Promise<unknown>): Promise<unknown> {
   const h = await new PipelineHarness().connect();
   try {
     await h.setExperiment({ id: 'bench', versions: ['v1'], default_version: 'v1', rules: [] });
-    const env = { LOG_LEVEL: 'warn', DELIVERY: delivery, PRIORITY_PROBE_MS: probeMs };
+    const env = { LOG_LEVEL: 'warn', DELIVERY: delivery };
     return await run(h, async () => ({
       router: await h.start('router', 'router', { ROUTER_GROUP_ID: `${h.prefix}.router`, ...env }),
       consumer: () => h.start('inference', 'inference', {
@@ -110,7 +109,7 @@ async function pipeline(delivery: string, probeMs: string, uris: string[], run: 
 
 async function main(): Promise<void> {
   const { values } = parseCommandLine(USAGE, {
-    options: { backlog: { type: 'string', default: '100000' }, 'probe-ms': { type: 'string', default: '50' }, 'high-rate': { type: 'string', default: '10' }, 'high-s': { type: 'string', default: '10' }, delivery: { type: 'string', default: 'exactly-once' } },
+    options: { backlog: { type: 'string', default: '100000' }, 'high-rate': { type: 'string', default: '10' }, 'high-s': { type: 'string', default: '10' }, delivery: { type: 'string', default: 'exactly-once' } },
   });
   const backlog = Number(values.backlog);
   const rate = Number(values['high-rate']);
@@ -122,7 +121,7 @@ async function main(): Promise<void> {
     const uris = await benchImages('fashion', join(REPO_ROOT, 'data', 'bench'), 2_000);
 
     log('== idle pipeline');
-    const idle = await pipeline(values.delivery, values['probe-ms'], uris, async (h, start) => {
+    const idle = await pipeline(values.delivery, uris, async (h, start) => {
       const predictions = await h.collect<Prediction>(h.clients.topics.predictions);
       const { consumer } = await start();
       await consumer();
@@ -138,7 +137,7 @@ async function main(): Promise<void> {
     load.push(round1(loadavg()[0] ?? 0));
 
     log(`== ${backlog} normal requests waiting`);
-    const busy = await pipeline(values.delivery, values['probe-ms'], uris, async (h, start) => {
+    const busy = await pipeline(values.delivery, uris, async (h, start) => {
       const predictions = await h.collect<Prediction>(h.clients.topics.predictions);
       const { router, consumer } = await start();
       await h.publish(Array.from({ length: backlog }, (_, i) => newImageRequest(uris[i % uris.length] as string, { requestId: `normal-${i}`, source: 'bench' })));
@@ -181,7 +180,7 @@ async function main(): Promise<void> {
       bench: 'priority',
       model: 'fashion-mnist-v1', pipeline: `router + 1 inference consumer, batch 32, ${values.delivery}`,
       backlog, high_rate_per_s: rate, high_seconds: seconds,
-      settings: { PRIORITY_NORMAL_MIN_SHARE: 0.2, PRIORITY_PROBE_MS: Number(values['probe-ms']) },
+      settings: { PRIORITY_NORMAL_MIN_SHARE: 0.2 },
       idle: { high: idle },
       with_backlog: busy,
       high_p95_ratio: busy.high.p95_ms !== null && idle.p95_ms ? round1(busy.high.p95_ms / idle.p95_ms) : null,

@@ -2,11 +2,10 @@
 import { loadModel, type LoadedModel } from '../models/loader/load-model.ts';
 import { ModelRegistry } from '../models/loader/model-registry.ts';
 import { connectClients } from '../platform/clients.ts';
-import { startStreamLoop } from '../platform/consumer/stream-loop.ts';
+import { startLanedStreamLoops } from '../platform/consumer/laned-stream-loops.ts';
 import { ensureTopics, produceBudget } from '../platform/kafka.ts';
 import { createS3Client } from '../platform/s3.ts';
 import { runService } from '../platform/service.ts';
-import { LANES } from '../platform/topics.ts';
 import { fetchWithRetry } from './fetch/fetch-image.ts';
 import { identityProblem, reloadRoute } from './service/admin-reload.ts';
 import { inferChunkProcessor } from './service/infer-chunk.ts';
@@ -67,15 +66,15 @@ await runService({
     const { topics, serde, producer } = clients;
     // The router creates version topics too; whichever starts first must not find the topic missing.
     // Its normal topic and its high-priority lane.
-    const laneTopics = LANES.map((lane) => topics.requestsFor(label, null, lane));
-    await ensureTopics(clients.admin, laneTopics.map((topic) => ({ topic })), s.kafka, log);
+    const laneTopics = { normal: topics.requestsFor(label, null, 'normal'), high: topics.requestsFor(label, null, 'high') };
+    await ensureTopics(clients.admin, Object.values(laneTopics).map((topic) => ({ topic })), s.kafka, log);
     const aborter = new AbortController();
     const fetch = (uri: string, signal: AbortSignal) => fetchWithRetry(uri, s.fetch, s.retry, { s3, signal: AbortSignal.any([aborter.signal, signal]) }, (err, attempt, delayMs) => {
       metrics.fetchRetries.inc({ version: label, error_class: err.errorClass });
       log.debug({ uri, attempt, delayMs, errorClass: err.errorClass }, 'retrying fetch');
     });
     const budgetBytes = await produceBudget(clients.admin, [topics.predictions, topics.dlq], s.stream.produceMaxBytes);
-    const loop = await startStreamLoop({
+    const loop = await startLanedStreamLoops({
       service: `inference-${label}`, kafka: clients.kafka, admin: clients.admin, producer, serde, dlqTopic: topics.dlq,
       groupId: s.groupId, topics: laneTopics, lanes: s.lanes,
       consumerConfig: s.consumerFetch,

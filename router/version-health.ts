@@ -10,7 +10,7 @@
  * `observeHealth` is the pure decision; `VersionHealthMonitor` polls the admin API (describeGroups for members,
  * committed offsets against the topic's end offsets for lag), logs and counts each switch.
  */
-import type { Admin } from 'kafkajs';
+import { AssignerProtocol, type Admin, type MemberDescription } from 'kafkajs';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { EnvReader } from '../platform/config.ts';
 import type { Logger } from '../platform/logger.ts';
@@ -116,6 +116,20 @@ export interface MonitorOptions {
 }
 
 /** Polls the admin API for the versions being watched and keeps their health for `isDown`. */
+/**
+ * The group's consumers of the version's first (normal) topic: a consumer process has a member per priority lane
+ * (platform/consumer/laned-stream-loops.ts), and a member whose subscription cannot be read counts as one.
+ */
+export function consumersOf(members: readonly Pick<MemberDescription, 'memberMetadata'>[], topic: string): number {
+  return members.filter((m) => {
+    try {
+      return AssignerProtocol.MemberMetadata.decode(m.memberMetadata)?.topics.includes(topic) ?? true;
+    } catch {
+      return true;
+    }
+  }).length;
+}
+
 export class VersionHealthMonitor {
   private readonly health = new Map<string, VersionHealth>();
   private timer: NodeJS.Timeout | undefined;
@@ -176,7 +190,7 @@ export class VersionHealthMonitor {
 
   private async observe(versions: string[], at: number): Promise<Map<string, HealthObservation>> {
     const { groups } = await this.o.admin.describeGroups(versions.map((v) => this.groupOf(v)));
-    const members = new Map(groups.map((g) => [g.groupId, g.members.length]));
+    const members = new Map(groups.map((g) => [g.groupId, g.members]));
     const entries = await Promise.all(versions.map(async (version): Promise<[string, HealthObservation]> => {
       const topics = this.o.topicsFor(version);
       const [committed, ...ends] = await Promise.all([
@@ -185,7 +199,7 @@ export class VersionHealthMonitor {
       ]);
       // Every lane counts: a version whose high lane is stuck is down even while its normal lane moves.
       const lag = topics.reduce((sum, topic, i) => sum + topicLag(ends[i] ?? [], committed.find((c) => c.topic === topic)?.partitions ?? []), 0);
-      return [version, { at, members: members.get(this.groupOf(version)) ?? 0, lag }];
+      return [version, { at, members: consumersOf(members.get(this.groupOf(version)) ?? [], topics[0] as string), lag }];
     }));
     return new Map(entries);
   }

@@ -36,15 +36,10 @@ export interface BatchHandlerOptions {
   /** A systemic failure of a partition this member still owns: it is paused and retried. */
   systemic(err: SystemicError, topic: string, partition: number): void;
   onDeadLetters?: (failed: readonly FailedRecord[]) => void;
-  /**
-   * Checked before each chunk (priority lanes, lane-scheduler.ts): false stops the batch there; the chunks done
-   * are committed and the rest is fetched again once the partition is served again.
-   */
-  mayServe?(topic: string, partition: number): boolean;
+  /** Awaited before each chunk (priority lanes, lane-scheduler.ts: the normal lane waits while the high lane works). */
+  turn?(): Promise<void>;
   /** A chunk of `records` records was processed. */
-  served?(topic: string, partition: number, records: number): void;
-  /** The partition is done up to (not including) `next`: delivered and committed, or committed before. */
-  reached?(topic: string, partition: number, next: bigint): void;
+  served?(records: number): void;
   logger: Logger;
   /** Milliseconds between heartbeats while a long chunk runs. */
   heartbeatEveryMs?: number;
@@ -91,7 +86,6 @@ export function createBatchHandler(o: BatchHandlerOptions): (payload: EachBatchP
           if (done.length > 0) {
             log.info({ topic, partition, skipped: done.length, committed: String(committed) }, 'skipping records a previous owner already committed');
             resolveOffset((done[done.length - 1] as KafkaMessage).offset);
-            o.reached?.(topic, partition, committed);
             messages = messages.slice(done.length);
             // All of it committed already (an EndTxn whose answer was lost, most often): the partition went
             // forward, and no delivery of this batch will say so.
@@ -107,7 +101,6 @@ export function createBatchHandler(o: BatchHandlerOptions): (payload: EachBatchP
           pending = undefined;
           await o.delivery?.deliver(done.records, { topic, partition, offset: done.offset, ownership }, commitOffsetsIfNecessary);
           resolveOffset(done.last.offset);
-          o.reached?.(topic, partition, BigInt(done.offset));
           o.succeeded(topic, partition);
           for (const c of done.chunks) {
             c.processed.onDelivered?.(c.dropped);
@@ -115,9 +108,10 @@ export function createBatchHandler(o: BatchHandlerOptions): (payload: EachBatchP
           }
         };
         for (let i = 0; i < messages.length; i += o.maxBatchSize) {
-          // On shutdown, or when a higher lane goes first, commit what is processed; after a rebalance or a seek,
-          // leave everything uncommitted to whoever owns the partition next.
-          if (!isRunning() || o.mayServe?.(topic, partition) === false) break;
+          await o.turn?.();
+          // On shutdown, commit what is processed; after a rebalance or a seek, leave everything uncommitted to
+          // whoever owns the partition next.
+          if (!isRunning()) break;
           if (isStale() || o.ownership(topic, partition) !== ownership) {
             pending = undefined;
             break;
@@ -125,7 +119,7 @@ export function createBatchHandler(o: BatchHandlerOptions): (payload: EachBatchP
           const chunk = messages.slice(i, i + o.maxBatchSize);
           const lastOfBatch = i + o.maxBatchSize >= messages.length;
           const { records, processed, failed, dropped } = await o.processChunk(chunk, topic, partition);
-          o.served?.(topic, partition, chunk.length);
+          o.served?.(chunk.length);
           pending ??= { records: [], chunks: [], since: Date.now(), offset: '', last: chunk[0] as KafkaMessage };
           pending.records.push(...records);
           pending.chunks.push({ processed, failed, dropped });

@@ -1,7 +1,20 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 
-/** The consume loop's metrics; one set per process registry, labelled by consumer group. */
-export function createStreamMetrics(registry: Registry) {
+const created = new WeakMap<Registry, StreamMetrics>();
+
+/**
+ * The consume loop's metrics; one set per process registry, labelled by consumer group, shared by the loops of
+ * one process (a consumer per priority lane).
+ */
+export function createStreamMetrics(registry: Registry): StreamMetrics {
+  const existing = created.get(registry);
+  if (existing) return existing;
+  const metrics = streamMetrics(registry);
+  created.set(registry, metrics);
+  return metrics;
+}
+
+function streamMetrics(registry: Registry) {
   const registers = [registry];
   return {
     lag: new Gauge({
@@ -28,15 +41,15 @@ export function createStreamMetrics(registry: Registry) {
       labelNames: ['group', 'reason'] as const,
       registers,
     }),
-    laneHeld: new Gauge({
-      name: 'kafka_consumer_lane_held_partitions',
-      help: 'Normal-lane partitions paused because the high-priority lane has records waiting (priority lanes)',
+    laneYields: new Counter({
+      name: 'kafka_consumer_lane_yields_total',
+      help: 'Times a normal-lane chunk waited for the high-priority lane before it started (priority lanes)',
       labelNames: ['group'] as const,
       registers,
     }),
-    laneYields: new Counter({
-      name: 'kafka_consumer_lane_yields_total',
-      help: 'Normal-lane batches stopped between chunks so that the high-priority lane goes first',
+    laneWaitSeconds: new Counter({
+      name: 'kafka_consumer_lane_wait_seconds_total',
+      help: 'Time normal-lane chunks waited for the high-priority lane (priority lanes)',
       labelNames: ['group'] as const,
       registers,
     }),
@@ -55,4 +68,4 @@ export function createStreamMetrics(registry: Registry) {
   };
 }
 
-export type StreamMetrics = ReturnType<typeof createStreamMetrics>;
+export type StreamMetrics = ReturnType<typeof streamMetrics>;

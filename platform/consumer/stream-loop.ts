@@ -8,11 +8,11 @@
  *     produced with acks=all and then committed (at-least-once);
  *  4. a systemic failure (registry, object store, model, broker, a stall every record shares) pauses the
  *     partition and retries the chunk after a growing backoff; nothing of it is dead-lettered;
- *  5. with priority lanes, a version's high lane goes first: its normal partitions are paused and a normal batch
- *     stops between chunks while the high lane has records waiting, within the normal lane's minimum share.
+ *  5. with priority lanes, a process runs one loop per lane in the version's group (laned-stream-loops.ts): the
+ *     normal lane waits between chunks while the high lane works, within the normal lane's minimum share.
  * Offsets are never committed before their outputs are acknowledged.
  */
-import type { Admin, Consumer, ConsumerConfig, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Admin, Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { DEAD_LETTER_OVERHEAD_BYTES, deadLetterRecords, type DeadLetterLimits, type FailedRecord } from '../dead-letter.ts';
 import { PipelineError, SystemicError, type Stage } from '../errors.ts';
@@ -20,21 +20,17 @@ import { HEADER, headersToStrings } from '../headers.ts';
 import type { Logger } from '../logger.ts';
 import { maxRecordBytes, recordBytes, type OutgoingRecord } from '../produce-budget.ts';
 import type { AvroSerde } from '../schema-registry.ts';
-import { laneOfTopic } from '../topics.ts';
+import type { Lane } from '../topics.ts';
 import { createBatchHandler, type ChunkResult } from './batch-handler.ts';
 import { processIsolated, type ChunkProcessor, type ProcessedChunk } from './chunk-isolation.ts';
 import { createDelivery, type Delivery, type DeliveryMode } from './delivery.ts';
 import { GroupTracker } from './group-tracker.ts';
 import { LagMonitor } from './lag-monitor.ts';
 import { createStreamMetrics } from './metrics.ts';
-import { LaneGate } from './lane-gate.ts';
-import { LaneScheduler, type LaneSettings } from './lane-scheduler.ts';
+import type { LaneScheduler } from './lane-scheduler.ts';
 import { PartitionPauses } from './partition-pauses.ts';
-import { PauseHolds } from './pause-holds.ts';
+import { subscriptionAssignor } from './subscription-assignor.ts';
 import type { StreamSettings } from './settings.ts';
-
-/** The normal lane's minimum share is kept over windows of this many full chunks (lane-scheduler.ts). */
-export const LANE_WINDOW_CHUNKS = 10;
 
 export interface StreamLoopOptions {
   /** Names the service on dead letters. */
@@ -62,10 +58,10 @@ export interface StreamLoopOptions {
   /** The group whose committed offsets the lag is measured against (default: groupId). */
   lagGroupId?: string;
   /**
-   * Priority lanes (lane-scheduler.ts): set where `topics` hold a version's normal topic and its high lane; the
-   * high lane is served first, the normal lane keeps its minimum share.
+   * Priority lanes (laned-stream-loops.ts): this loop serves `topics` as one lane of a version, in turns with the
+   * other lane's loop in the same process and group.
    */
-  lanes?: LaneSettings;
+  lane?: { lane: Lane; scheduler: LaneScheduler };
   /** Counts delivered dead letters (per-service metrics). */
   onDeadLetters?: (failed: readonly FailedRecord[]) => void;
   logger: Logger;
@@ -124,33 +120,17 @@ export async function startStreamLoop(o: StreamLoopOptions): Promise<StreamLoop>
     sessionTimeout: o.settings.sessionTimeoutMs,
     heartbeatInterval: o.settings.heartbeatIntervalMs,
     ...o.consumerConfig,
+    // The lanes' consumers share the group and subscribe to different topics.
+    ...(o.lane ? { partitionAssigners: [subscriptionAssignor] } : {}),
     groupId: o.groupId,
   });
   const tracker = new GroupTracker(consumer, o.groupId, log, o.fatal);
-  const holds = new PauseHolds({
+  const pauses = new PartitionPauses(o.settings.pause, {
     pause: (topic, partition) => consumer.pause([{ topic, partitions: [partition] }]),
     resume: (topic, partition) => consumer.resume([{ topic, partitions: [partition] }]),
-  });
-  const pauses = new PartitionPauses(o.settings.pause, {
-    pause: (topic, partition) => holds.hold(topic, partition, 'systemic'),
-    resume: (topic, partition) => holds.release(topic, partition, 'systemic'),
     resumeFailed: (topic, partition, err) => log.warn({ topic, partition, err: (err as Error).message }, 'resuming a paused partition failed; tried again later'),
   });
-  const lanes = o.lanes && o.topics.some((t) => laneOfTopic(t) === 'high') ? new LaneGate({
-    scheduler: new LaneScheduler({ normalMinShare: o.lanes.normalMinShare, windowRecords: LANE_WINDOW_CHUNKS * o.maxBatchSize }),
-    holds, admin: o.admin, groupId: o.lagGroupId ?? o.groupId, assignment: () => tracker.current, probeMs: o.lanes.probeMs,
-    metrics: { held: metrics.laneHeld, yields: metrics.laneYields }, logger: log,
-  }) : undefined;
-  // kafkajs resolves batches of transaction markers or aborted records alone without calling eachBatch: the
-  // lanes learn from its event that the partition moved past them.
-  if (lanes) {
-    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      if (payload.batchSize === 0) lanes.reached(payload.topic, payload.partition, BigInt(payload.lastOffset) + 1n);
-    });
-  }
   tracker.onLeave(() => {
-    holds.clear();
-    lanes?.detach();
     pauses.detach();
     metrics.paused.set({ group: o.groupId }, pauses.paused);
   });
@@ -170,7 +150,6 @@ export async function startStreamLoop(o: StreamLoopOptions): Promise<StreamLoop>
   tracker.onAssignment((assignment) => {
     const owned = (topic: string, partition: number): boolean => tracker.owns(topic, partition);
     pauses.retain(owned);
-    lanes?.retain(owned);
     metrics.paused.set({ group: o.groupId }, pauses.paused);
     void delivery?.retain(owned);
     void lag.refresh();
@@ -209,7 +188,8 @@ export async function startStreamLoop(o: StreamLoopOptions): Promise<StreamLoop>
     return { records: [...records, ...dead], processed, failed, dropped };
   };
 
-  const eachBatch = createBatchHandler({
+  const lane = o.lane;
+  const handler = createBatchHandler({
     delivery,
     ownership: (topic, partition) => tracker.ownedSince(topic, partition),
     processChunk,
@@ -223,13 +203,29 @@ export async function startStreamLoop(o: StreamLoopOptions): Promise<StreamLoop>
     },
     systemic: onSystemic,
     ...(o.onDeadLetters ? { onDeadLetters: o.onDeadLetters } : {}),
-    ...(lanes ? {
-      mayServe: (topic: string) => lanes.mayServe(topic),
-      served: (topic: string, _partition: number, records: number) => lanes.served(topic, records),
-      reached: (topic: string, partition: number, next: bigint) => lanes.reached(topic, partition, next),
-    } : {}),
+    ...(lane ? { served: (records: number) => lane.scheduler.served(lane.lane, records) } : {}),
+    ...(lane?.lane === 'normal' ? { turn: () => normalTurn(lane.scheduler) } : {}),
     logger: log,
   });
+  const normalTurn = async (scheduler: LaneScheduler): Promise<void> => {
+    if (!scheduler.holdNormal()) return;
+    const started = process.hrtime.bigint();
+    metrics.laneYields.inc({ group: o.groupId });
+    await scheduler.normalTurn();
+    metrics.laneWaitSeconds.inc({ group: o.groupId }, Number(process.hrtime.bigint() - started) / 1e9);
+  };
+  // A high-lane batch holds the normal lane from when kafkajs hands it over until it is delivered.
+  const eachBatch = lane?.lane === 'high'
+    ? async (payload: EachBatchPayload): Promise<void> => {
+      if (payload.batch.isEmpty()) return handler(payload);
+      lane.scheduler.highStarted();
+      try {
+        await handler(payload);
+      } finally {
+        lane.scheduler.highDone();
+      }
+    }
+    : handler;
 
   await consumer.connect();
   await consumer.subscribe({ topics: o.topics, fromBeginning: o.fromBeginning ?? true });
@@ -240,7 +236,6 @@ export async function startStreamLoop(o: StreamLoopOptions): Promise<StreamLoop>
     eachBatch,
   });
   lag.start();
-  lanes?.start();
   let stopped = false;
   return {
     consumer,
@@ -248,7 +243,6 @@ export async function startStreamLoop(o: StreamLoopOptions): Promise<StreamLoop>
     ready: () => !stopped && tracker.isMember && pauses.healthy(),
     async stop() {
       stopped = true;
-      lanes?.stop();
       await consumer.disconnect();
       lag.stop();
       pauses.clear();

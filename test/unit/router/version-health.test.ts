@@ -1,6 +1,7 @@
+import { AssignerProtocol } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { EnvReader } from '../../../platform/config.ts';
-import { groupIdFor, observeHealth, readVersionHealthSettings, topicLag, UP, type HealthObservation, type HealthPolicy, type VersionHealth } from '../../../router/version-health.ts';
+import { consumersOf, groupIdFor, observeHealth, readVersionHealthSettings, topicLag, UP, type HealthObservation, type HealthPolicy, type VersionHealth } from '../../../router/version-health.ts';
 
 const policy: HealthPolicy = { noMembersMs: 3_000, lagThreshold: 100, lagGrowthMs: 10_000, recoverMs: 2_000 };
 
@@ -67,5 +68,18 @@ describe('topicLag', () => {
   it('counts each partition from the committed offset, or from the log start where nothing is committed', () => {
     const ends = [{ partition: 0, high: '100', low: '0' }, { partition: 1, high: '50', low: '20' }, { partition: 2, high: '7', low: '0' }];
     expect(topicLag(ends, [{ partition: 0, offset: '90' }, { partition: 1, offset: '-1' }, { partition: 2, offset: '9' }])).toBe(10 + 30 + 0);
+  });
+});
+
+describe('consumersOf', () => {
+  const member = (topics: string[]) => ({ memberMetadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.alloc(0) }) });
+
+  it('counts a consumer process once although it has a group member per priority lane', () => {
+    const lanes = [member(['images.requests.v1']), member(['images.requests.v1.high'])];
+    expect(consumersOf([...lanes, ...lanes], 'images.requests.v1')).toBe(2);
+  });
+
+  it('counts a member that subscribes to both lanes (one consumer for both), and one whose subscription it cannot read', () => {
+    expect(consumersOf([member(['images.requests.v1', 'images.requests.v1.high']), { memberMetadata: Buffer.from([1]) }], 'images.requests.v1')).toBe(2);
   });
 });

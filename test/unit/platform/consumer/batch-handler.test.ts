@@ -36,13 +36,13 @@ class MemoryDelivery implements Delivery {
 }
 
 /** kafkajs' eachBatch payload for one batch of t/0, recording what the handler resolves. */
-function payload(messages: KafkaMessage[], o: { stale?: () => boolean } = {}) {
+function payload(messages: KafkaMessage[], o: { stale?: () => boolean; isRunning?: () => boolean } = {}) {
   const resolved: string[] = [];
   const p = {
     batch: { topic: 't', partition: 0, messages, lastOffset: () => (messages[messages.length - 1] as KafkaMessage).offset },
     resolveOffset: (offset: string) => resolved.push(offset),
     heartbeat: async () => undefined,
-    isRunning: () => true,
+    isRunning: o.isRunning ?? (() => true),
     isStale: o.stale ?? (() => false),
     commitOffsetsIfNecessary: async () => undefined,
   } as unknown as EachBatchPayload;
@@ -115,33 +115,50 @@ describe('createBatchHandler', () => {
     expect(pauses.healthy()).toBe(true);
   });
 
-  it('stops a batch between chunks when its lane must yield: commits what it finished, leaves the rest unresolved', async () => {
-    let allowed = 2;
+  it('waits for its lane\'s turn before each chunk and goes on with the same batch once it has it', async () => {
+    const turns: (() => void)[] = [];
     const served: number[] = [];
-    const reached: bigint[] = [];
     const { delivery, processed, handler } = setup({
       commitMaxChunks: 10,
-      mayServe: () => allowed-- > 0,
-      served: (_t, _p, records) => served.push(records),
-      reached: (_t, _p, next) => reached.push(next),
+      turn: () => new Promise<void>((resolve) => turns.push(resolve)),
+      served: (records) => served.push(records),
     });
-    const { payload: p, resolved } = payload(kafkaMessages(7, 10));
-    await handler(p);
-    expect(processed).toEqual(['10', '11', '12', '13']);
-    expect(served).toEqual([2, 2]);
-    // Both finished chunks in one commit, past them; records 14-16 are fetched again later.
-    expect(delivery.delivered.map((c) => c.offset)).toEqual(['14']);
-    expect(resolved).toEqual(['13']);
-    expect(reached).toEqual([14n]);
+    const { payload: p, resolved } = payload(kafkaMessages(5, 10));
+    const running = handler(p);
+    await vi.waitFor(() => expect(turns).toHaveLength(1));
+    expect(processed).toEqual([]);
+    turns.shift()?.();
+    await vi.waitFor(() => expect(turns).toHaveLength(1));
+    // The chunk that had its turn ran; the next one waits, nothing delivered yet.
+    expect(processed).toEqual(['10', '11']);
+    expect(delivery.delivered).toEqual([]);
+    turns.shift()?.();
+    await vi.waitFor(() => expect(turns).toHaveLength(1));
+    turns.shift()?.();
+    await running;
+    expect(processed).toEqual(['10', '11', '12', '13', '14']);
+    expect(served).toEqual([2, 2, 1]);
+    expect(delivery.delivered.map((c) => c.offset)).toEqual(['15']);
+    expect(resolved).toEqual(['14']);
   });
 
-  it('processes nothing of a batch whose lane must yield before its first chunk', async () => {
-    const { delivery, processed, handler } = setup({ mayServe: () => false });
-    const { payload: p, resolved } = payload(kafkaMessages(3, 10));
-    await handler(p);
-    expect(processed).toEqual([]);
-    expect(delivery.delivered).toEqual([]);
-    expect(resolved).toEqual([]);
+  it('commits what it finished when the consumer stops while a chunk waits for its turn', async () => {
+    let running = true;
+    let release: (() => void) | undefined;
+    let turns = 0;
+    const { delivery, processed, handler } = setup({
+      commitMaxChunks: 10,
+      turn: () => (turns++ === 0 ? Promise.resolve() : new Promise<void>((resolve) => { release = resolve; })),
+    });
+    const { payload: p, resolved } = payload(kafkaMessages(5, 10), { isRunning: () => running });
+    const done = handler(p);
+    await vi.waitFor(() => expect(release).toBeDefined());
+    running = false;
+    release?.();
+    await done;
+    expect(processed).toEqual(['10', '11']);
+    expect(delivery.delivered.map((c) => c.offset)).toEqual(['12']);
+    expect(resolved).toEqual(['11']);
   });
 
   it('skips the committed part of a batch and processes the rest', async () => {
