@@ -8,11 +8,13 @@
  * submitted_at) p50/p95/max on both, and their ratio (goal: p95 at most 2x), split into routing (until routed_at on
  * the lane's topic), the wait until its chunk started at the consumer (queue_wait_ms) and the chunk itself, beside
  * the same images sent at the same moments without priority (they queue behind the backlog); the normal lane's
- * throughput before
- * the high requests came (its capacity) and while they came, and its share of the records served meanwhile (goal:
- * at least PRIORITY_NORMAL_MIN_SHARE, 0.2). Only high requests submitted while backlog remained are counted; if
- * the backlog ran out first, the JSON says how many were.
- * Usage: npx tsx bench/priority.ts [--backlog N (100000)] [--high-rate R (10)] [--high-s S (10)]
+ * throughput before the high requests came (its capacity) and while they came, and its share of the records served
+ * meanwhile (goal: at least PRIORITY_NORMAL_MIN_SHARE, 0.2). Only high requests submitted while backlog remained
+ * are counted; if the backlog ran out first, the JSON says how many were. The high requests are sent by a process
+ * of their own (high-stream.ts), as an upstream producer would, not from this one while it collects predictions.
+ * Each of --rounds (3) rounds runs the idle pipeline and then the backlog; the JSON gives every round and the
+ * medians of the per-round ratios.
+ * Usage: npx tsx bench/priority.ts [--backlog N (100000)] [--high-rate R (10)] [--high-s S (10)] [--rounds N (3)]
  * [--delivery exactly-once|at-least-once (exactly-once)]. Prints JSON. Not a test: no assertions.
  */
 import { cpus, loadavg } from 'node:os';
@@ -27,9 +29,10 @@ import type { RoutedRequest } from '../router/routed-request.ts';
 import type { RunningProcess } from '../stack/pipeline-services.ts';
 import type { Collected } from '../stack/topic-collector.ts';
 import { benchImages } from './bench-images.ts';
-import { round1, round3 } from './rounding.ts';
+import { publishHighStream } from './high-stream.ts';
+import { median, round1, round3 } from './rounding.ts';
 
-const USAGE = 'npx tsx bench/priority.ts [--backlog N (100000)] [--high-rate R (10)] [--high-s S (10)] [--delivery exactly-once|at-least-once]';
+const USAGE = 'npx tsx bench/priority.ts [--backlog N (100000)] [--high-rate R (10)] [--high-s S (10)] [--rounds N (3)] [--delivery exactly-once|at-least-once]';
 const log = (line: string): void => { process.stderr.write(`${line}\n`); };
 const WARMUP = 128;
 
@@ -42,25 +45,6 @@ function quantile(xs: number[], q: number): number | null {
 async function routedCount(router: RunningProcess): Promise<number> {
   const text = await (await fetch(`${router.opsUrl}/metrics`)).text();
   return text.split('\n').filter((l) => l.startsWith('router_routed_total{')).reduce((s, l) => s + Number(l.split(' ').pop()), 0);
-}
-
-/**
- * Publishes one high request every 1/rate s for `seconds`; with `twins`, each with the same image in the normal
- * lane beside it (what the high request would wait for without lanes). Returns them as sent.
- */
-async function highStream(h: PipelineHarness, uris: string[], rate: number, seconds: number, tag: string, twins = false): Promise<{ high: ImageRequest[]; twins: ImageRequest[] }> {
-  const sent = { high: [] as ImageRequest[], twins: [] as ImageRequest[] };
-  const start = Date.now();
-  for (let i = 0; i < rate * seconds; i += 1) {
-    await sleep(Math.max(0, start + (i * 1000) / rate - Date.now()));
-    const uri = uris[(i * 7) % uris.length] as string;
-    const r = newImageRequest(uri, { requestId: `${tag}-high-${i}`, priority: 'high', source: 'bench' });
-    const twin = newImageRequest(uri, { requestId: `${tag}-twin-${i}`, source: 'bench' });
-    await h.publish(twins ? [r, twin] : [r]);
-    sent.high.push(r);
-    if (twins) sent.twins.push(twin);
-  }
-  return sent;
 }
 
 const latencies = (high: ImageRequest[], predictions: Collected<Prediction>[]): number[] => {
@@ -107,86 +91,116 @@ async function pipeline(delivery: string, uris: string[], run: (h: PipelineHarne
   }
 }
 
+interface Options {
+  delivery: string;
+  uris: string[];
+  backlog: number;
+  rate: number;
+  seconds: number;
+}
+
+/** The high requests on an idle pipeline. */
+function idleRound(o: Options) {
+  return pipeline(o.delivery, o.uris, async (h, start) => {
+    const predictions = await h.collect<Prediction>(h.clients.topics.predictions);
+    const { consumer } = await start();
+    await consumer();
+    // From the beginning, once the services have created the lane's topic.
+    const highLane = await h.collect<RoutedRequest>(h.clients.topics.requestsFor('v1', null, 'high'));
+    await h.publish(Array.from({ length: WARMUP }, (_, i) => newImageRequest(o.uris[i % o.uris.length] as string, { source: 'bench' })));
+    await predictions.waitFor((items) => items.length >= WARMUP, 120_000);
+    const { high } = await publishHighStream({ uris: o.uris, rate: o.rate, seconds: o.seconds, tag: 'idle', twins: false });
+    await predictions.waitFor((items) => items.length >= WARMUP + high.length, 120_000);
+    return { ...summary(latencies(high, predictions.items)), ...breakdown(high, highLane.items, predictions.items) };
+  }) as Promise<ReturnType<typeof summary>>;
+}
+
+/** The same high requests while the backlog waits in the normal lane. */
+function backlogRound(o: Options) {
+  return pipeline(o.delivery, o.uris, async (h, start) => {
+    const predictions = await h.collect<Prediction>(h.clients.topics.predictions);
+    const { router, consumer } = await start();
+    await h.publish(Array.from({ length: o.backlog }, (_, i) => newImageRequest(o.uris[i % o.uris.length] as string, { requestId: `normal-${i}`, source: 'bench' })));
+    const until = Date.now() + 300_000;
+    while (await routedCount(router) < o.backlog && Date.now() < until) await sleep(250);
+    log('  backlog routed; consumer starting');
+    await consumer();
+    const highLane = await h.collect<RoutedRequest>(h.clients.topics.requestsFor('v1', null, 'high'));
+    // The normal lane alone for a few seconds after warm-up: its capacity here.
+    await predictions.waitFor((items) => items.length >= WARMUP, 120_000);
+    const aloneFrom = Date.now();
+    await sleep(2_000);
+    const aloneTo = Date.now();
+    const { high, twins } = await publishHighStream({ uris: o.uris, rate: o.rate, seconds: o.seconds, tag: 'busy', twins: true });
+    const highTo = Date.now();
+    const total = o.backlog + high.length + twins.length;
+    await predictions.waitFor((items) => items.length >= total, 600_000, () => `${predictions.items.length} of ${total} predictions`);
+    const normal = predictions.items.filter((p) => p.value.request_id.startsWith('normal-'));
+    const lastNormal = Math.max(...normal.map((p) => p.value.predicted_at));
+    const counted = high.filter((r) => r.submitted_at < lastNormal);
+    const between = (from: number, to: number) => normal.filter((p) => p.value.predicted_at >= from && p.value.predicted_at < to).length;
+    const highFrom = (high[0] as ImageRequest).submitted_at;
+    const highEnd = Math.min(highTo, lastNormal);
+    const normalDuring = between(highFrom, highEnd);
+    const highDuring = predictions.items.filter((p) => p.value.request_id.includes('-high-') && p.value.predicted_at >= highFrom && p.value.predicted_at < highEnd).length;
+    return {
+      high: { ...summary(latencies(counted, predictions.items)), ...breakdown(counted, highLane.items, predictions.items) },
+      // The same images sent at the same moments without priority: they wait behind the backlog.
+      same_requests_normal_lane: summary(latencies(twins, predictions.items)),
+      high_sent: high.length,
+      high_after_backlog_ran_out: high.length - counted.length,
+      normal_per_s_alone: round1(between(aloneFrom, aloneTo) / ((aloneTo - aloneFrom) / 1000)),
+      normal_per_s_with_high: round1(normalDuring / ((highEnd - highFrom) / 1000)),
+      normal_share_of_records_with_high: round3(normalDuring / Math.max(1, normalDuring + highDuring)),
+    };
+  }) as Promise<{ high: ReturnType<typeof summary>; normal_per_s_alone: number; normal_per_s_with_high: number }>;
+}
+
 async function main(): Promise<void> {
   const { values } = parseCommandLine(USAGE, {
-    options: { backlog: { type: 'string', default: '100000' }, 'high-rate': { type: 'string', default: '10' }, 'high-s': { type: 'string', default: '10' }, delivery: { type: 'string', default: 'exactly-once' } },
+    options: { backlog: { type: 'string', default: '100000' }, 'high-rate': { type: 'string', default: '10' }, 'high-s': { type: 'string', default: '10' }, rounds: { type: 'string', default: '3' }, delivery: { type: 'string', default: 'exactly-once' } },
   });
   const backlog = Number(values.backlog);
   const rate = Number(values['high-rate']);
   const seconds = Number(values['high-s']);
-  if (!(Number.isInteger(backlog) && backlog >= 1_000 && rate > 0 && seconds > 0) || !['exactly-once', 'at-least-once'].includes(values.delivery)) exitWithUsage(USAGE, 'bad arguments');
+  const rounds = Number(values.rounds);
+  if (!(Number.isInteger(backlog) && backlog >= 1_000 && rate > 0 && seconds > 0 && Number.isInteger(rounds) && rounds >= 1) || !['exactly-once', 'at-least-once'].includes(values.delivery)) exitWithUsage(USAGE, 'bad arguments');
   const stack = await acquireStack(log);
   const load = [round1(loadavg()[0] ?? 0)];
   try {
-    const uris = await benchImages('fashion', join(REPO_ROOT, 'data', 'bench'), 2_000);
-
-    log('== idle pipeline');
-    const idle = await pipeline(values.delivery, uris, async (h, start) => {
-      const predictions = await h.collect<Prediction>(h.clients.topics.predictions);
-      const { consumer } = await start();
-      await consumer();
-      // From the beginning, once the services have created the lane's topic.
-      const highLane = await h.collect<RoutedRequest>(h.clients.topics.requestsFor('v1', null, 'high'));
-      await h.publish(Array.from({ length: WARMUP }, (_, i) => newImageRequest(uris[i % uris.length] as string, { source: 'bench' })));
-      await predictions.waitFor((items) => items.length >= WARMUP, 120_000);
-      const { high } = await highStream(h, uris, rate, seconds, 'idle');
-      await predictions.waitFor((items) => items.length >= WARMUP + high.length, 120_000);
-      return { ...summary(latencies(high, predictions.items)), ...breakdown(high, highLane.items, predictions.items) };
-    }) as ReturnType<typeof summary>;
-    log(`  high p95 ${idle.p95_ms} ms`);
-    load.push(round1(loadavg()[0] ?? 0));
-
-    log(`== ${backlog} normal requests waiting`);
-    const busy = await pipeline(values.delivery, uris, async (h, start) => {
-      const predictions = await h.collect<Prediction>(h.clients.topics.predictions);
-      const { router, consumer } = await start();
-      await h.publish(Array.from({ length: backlog }, (_, i) => newImageRequest(uris[i % uris.length] as string, { requestId: `normal-${i}`, source: 'bench' })));
-      const until = Date.now() + 300_000;
-      while (await routedCount(router) < backlog && Date.now() < until) await sleep(250);
-      log('  backlog routed; consumer starting');
-      await consumer();
-      const highLane = await h.collect<RoutedRequest>(h.clients.topics.requestsFor('v1', null, 'high'));
-      // The normal lane alone for a few seconds after warm-up: its capacity here.
-      await predictions.waitFor((items) => items.length >= WARMUP, 120_000);
-      const aloneFrom = Date.now();
-      await sleep(2_000);
-      const aloneTo = Date.now();
-      const { high, twins } = await highStream(h, uris, rate, seconds, 'busy', true);
-      const highTo = Date.now();
-      const total = backlog + high.length + twins.length;
-      await predictions.waitFor((items) => items.length >= total, 600_000, () => `${predictions.items.length} of ${total} predictions`);
-      const normal = predictions.items.filter((p) => p.value.request_id.startsWith('normal-'));
-      const lastNormal = Math.max(...normal.map((p) => p.value.predicted_at));
-      const counted = high.filter((r) => r.submitted_at < lastNormal);
-      const between = (from: number, to: number) => normal.filter((p) => p.value.predicted_at >= from && p.value.predicted_at < to).length;
-      const highFrom = (high[0] as ImageRequest).submitted_at;
-      const highEnd = Math.min(highTo, lastNormal);
-      const normalDuring = between(highFrom, highEnd);
-      const highDuring = predictions.items.filter((p) => p.value.request_id.includes('-high-') && p.value.predicted_at >= highFrom && p.value.predicted_at < highEnd).length;
-      return {
-        high: { ...summary(latencies(counted, predictions.items)), ...breakdown(counted, highLane.items, predictions.items) },
-        // The same images sent at the same moments without priority: they wait behind the backlog.
-        same_requests_normal_lane: summary(latencies(twins, predictions.items)),
-        high_sent: high.length,
-        high_after_backlog_ran_out: high.length - counted.length,
-        normal_per_s_alone: round1(between(aloneFrom, aloneTo) / ((aloneTo - aloneFrom) / 1000)),
-        normal_per_s_with_high: round1(normalDuring / ((highEnd - highFrom) / 1000)),
-        normal_share_of_records_with_high: round3(normalDuring / Math.max(1, normalDuring + highDuring)),
-      };
-    }) as { high: ReturnType<typeof summary>; normal_per_s_alone: number; normal_per_s_with_high: number };
-    load.push(round1(loadavg()[0] ?? 0));
-
+    const o: Options = { delivery: values.delivery, uris: await benchImages('fashion', join(REPO_ROOT, 'data', 'bench'), 2_000), backlog, rate, seconds };
+    // Idle and backlog runs alternate, and the ratios are taken per pair: one pair follows whatever the shared
+    // cores had left at that moment.
+    const results = [];
+    for (let r = 1; r <= rounds; r += 1) {
+      log(`== round ${r} of ${rounds}: idle pipeline`);
+      const idle = await idleRound(o);
+      log(`  high p95 ${idle.p95_ms} ms`);
+      log(`== round ${r} of ${rounds}: ${backlog} normal requests waiting`);
+      const busy = await backlogRound(o);
+      log(`  high p95 ${busy.high.p95_ms} ms`);
+      load.push(round1(loadavg()[0] ?? 0));
+      results.push({
+        idle: { high: idle },
+        with_backlog: busy,
+        high_p95_ratio: busy.high.p95_ms !== null && idle.p95_ms ? round1(busy.high.p95_ms / idle.p95_ms) : null,
+        // The normal lane's records per second while high requests came, against its rate alone just before: the
+        // documented floor is a share of the records served (PRIORITY_NORMAL_MIN_SHARE), which this ratio bounds below.
+        normal_throughput_ratio: busy.normal_per_s_alone > 0 ? round3(busy.normal_per_s_with_high / busy.normal_per_s_alone) : null,
+      });
+    }
+    const medianOf = (xs: (number | null)[]): number | null => {
+      const known = xs.filter((x): x is number => x !== null);
+      return known.length > 0 ? round3(median(known)) : null;
+    };
     process.stdout.write(`${JSON.stringify({
       bench: 'priority',
       model: 'fashion-mnist-v1', pipeline: `router + 1 inference consumer, batch 32, ${values.delivery}`,
       backlog, high_rate_per_s: rate, high_seconds: seconds,
       settings: { PRIORITY_NORMAL_MIN_SHARE: 0.2 },
-      idle: { high: idle },
-      with_backlog: busy,
-      high_p95_ratio: busy.high.p95_ms !== null && idle.p95_ms ? round1(busy.high.p95_ms / idle.p95_ms) : null,
-      // The normal lane's records per second while high requests came, against its rate alone just before: the
-      // documented floor is a share of the records served (PRIORITY_NORMAL_MIN_SHARE), which this ratio bounds below.
-      normal_throughput_ratio: busy.normal_per_s_alone > 0 ? round3(busy.normal_per_s_with_high / busy.normal_per_s_alone) : null,
+      high_p95_ratio_median: medianOf(results.map((r) => r.high_p95_ratio)),
+      normal_throughput_ratio_median: medianOf(results.map((r) => r.normal_throughput_ratio)),
+      rounds: results,
       machine: { cpus: cpus().length, load_1m: load },
     }, null, 2)}\n`);
   } finally {
