@@ -31,16 +31,13 @@ export async function startLanedStreamLoops(o: LanedStreamLoopsOptions): Promise
   const start = (lane: Lane): Promise<StreamLoop> => startStreamLoop({
     ...o, topics: [o.topics[lane]], lane: { lane, scheduler }, logger: o.logger.child({ lane }),
   });
-  // The high lane first: it is what must not wait behind a backlog the normal lane starts on.
-  const high = await start('high');
-  let normal: StreamLoop;
-  try {
-    normal = await start('normal');
-  } catch (err) {
-    await high.stop();
-    throw err;
+  // Both at once, so that they usually join the group in the same rebalance instead of one after the other.
+  const [high, normal] = await Promise.allSettled([start('high'), start('normal')]);
+  if (high.status === 'rejected' || normal.status === 'rejected') {
+    await Promise.all([high, normal].map((r) => (r.status === 'fulfilled' ? r.value.stop() : undefined)));
+    throw high.status === 'rejected' ? high.reason : (normal as PromiseRejectedResult).reason;
   }
-  const loops: Record<Lane, StreamLoop> = { high, normal };
+  const loops: Record<Lane, StreamLoop> = { high: high.value, normal: normal.value };
   return {
     loops,
     ready: () => LANES.every((lane) => loops[lane].ready()),
