@@ -189,6 +189,14 @@ export async function startStreamLoop(o: StreamLoopOptions): Promise<StreamLoop>
   };
 
   const lane = o.lane;
+  // The normal lane's chunks wait while a high batch is in progress.
+  const normalTurn = async (scheduler: LaneScheduler): Promise<void> => {
+    if (!scheduler.holdNormal()) return;
+    const started = process.hrtime.bigint();
+    metrics.laneYields.inc({ group: o.groupId });
+    await scheduler.normalTurn();
+    metrics.laneWaitSeconds.inc({ group: o.groupId }, Number(process.hrtime.bigint() - started) / 1e9);
+  };
   const handler = createBatchHandler({
     delivery,
     ownership: (topic, partition) => tracker.ownedSince(topic, partition),
@@ -207,13 +215,6 @@ export async function startStreamLoop(o: StreamLoopOptions): Promise<StreamLoop>
     ...(lane?.lane === 'normal' ? { turn: () => normalTurn(lane.scheduler) } : {}),
     logger: log,
   });
-  const normalTurn = async (scheduler: LaneScheduler): Promise<void> => {
-    if (!scheduler.holdNormal()) return;
-    const started = process.hrtime.bigint();
-    metrics.laneYields.inc({ group: o.groupId });
-    await scheduler.normalTurn();
-    metrics.laneWaitSeconds.inc({ group: o.groupId }, Number(process.hrtime.bigint() - started) / 1e9);
-  };
   // A high-lane batch holds the normal lane from when kafkajs hands it over until it is delivered.
   const eachBatch = lane?.lane === 'high'
     ? async (payload: EachBatchPayload): Promise<void> => {
