@@ -1,4 +1,5 @@
 import type { ItemPrediction } from '../../models/runtime/run-batch.ts';
+import type { ImageQuality } from '../../models/runtime/preprocess/image-quality.ts';
 import type { InputStats } from '../../models/runtime/preprocess/preprocess-image.ts';
 import type { RoutedRequest } from '../../router/routed-request.ts';
 
@@ -16,7 +17,7 @@ export interface Prediction {
   confidence: number;
   top_k: { index: number; label: string; score: number }[];
   timings: { queue_wait_ms: number; fetch_ms: number; preprocess_ms: number; inference_ms: number; total_ms: number };
-  input_stats: { width: number; height: number; channels: number; bytes: number; brightness: number; contrast: number };
+  input_stats: { width: number; height: number; channels: number; bytes: number; brightness: number; contrast: number; quality: ImageQuality | null };
   batch_size: number;
   submitted_at: number;
   predicted_at: number;
@@ -64,7 +65,7 @@ export function buildPrediction(
     },
     input_stats: {
       width: stats.width, height: stats.height, channels: stats.channels, bytes: stats.bytes,
-      brightness: stats.brightness, contrast: stats.contrast,
+      brightness: stats.brightness, contrast: stats.contrast, quality: stats.quality ?? null,
     },
     batch_size: meta.batchSize,
     submitted_at: request.submitted_at,

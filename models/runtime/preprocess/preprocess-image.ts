@@ -8,6 +8,7 @@ import { PipelineError } from '../../../platform/errors.ts';
 import { slotOffset, type BatchTensor } from './batch-tensor.ts';
 import { orientedSize, type Size } from './geometry.ts';
 import { readImageHeader, type ImageHeader } from './image-header.ts';
+import { imageQuality, type ImageQuality } from './image-quality.ts';
 import { normaliseInto, type PixelStats } from './normalise.ts';
 import { decodePngFast, takesPngFastPath } from './png-fast-path.ts';
 import { decodeResized, sharpHeader } from './sharp-decode.ts';
@@ -25,6 +26,8 @@ export interface InputStats extends PixelStats {
   channels: number;
   /** Size of the encoded image. */
   bytes: number;
+  /** Quality features of the model-input pixels (image-quality.ts); null under 3×3. */
+  quality?: ImageQuality | null;
 }
 
 export async function preprocessInto(
@@ -48,7 +51,7 @@ export async function preprocessInto(
   const fast = parsed?.format === 'png' && takesPngFastPath(parsed, spec) ? decodePngFast(bytes, parsed, spec.channels) : undefined;
   const raw = fast ?? (await decodeResized(bytes, spec, limits.maxPixels, await sourceSize(bytes, header, spec)));
   const stats = normaliseInto(raw, spec, batch.data, offset);
-  return { width, height, channels, bytes: bytes.length, ...stats };
+  return { width, height, channels, bytes: bytes.length, ...stats, quality: imageQuality(raw, spec.width, spec.height, spec.channels) };
 }
 
 /** The pixels through sharp alone, whatever the image (no fast path): the reference the fast path is held to. */
