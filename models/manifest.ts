@@ -177,6 +177,39 @@ export interface Calibration {
   validation_mean_probability?: number;
   atc_max_probability_threshold?: number;
   atc_negative_entropy_threshold?: number;
+  /**
+   * Per-prediction correctness model (models/training/correctness.py): P(correct) from the calibrated top-1
+   * probability and the image's quality features (input_stats.quality). When present, the drift monitor's
+   * expected accuracy is the mean of these instead of the mean calibrated probability. Absent in older manifests.
+   */
+  correctness?: CorrectnessModel;
+}
+
+/** The inputs a correctness model's terms may use (drift-monitor/analytics/label-free.ts correctnessFeatures). */
+export const CORRECTNESS_FEATURES = [
+  'logit_probability', 'brightness', 'contrast', 'noise', 'zero_fraction', 'log_sharpness', 'log_blockiness', 'residual_median', 'dark_nonzero', 'dark_step',
+] as const;
+export type CorrectnessFeature = (typeof CORRECTNESS_FEATURES)[number];
+
+/** One term of the logit: coefficient × f(feature), f = max(0, x − hinge_at) with a hinge, × times when given. */
+export interface CorrectnessTerm {
+  feature: CorrectnessFeature;
+  hinge_at?: number;
+  times?: CorrectnessFeature;
+  coefficient: number;
+}
+
+/** logit P(correct) = intercept + Σ terms + class_offsets[predicted class]. */
+export interface CorrectnessModel {
+  method: 'logistic';
+  features: CorrectnessFeature[];
+  intercept: number;
+  terms: CorrectnessTerm[];
+  /** One per class (output.num_classes). */
+  class_offsets: number[];
+  /** What it was fitted on. */
+  source?: string;
+  samples?: number;
 }
 
 export interface Provenance {

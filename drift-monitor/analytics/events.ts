@@ -2,6 +2,7 @@
  * The parts of the Avro records (schemas/prediction.avsc, schemas/feedback.avsc) that the analytics read.
  * Structural subsets, so a fully decoded Prediction or Feedback can be passed as is.
  */
+import type { ImageQuality } from '../../models/runtime/preprocess/image-quality.ts';
 
 export type Variant = 'served' | 'shadow';
 
@@ -17,7 +18,8 @@ export interface PredictionInput {
   /** Best first; scores are probabilities. Absent in records built without it (the estimate then uses `confidence` alone). */
   top_k?: readonly { score: number }[];
   timings: { total_ms: number };
-  input_stats: { brightness: number; contrast: number; width: number; height: number };
+  /** quality: the image's quality features (schemas/prediction.avsc); null or absent from older consumers. */
+  input_stats: { brightness: number; contrast: number; width: number; height: number; quality?: ImageQuality | null };
   /** Event time (ms since epoch); windows are cut on it. */
   predicted_at: number;
 }

@@ -16,7 +16,8 @@
  * and are taken as sharing it evenly (exact when at most one class is missing; for T > 1 the even split gives the
  * lowest calibrated top-1 possible, for T < 1 the highest).
  */
-import type { ModelManifest } from '../../models/manifest.ts';
+import type { CorrectnessFeature, CorrectnessModel, ModelManifest } from '../../models/manifest.ts';
+import type { ImageQuality } from '../../models/runtime/preprocess/image-quality.ts';
 import { normalQuantile } from './stats.ts';
 
 /**
@@ -54,6 +55,12 @@ export interface ModelCalibration {
   atc_negative_entropy_threshold?: number;
   /** Validation accuracy minus the validation mean calibrated top-1 probability (Difference of Confidences). */
   doc_offset?: number;
+  /**
+   * Per-prediction correctness model (models/training/correctness.py): where the manifest has one, a prediction
+   * that carries the image's quality features counts with P(correct) from it instead of its calibrated top-1
+   * probability (v2 stays confident under noise and blur; the quality features see them).
+   */
+  correctness?: CorrectnessModel;
 }
 
 /** What a manifest's calibration gives the estimators; undefined without one. */
@@ -67,6 +74,7 @@ export function calibrationOf(manifest: ModelManifest): ModelCalibration | undef
     ...(c.atc_max_probability_threshold !== undefined ? { atc_max_probability_threshold: c.atc_max_probability_threshold } : {}),
     ...(c.atc_negative_entropy_threshold !== undefined ? { atc_negative_entropy_threshold: c.atc_negative_entropy_threshold } : {}),
     ...doc,
+    ...(c.correctness ? { correctness: c.correctness } : {}),
   };
 }
 
@@ -123,20 +131,80 @@ export function negativeEntropy(d: CalibratedDistribution): number {
   return d.top.reduce((a, q) => a + plogp(q), 0) + d.missing * plogp(d.missing_each);
 }
 
+/** What a prediction says about its image: input_stats of the Prediction record. */
+export interface ImageStats {
+  brightness: number;
+  contrast: number;
+  /** Absent (or null) in predictions of consumers older than the feature. */
+  quality?: ImageQuality | null;
+}
+
+const PROBABILITY_CLIP = 1e-6;
+
+/** The correctness model's inputs (models/training/correctness.py model_features); null without quality features. */
+export function correctnessFeatures(probability: number, stats: ImageStats): Record<CorrectnessFeature, number> | null {
+  const q = stats.quality;
+  if (!q) return null;
+  const p = Math.min(1 - PROBABILITY_CLIP, Math.max(PROBABILITY_CLIP, probability));
+  const f: Record<CorrectnessFeature, number> = {
+    logit_probability: Math.log(p / (1 - p)),
+    brightness: stats.brightness,
+    contrast: stats.contrast,
+    noise: q.noise,
+    zero_fraction: q.zero_fraction,
+    log_sharpness: Math.log(Math.max(q.sharpness, 1e-6)),
+    log_blockiness: Math.log(q.blockiness),
+    residual_median: q.residual_median,
+    dark_nonzero: q.dark_nonzero,
+    dark_step: q.dark_step,
+  };
+  return Object.values(f).every(Number.isFinite) ? f : null;
+}
+
+/** P(correct) under a correctness model: sigmoid(intercept + Σ terms + the predicted class's offset). */
+export function correctnessProbability(model: CorrectnessModel, f: Record<CorrectnessFeature, number>, predictedIndex: number): number {
+  let z = model.intercept + (model.class_offsets[predictedIndex] ?? 0);
+  for (const t of model.terms) {
+    let v = f[t.feature];
+    if (t.hinge_at !== undefined) v = Math.max(0, v - t.hinge_at);
+    if (t.times !== undefined) v *= f[t.times];
+    z += t.coefficient * v;
+  }
+  return 1 / (1 + Math.exp(-Math.max(-30, Math.min(30, z))));
+}
+
+/**
+ * What one prediction adds to its window's expected accuracy: P(correct) from the manifest's correctness model
+ * when it has one and the prediction carries quality features, else the calibrated top-1 probability; null when
+ * the scores are not probabilities.
+ */
+export function expectedCorrectness(topScores: readonly number[], predictedIndex: number, stats: ImageStats | undefined, c: ModelCalibration): number | null {
+  const probability = calibratedTopProbability(topScores, c);
+  if (probability === null || !c.correctness || !stats) return probability;
+  const f = correctnessFeatures(probability, stats);
+  return f ? correctnessProbability(c.correctness, f, predictedIndex) : probability;
+}
+
 /** The per-prediction scores the estimators use. */
 export interface PredictionScores {
   /** Calibrated top-1 probability. */
   probability: number;
   negative_entropy: number;
+  /** P(correct) from the manifest's correctness model; absent without one or without quality features. */
+  correctness?: number;
 }
 
-export function predictionScores(topScores: readonly number[], c: ModelCalibration): PredictionScores | null {
+export function predictionScores(topScores: readonly number[], c: ModelCalibration, image?: { predicted_index: number; stats: ImageStats }): PredictionScores | null {
   const d = calibratedDistribution(topScores, c);
-  return d ? { probability: d.top[0]!, negative_entropy: negativeEntropy(d) } : null;
+  if (!d) return null;
+  const scores: PredictionScores = { probability: d.top[0]!, negative_entropy: negativeEntropy(d) };
+  const f = c.correctness && image ? correctnessFeatures(d.top[0]!, image.stats) : null;
+  if (f && c.correctness && image) scores.correctness = correctnessProbability(c.correctness, f, image.predicted_index);
+  return scores;
 }
 
 /** The label-free accuracy estimators compared by drift-monitor/evaluation/label-free.ts. */
-export const ESTIMATORS = ['mean_probability', 'doc', 'atc_max_probability', 'atc_negative_entropy'] as const;
+export const ESTIMATORS = ['mean_probability', 'doc', 'atc_max_probability', 'atc_negative_entropy', 'correctness_model'] as const;
 export type EstimatorName = (typeof ESTIMATORS)[number];
 
 /**
@@ -144,7 +212,8 @@ export type EstimatorName = (typeof ESTIMATORS)[number];
  * it needs (older manifests have no ATC thresholds or DoC offset) or there are no scores.
  * - mean_probability: mean calibrated top-1 probability (confidence-based performance estimation);
  * - doc: the same shifted by the validation gap between accuracy and mean probability;
- * - atc_*: the share of predictions whose score is above the validation-fitted threshold.
+ * - atc_*: the share of predictions whose score is above the validation-fitted threshold;
+ * - correctness_model: mean P(correct) from the manifest's correctness model (null unless every score has it).
  */
 export function estimate(scores: readonly PredictionScores[], c: ModelCalibration, estimator: EstimatorName): number | null {
   if (scores.length === 0) return null;
@@ -162,6 +231,8 @@ export function estimate(scores: readonly PredictionScores[], c: ModelCalibratio
       const t = c.atc_negative_entropy_threshold;
       return t === undefined ? null : scores.filter((s) => s.negative_entropy > t).length / n;
     }
+    case 'correctness_model':
+      return scores.every((s) => s.correctness !== undefined) ? scores.reduce((a, s) => a + s.correctness!, 0) / n : null;
   }
 }
 

@@ -17,7 +17,7 @@ import {
   type ReferenceLookup,
   type WarmupBaseline,
 } from './reference.ts';
-import { addCalibrated, calibratedTopProbability, type CalibrationLookup } from './label-free.ts';
+import { addCalibrated, expectedCorrectness, type CalibrationLookup } from './label-free.ts';
 import { createReservoir, offer } from './reservoir.ts';
 import { modelKey, streamIdOf, streamKey, type StreamId } from './stream-id.ts';
 import { summariseWindow, type OpenWindow, type WindowSummary } from './window-summary.ts';
@@ -223,7 +223,7 @@ function countCalibrated(window: OpenWindow, p: PredictionInput, ctx: WindowCont
   const calibration = ctx.calibrationFor?.(p.model_name, p.model_version);
   if (!calibration) return;
   const scores = Array.isArray(p.top_k) && p.top_k.length > 0 ? p.top_k.map((s) => s.score) : [p.confidence];
-  const c = calibratedTopProbability(scores, calibration);
+  const c = expectedCorrectness(scores, p.predicted_index, p.input_stats, calibration);
   // A window opened by an older version (restored from a snapshot) has no sums: it starts them here.
   if (c !== null) addCalibrated((window.calibrated ??= { count: 0, sum: 0, squares: 0 }), c);
 }

@@ -29,7 +29,7 @@ export interface LoadedReferences {
   lookup: ReferenceLookup;
   /** `name/version` of each model with a reference, for the start log. */
   models: string[];
-  /** Temperatures of the models whose manifest has a calibration (label-free accuracy). */
+  /** Temperatures (and correctness models) of the models whose manifest has a calibration (label-free accuracy). */
   calibration: CalibrationLookup;
   /** `name/version` of each model with a calibration, for the start log. */
   calibrated: string[];
@@ -52,7 +52,11 @@ export async function loadReferences(paths: readonly string[]): Promise<LoadedRe
     const earlier = seen.get(key);
     if (earlier) throw new Error(`model ${key} has two manifests, ${earlier} and ${path}; list one of them in DRIFT_MANIFESTS`);
     seen.set(key, path);
-    if (manifest.calibration) calibrations.set(key, { temperature: manifest.calibration.temperature, num_classes: manifest.output.num_classes });
+    if (manifest.calibration) {
+      const c = manifest.calibration;
+      // The correctness model, where the manifest has one, replaces the mean calibrated probability (label-free.ts).
+      calibrations.set(key, { temperature: c.temperature, num_classes: manifest.output.num_classes, ...(c.correctness ? { correctness: c.correctness } : {}) });
+    }
     // A manifest without a reference leaves the model to the warm-up baseline (lookup answers undefined).
     if (manifest.reference) byModel.set(key, { reference: { labels: manifest.labels, reference: manifest.reference }, path });
   }

@@ -3,7 +3,7 @@
  * every problem at once, each naming its field, so a bad manifest is fixed in one go.
  */
 import { PipelineError } from '../../platform/errors.ts';
-import { INPUT_DTYPES, OUTPUT_KINDS, PRECISIONS, RESIZE_MODES, type HistogramReference, type ModelManifest } from '../manifest.ts';
+import { CORRECTNESS_FEATURES, INPUT_DTYPES, OUTPUT_KINDS, PRECISIONS, RESIZE_MODES, type HistogramReference, type ModelManifest } from '../manifest.ts';
 
 type Json = Record<string, unknown>;
 
@@ -148,10 +148,10 @@ function checkManifest(c: Checker, m: Json): void {
   }
 
   if (m.reference !== undefined) checkReference(c, m.reference, classes);
-  if (m.calibration !== undefined) checkCalibration(c, m.calibration, output?.kind);
+  if (m.calibration !== undefined) checkCalibration(c, m.calibration, output?.kind, classes);
 }
 
-function checkCalibration(c: Checker, value: unknown, kind: unknown): void {
+function checkCalibration(c: Checker, value: unknown, kind: unknown, classes: number | undefined): void {
   const calibration = c.object(value, 'calibration');
   if (!calibration) return;
   c.oneOf(calibration.method, 'calibration.method', ['temperature']);
@@ -167,8 +167,35 @@ function checkCalibration(c: Checker, value: unknown, kind: unknown): void {
   }
   // Σ q log q of a distribution lies in [−log(classes), 0].
   if (calibration.atc_negative_entropy_threshold !== undefined) c.number(calibration.atc_negative_entropy_threshold, 'calibration.atc_negative_entropy_threshold', { max: 0 });
+  if (calibration.correctness !== undefined) checkCorrectness(c, calibration.correctness, classes);
   // Independent sigmoid scores have no single top-1 probability to rescale.
   if (kind === 'sigmoid') c.fail('calibration', 'absent for output.kind "sigmoid" (temperature scaling calibrates a softmax)', value);
+}
+
+function checkCorrectness(c: Checker, value: unknown, classes: number | undefined): void {
+  const model = c.object(value, 'calibration.correctness');
+  if (!model) return;
+  c.oneOf(model.method, 'calibration.correctness.method', ['logistic']);
+  c.number(model.intercept, 'calibration.correctness.intercept');
+  if (!Array.isArray(model.features) || !model.features.every((f) => (CORRECTNESS_FEATURES as readonly unknown[]).includes(f))) {
+    c.fail('calibration.correctness.features', `an array of ${CORRECTNESS_FEATURES.join(', ')}`, model.features);
+  }
+  if (!Array.isArray(model.terms) || model.terms.length === 0) {
+    c.fail('calibration.correctness.terms', 'a non-empty array', model.terms);
+  } else {
+    model.terms.forEach((t: unknown, i: number) => {
+      const field = `calibration.correctness.terms[${i}]`;
+      const term = c.object(t, field);
+      if (!term) return;
+      c.oneOf(term.feature, `${field}.feature`, CORRECTNESS_FEATURES);
+      if (term.times !== undefined) c.oneOf(term.times, `${field}.times`, CORRECTNESS_FEATURES);
+      if (term.hinge_at !== undefined) c.number(term.hinge_at, `${field}.hinge_at`);
+      c.number(term.coefficient, `${field}.coefficient`);
+    });
+  }
+  c.numberArray(model.class_offsets, 'calibration.correctness.class_offsets', classes);
+  if (model.samples !== undefined) c.number(model.samples, 'calibration.correctness.samples', { min: 1, integer: true });
+  if (model.source !== undefined) c.string(model.source, 'calibration.correctness.source');
 }
 
 function checkLineage(c: Checker, value: unknown): void {

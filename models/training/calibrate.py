@@ -18,6 +18,11 @@ other classes sharing the rest evenly, re-tempered with T), also give the valida
 calibrated top-1 probability (Difference of Confidences) and the Average Thresholded Confidence thresholds
 (Garg et al., ICLR 2022): for the calibrated top-1 probability and for the negative entropy of the calibrated
 distribution, the threshold above which the share of validation predictions equals the validation accuracy.
+
+The calibration also gains `correctness` (models/training/correctness.py): a logistic model of P(correct) from the
+calibrated top-1 probability and per-image quality features, fitted on the same validation split under a randomized
+covariate-shift suite whose severities avoid those drift-monitor/evaluation/shifts.ts evaluates. The drift monitor
+uses it, where present, instead of the mean calibrated probability. `--no-correctness` leaves it out.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+import correctness as cm
 import fashion_mnist as fm
 import manifest as mf
 from fit import normalise
@@ -121,7 +127,7 @@ def atc_threshold(scores: np.ndarray, accuracy: float) -> float:
     return float((ordered[k - 1] + ordered[k]) / 2.0)
 
 
-def calibration_field(version: str, data_dir: Path, threads: int) -> dict[str, object]:
+def calibration_field(version: str, data_dir: Path, threads: int, with_correctness: bool = True) -> dict[str, object]:
     manifest_path = mf.REPO_ROOT / "models" / MODEL_NAME / version / mf.MANIFEST_FILE
     manifest = json.loads(manifest_path.read_text())
     lineage, spec = manifest["lineage"], manifest["input"]
@@ -151,7 +157,7 @@ def calibration_field(version: str, data_dir: Path, threads: int) -> dict[str, o
         f"negative entropy {(negative_entropy > thresholds['atc_negative_entropy_threshold']).mean():.4f}",
         flush=True,
     )
-    return {
+    field: dict[str, object] = {
         "method": "temperature",
         "temperature": temperature,
         "source": (
@@ -166,6 +172,32 @@ def calibration_field(version: str, data_dir: Path, threads: int) -> dict[str, o
         "validation_mean_probability": round(float(probability.mean()), THRESHOLD_DECIMALS),
         **thresholds,
     }
+    if with_correctness:
+        field["correctness"] = correctness_field(version, classifier, val_split, mean, std, temperature, lineage["seed"])
+    return field
+
+
+def correctness_field(version: str, classifier: OnnxClassifier, val_split: fm.Split, mean: float, std: float, temperature: float, seed: int) -> dict[str, object]:
+    """The correctness model on the validation split under the shift suite (correctness.py)."""
+
+    def score(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        logits = classifier.logits(normalise(images, mean, std).numpy())
+        probability, _ = served_scores(logits, temperature)
+        return probability, logits.argmax(axis=1)
+
+    features, predicted, correct = cm.suite(val_split.images, val_split.labels, score)
+    model = cm.fit(features, predicted, correct)
+    p = cm.predict(model, features, predicted)
+    print(f"[{version}] correctness model: {len(model['terms'])} terms, suite accuracy {correct.mean():.4f}, mean P(correct) {p.mean():.4f}", flush=True)
+    return {
+        **model,
+        "source": (
+            f"held-out validation split ({len(val_split.labels)} images, seed {seed}) under a randomized covariate-shift suite: "
+            f"{cm.WINDOWS} windows of {cm.WINDOW_SIZE}, families {', '.join(cm.FAMILIES)}, severities away from the evaluated ones "
+            f"(suite seed {cm.SUITE_SEED}); logistic regression by models/training/correctness.py"
+        ),
+        "samples": int(len(correct)),
+    }
 
 
 def main() -> None:
@@ -174,9 +206,10 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=fm.DEFAULT_DIR)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--check", action="store_true", help="print the fitted values, write nothing")
+    parser.add_argument("--no-correctness", action="store_true", help="leave out the correctness model (fitting it takes minutes)")
     args = parser.parse_args()
     for version in VERSIONS if args.version == "all" else [args.version]:
-        field = calibration_field(version, args.data_dir, args.threads)
+        field = calibration_field(version, args.data_dir, args.threads, not args.no_correctness)
         print(json.dumps(field), flush=True)
         if args.check:
             continue

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseManifestJson } from '../../../models/loader/parse-manifest.ts';
 import { validateManifest } from '../../../models/loader/validate-manifest.ts';
-import type { Calibration } from '../../../models/manifest.ts';
+import type { Calibration, CorrectnessModel } from '../../../models/manifest.ts';
 import { validManifest } from '../inference/fixtures.ts';
 
 const CALIBRATION: Calibration = { method: 'temperature', temperature: 1.2, source: 'validation split', samples: 5000, test_ece_before: 0.02, test_ece_after: 0.01 };
@@ -45,6 +45,20 @@ describe('manifest calibration (optional)', () => {
     }
   });
 
+  it('takes a correctness model, optional, and names its bad fields', () => {
+    const correctness: CorrectnessModel = {
+      method: 'logistic', features: ['logit_probability', 'noise'], intercept: 1.5,
+      terms: [{ feature: 'logit_probability', coefficient: 0.9 }, { feature: 'noise', hinge_at: 0.05, coefficient: -20 }, { feature: 'noise', times: 'logit_probability', coefficient: -3 }],
+      class_offsets: [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9], source: 'validation split under a shift suite', samples: 900000,
+    };
+    expect(validateManifest(validManifest({ calibration: { ...CALIBRATION, correctness } }), 'x').calibration?.correctness).toEqual(correctness);
+    const bad = { method: 'probit', features: ['colour'], intercept: Number.NaN, terms: [{ feature: 'hue', times: 'size', hinge_at: 'x', coefficient: null }], class_offsets: [0, 1], samples: 0 };
+    const message = refusal(validManifest({ calibration: { ...CALIBRATION, correctness: bad as unknown as CorrectnessModel } }));
+    for (const field of ['method', 'features', 'intercept', 'terms[0].feature', 'terms[0].times', 'terms[0].hinge_at', 'terms[0].coefficient', 'class_offsets', 'samples']) {
+      expect(message).toContain(`calibration.correctness.${field}`);
+    }
+  });
+
   it('refuses a temperature for independent sigmoid scores', () => {
     const m = validManifest({ calibration: CALIBRATION });
     expect(refusal({ ...m, output: { ...m.output, kind: 'sigmoid' } })).toMatch(/calibration must be absent for output.kind "sigmoid"/);
@@ -64,6 +78,14 @@ describe('manifest calibration (optional)', () => {
       expect(Math.abs(manifest.calibration!.validation_accuracy! - manifest.metrics!.validation_accuracy)).toBeLessThan(0.005);
       expect(manifest.calibration?.atc_max_probability_threshold).toBeDefined();
       expect(manifest.calibration?.atc_negative_entropy_threshold).toBeDefined();
+    }
+    // The correctness model (models/training/correctness.py) for the two models the label-free goal is pinned on.
+    for (const version of ['v1', 'v2']) {
+      const path = new URL(`../../../models/fashion-mnist/${version}/manifest.json`, import.meta.url);
+      const c = parseManifestJson(readFileSync(path, 'utf8'), path.pathname).calibration?.correctness;
+      expect(c?.method).toBe('logistic');
+      expect(c?.class_offsets).toHaveLength(10);
+      expect(c?.terms.length).toBeGreaterThan(50);
     }
   });
 });
