@@ -5,14 +5,15 @@
  * label fed to the drift monitor's analytics (label feedback joined first, so every prediction is labelled),
  * and its DriftReports read back: per window the measured accuracy beside the expected accuracy.
  *
- *   npx tsx drift-monitor/evaluation/label-free.ts [--versions v1,v2] [--shifts none,dark,...] [--limit N] [--window 500]
+ *   npx tsx drift-monitor/evaluation/label-free.ts [--versions v1,v2] [--shifts none,dark,...] [--limit N] [--window 500] [--goal-fixture PATH]
  *
  * Prints one JSON object: per version and shift the true accuracy, the estimate, their difference in points,
  * and per window the mean and largest absolute difference and how often the window's interval held; and the same
  * differences for every estimator of label-free.ts (ESTIMATORS) side by side, computed from the same predictions
  * over the same windows. On stderr, a markdown table of those (whole-set error and window-level MAE per estimator).
  */
-import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
@@ -20,13 +21,14 @@ import { MANIFEST_FILE } from '../../models/loader/model-location.ts';
 import { parseManifestJson } from '../../models/loader/parse-manifest.ts';
 import type { ModelManifest } from '../../models/manifest.ts';
 import { allocateBatch } from '../../models/runtime/preprocess/batch-tensor.ts';
+import type { ImageQuality } from '../../models/runtime/preprocess/image-quality.ts';
 import { preprocessInto } from '../../models/runtime/preprocess/preprocess-image.ts';
 import { runBatch } from '../../models/runtime/run-batch.ts';
 import { createSession, defaultSessionConfig } from '../../models/runtime/session.ts';
 import { readFashionMnist } from '../../scripts/samples/fashion-mnist.ts';
 import { applyFeedback, applyPrediction, createDriftState, driftConfig, type DriftContext } from '../analytics/drift-state.ts';
 import type { PredictionInput } from '../analytics/events.ts';
-import { calibrationOf, estimate, ESTIMATORS, INPUT_DRIFT_METRICS, OUTPUT_DRIFT_METRICS, predictionScores, trafficDrifted, type EstimatorName, type PredictionScores } from '../analytics/label-free.ts';
+import { calibrationOf, estimate, ESTIMATORS, expectedCorrectness, INPUT_DRIFT_METRICS, OUTPUT_DRIFT_METRICS, predictionScores, trafficDrifted, type EstimatorName, type PredictionScores } from '../analytics/label-free.ts';
 import type { WindowSummary } from '../analytics/window-summary.ts';
 import { loadReferences } from '../service/references.ts';
 import { encode, SHIFT_DESCRIPTIONS, SHIFT_NAMES, shiftedItems, type ShiftName, type TestImages } from './shifts.ts';
@@ -39,7 +41,7 @@ const T0 = Date.UTC(2026, 0, 1);
 export interface ServedModel {
   manifest: ModelManifest;
   manifestPath: string;
-  score(images: Buffer[]): Promise<{ top: { index: number; label: string; score: number }[]; brightness: number; contrast: number }[]>;
+  score(images: Buffer[]): Promise<{ top: { index: number; label: string; score: number }[]; brightness: number; contrast: number; quality: ImageQuality | null }[]>;
   release(): Promise<void>;
 }
 
@@ -59,7 +61,7 @@ export async function serveModel(version: string): Promise<ServedModel> {
         const chunk = images.slice(start, start + BATCH);
         const stats = await Promise.all(chunk.map((bytes, slot) => preprocessInto(bytes, manifest.input, batch, slot, { maxPixels: 1_000_000 })));
         const predictions = await runBatch(session, manifest, batch, chunk.length, TOP_K);
-        out.push(...predictions.map((p, i) => ({ top: p.top, brightness: stats[i]!.brightness, contrast: stats[i]!.contrast })));
+        out.push(...predictions.map((p, i) => ({ top: p.top, brightness: stats[i]!.brightness, contrast: stats[i]!.contrast, quality: stats[i]!.quality ?? null })));
       }
       return out;
     },
@@ -87,7 +89,10 @@ export interface ShiftResult {
   images: number;
   /** Accuracy of every prediction against its label. */
   true_accuracy: number;
-  /** Mean calibrated top-1 probability over every prediction (label-free). */
+  /**
+   * The drift monitor's expected accuracy over every prediction (label-free): the mean P(correct) of the manifest's
+   * correctness model where it has one, else the mean calibrated top-1 probability.
+   */
   expected_accuracy: number;
   /** The same with the raw (uncalibrated) top-1 probability. */
   mean_confidence: number;
@@ -108,6 +113,18 @@ export interface ShiftResult {
   kept_window_max_abs_error_points: number | null;
   /** Every estimator on the same predictions and windows (null where the manifest lacks what it needs). */
   estimators: Record<EstimatorName, EstimatorResult | null>;
+  /** The first predictions' inputs and what each added to the expected accuracy (only when asked for: `samples`). */
+  samples?: GoalSample[];
+}
+
+/** One prediction as the drift monitor saw it, and its expected correctness (the goal fixture pins these). */
+export interface GoalSample {
+  top: number[];
+  predicted_index: number;
+  brightness: number;
+  contrast: number;
+  quality: ImageQuality | null;
+  expected: number;
 }
 
 export interface EstimatorResult {
@@ -150,7 +167,7 @@ export function compareEstimators(scores: readonly PredictionScores[], correct: 
 }
 
 /** Scores one shifted set with one model and runs the predictions and their labels through the drift monitor's analytics. */
-export async function evaluateShift(model: ServedModel, set: TestImages, shift: ShiftName, o: { limit?: number; window?: number; seed?: number } = {}): Promise<ShiftResult> {
+export async function evaluateShift(model: ServedModel, set: TestImages, shift: ShiftName, o: { limit?: number; window?: number; seed?: number; samples?: number } = {}): Promise<ShiftResult> {
   const items = shiftedItems(set, shift, o.seed ?? 16, o.limit);
   const bytes = await Promise.all(items.map((item) => encode(item, set.size, shift)));
   const scored = await model.score(bytes);
@@ -174,7 +191,7 @@ export async function evaluateShift(model: ServedModel, set: TestImages, shift: 
     const p: PredictionInput = {
       request_id: id, model_name: model.manifest.name, model_version: model.manifest.version, experiment_id: null, shadow: false,
       predicted_index: best.index, predicted_label: best.label, confidence: best.score, top_k: s.top, timings: { total_ms: 1 },
-      input_stats: { brightness: s.brightness, contrast: s.contrast, width: set.size, height: set.size }, predicted_at: at,
+      input_stats: { brightness: s.brightness, contrast: s.contrast, width: set.size, height: set.size, quality: s.quality }, predicted_at: at,
     };
     reports.push(...applyPrediction(state, p, ctx));
   });
@@ -193,7 +210,7 @@ export async function evaluateShift(model: ServedModel, set: TestImages, shift: 
   const sum = windows.reduce((a, w) => a + w.expected * w.count, 0) + (open?.calibrated?.sum ?? 0);
   const confidence = scored.reduce((a, s) => a + s.top[0]!.score, 0) / n;
   const calibration = calibrationOf(model.manifest);
-  const scores = calibration ? scored.map((s) => predictionScores(s.top.map((t) => t.score), calibration)!) : [];
+  const scores = calibration ? scored.map((s) => predictionScores(s.top.map((t) => t.score), calibration, { predicted_index: s.top[0]!.index, stats: s })!) : [];
   const estimators = compareEstimators(scores, scored.map((s, i) => s.top[0]!.index === items[i]!.label), model.manifest, o.window ?? 500);
   return {
     version: model.manifest.version,
@@ -213,7 +230,21 @@ export async function evaluateShift(model: ServedModel, set: TestImages, shift: 
     windows_with_traffic_drift: windows.length ? round((windows.length - kept.length) / windows.length, 3) : null,
     kept_window_max_abs_error_points: kept.length ? round(Math.max(...kept.map((w) => Math.abs(w.expected - w.measured) * 100)), 2) : null,
     estimators,
+    ...(o.samples && calibration
+      ? {
+          samples: scored.slice(0, o.samples).map((x) => ({
+            top: x.top.map((t) => t.score), predicted_index: x.top[0]!.index, brightness: x.brightness, contrast: x.contrast, quality: x.quality,
+            expected: expectedCorrectness(x.top.map((t) => t.score), x.top[0]!.index, x, calibration)!,
+          })),
+        }
+      : {}),
   };
+}
+
+/** Fingerprint of a manifest's correctness model (the goal fixture records which coefficients it was made with). */
+export function correctnessFingerprint(manifest: ModelManifest): string | null {
+  const c = manifest.calibration?.correctness;
+  return c ? createHash('sha256').update(JSON.stringify(c)).digest('hex') : null;
 }
 
 export async function loadTestSet(): Promise<TestImages> {
@@ -239,6 +270,28 @@ export function markdownTable(results: readonly ShiftResult[]): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** Predictions per shift whose inputs and expected correctness the goal fixture keeps. */
+const GOAL_SAMPLES = 8;
+
+/**
+ * What test/unit/drift-monitor/label-free-goal.test.ts pins: per version and shift the whole-set error and the
+ * window MAE of the drift monitor's expected accuracy, the correctness models they were measured with, and a few
+ * predictions' inputs with the expected correctness the estimator gave them (so a change to the estimator's code
+ * or coefficients fails the test until this is regenerated and meets the goal again).
+ */
+export function goalFixture(results: readonly ShiftResult[], fingerprints: Record<string, string | null>, window: number): object {
+  return {
+    generated_by: `npx tsx drift-monitor/evaluation/label-free.ts --goal-fixture test/unit/drift-monitor/label-free-goal.json (window ${window})`,
+    correctness_fingerprints: fingerprints,
+    results: results.map((r) => ({
+      version: r.version, shift: r.shift, images: r.images, true_accuracy: r.true_accuracy, expected_accuracy: r.expected_accuracy, error_points: r.error_points,
+      window_mean_abs_error_points: r.window_mean_abs_error_points, window_max_abs_error_points: r.window_max_abs_error_points,
+      mean_probability_error_points: r.estimators.mean_probability?.error_points ?? null,
+      samples: r.samples ?? [],
+    })),
+  };
+}
+
 function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
@@ -250,19 +303,23 @@ async function main(args: string[]): Promise<void> {
   for (const s of shifts) if (!SHIFT_NAMES.includes(s)) throw new Error(`unknown shift "${s}"; expected one of ${SHIFT_NAMES.join(', ')}`);
   const limit = option(args, '--limit');
   const window = Number(option(args, '--window') ?? 500);
+  const fixture = option(args, '--goal-fixture');
+  const fingerprints: Record<string, string | null> = {};
   const set = await loadTestSet();
   const results: ShiftResult[] = [];
   for (const version of versions) {
     const model = await serveModel(version);
     for (const shift of shifts) {
-      const r = await evaluateShift(model, set, shift, { limit: limit === undefined ? undefined : Number(limit), window });
+      const r = await evaluateShift(model, set, shift, { limit: limit === undefined ? undefined : Number(limit), window, samples: fixture ? GOAL_SAMPLES : 0 });
       results.push(r);
       process.stderr.write(`${version} ${shift}: true ${(r.true_accuracy * 100).toFixed(2)} %, expected ${(r.expected_accuracy * 100).toFixed(2)} % (${r.error_points >= 0 ? '+' : ''}${r.error_points} pp)\n`);
     }
+    fingerprints[version] = correctnessFingerprint(model.manifest);
     await model.release();
   }
+  if (fixture) await writeFile(fixture, `${JSON.stringify(goalFixture(results, fingerprints, window))}\n`);
   process.stderr.write(markdownTable(results));
-  const table = results.map(({ windows: _windows, ...rest }) => rest);
+  const table = results.map(({ windows: _windows, samples: _samples, ...rest }) => rest);
   process.stdout.write(`${JSON.stringify({ window, table, windows: results.map((r) => ({ version: r.version, shift: r.shift, windows: r.windows })) }, null, 2)}\n`);
 }
 
