@@ -3,7 +3,7 @@ import { loadModel, type LoadedModel } from '../models/loader/load-model.ts';
 import { ModelRegistry } from '../models/loader/model-registry.ts';
 import { connectClients } from '../platform/clients.ts';
 import { startLanedStreamLoops } from '../platform/consumer/laned-stream-loops.ts';
-import { ensureTopics, produceBudget } from '../platform/kafka.ts';
+import { createKafka, ensureTopics, produceBudget } from '../platform/kafka.ts';
 import { createS3Client } from '../platform/s3.ts';
 import { runService } from '../platform/service.ts';
 import { fetchWithRetry } from './fetch/fetch-image.ts';
@@ -76,7 +76,7 @@ await runService({
     const budgetBytes = await produceBudget(clients.admin, [topics.predictions, topics.dlq], s.stream.produceMaxBytes);
     const loop = await startLanedStreamLoops({
       service: `inference-${label}`, kafka: clients.kafka, admin: clients.admin, producer, serde, dlqTopic: topics.dlq,
-      groupId: s.groupId, topics: laneTopics, lanes: s.lanes,
+      groupId: s.groupId, topics: laneTopics, lanes: s.lanes, highLaneKafka: () => createKafka(s.kafka, log),
       consumerConfig: s.consumerFetch,
       process: inferChunkProcessor({
         serde, models, label, predictionsTopic: topics.predictions, metrics, consumerGroup: s.groupId,

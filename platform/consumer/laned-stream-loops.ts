@@ -5,6 +5,7 @@
  * committed (what one consumer for both lanes cost: a p95 of 5-9× idle behind a backlog). The loops take turns
  * through one LaneScheduler; a subscription-aware assignor gives each loop only its lane's partitions.
  */
+import type { Kafka } from 'kafkajs';
 import { LaneScheduler, type LaneSettings } from './lane-scheduler.ts';
 import { startStreamLoop, type StreamLoop, type StreamLoopOptions } from './stream-loop.ts';
 import { LANES, type Lane } from '../topics.ts';
@@ -16,6 +17,12 @@ export interface LanedStreamLoopsOptions extends Omit<StreamLoopOptions, 'topics
   /** Each lane's topic. */
   topics: Record<Lane, string>;
   lanes: LaneSettings;
+  /**
+   * A second kafkajs client for the high lane's consumer. kafkajs keeps the committed offsets of a group in one map
+   * shared by every consumer of a client, and a consumer's rebalance deletes the map's other topics: two lanes of one
+   * group on one client crashed the other lane's next fetch ("Cannot read properties of undefined (reading '0')").
+   */
+  highLaneKafka: () => Kafka;
 }
 
 export interface LanedStreamLoops {
@@ -29,7 +36,7 @@ export interface LanedStreamLoops {
 export async function startLanedStreamLoops(o: LanedStreamLoopsOptions): Promise<LanedStreamLoops> {
   const scheduler = new LaneScheduler({ normalMinShare: o.lanes.normalMinShare, windowRecords: LANE_WINDOW_CHUNKS * o.maxBatchSize });
   const start = (lane: Lane): Promise<StreamLoop> => startStreamLoop({
-    ...o, topics: [o.topics[lane]], lane: { lane, scheduler }, logger: o.logger.child({ lane }),
+    ...o, kafka: lane === 'high' ? o.highLaneKafka() : o.kafka, topics: [o.topics[lane]], lane: { lane, scheduler }, logger: o.logger.child({ lane }),
   });
   // Both at once, so that they usually join the group in the same rebalance instead of one after the other.
   const [high, normal] = await Promise.allSettled([start('high'), start('normal')]);
