@@ -22,7 +22,10 @@ const SAMPLES: Record<SchemaName, unknown> = {
     stickiness_key: null, predicted_index: 3, predicted_label: 'Dress', confidence: 0.75,
     top_k: [{ index: 3, label: 'Dress', score: 0.75 }, { index: 0, label: 'T-shirt/top', score: 0.25 }],
     timings: { queue_wait_ms: 1.5, fetch_ms: 2, preprocess_ms: 0.5, inference_ms: 4, total_ms: 9 },
-    input_stats: { width: 28, height: 28, channels: 1, bytes: 300, brightness: 0.28, contrast: 0.35 },
+    input_stats: {
+      width: 28, height: 28, channels: 1, bytes: 300, brightness: 0.28, contrast: 0.35,
+      quality: { noise: 0.02, residual_median: 0.05, zero_fraction: 0.5, sharpness: 1.7, blockiness: 1.01, dark_nonzero: 0.1, dark_step: 0.01 },
+    },
     batch_size: 32, submitted_at: now, predicted_at: now + 9, consumer_id: 'c-1', fallback: true, cached: true,
   },
   DeadLetter: {
@@ -58,7 +61,7 @@ const SAMPLES: Record<SchemaName, unknown> = {
 const ADDED_FIELDS: Partial<Record<SchemaName, { record?: string; fields: string[] }[]>> = {
   ImageRequest: [{ fields: ['model'] }, { fields: ['deadline'] }, { fields: ['priority'] }],
   RoutedRequest: [{ fields: ['fallback'] }, { fields: ['model'] }, { fields: ['deadline'] }, { fields: ['priority'] }],
-  Prediction: [{ fields: ['fallback'] }, { fields: ['cached'] }],
+  Prediction: [{ fields: ['fallback'] }, { fields: ['cached'] }, { record: 'InputStats', fields: ['quality'] }],
   ExperimentConfig: [{ fields: ['bucket_seed'] }, { record: 'Rule', fields: ['fallback'] }, { fields: ['model'] }, { record: 'Rule', fields: ['priority'] }],
   DriftReport: [{ fields: ['agreement_compared', 'agreement_agreed'] }, { fields: ['reference_source', 'reference_samples', 'expected_accuracy', 'expected_accuracy_ci_low', 'expected_accuracy_ci_high', 'calibrated_count', 'calibrated_square_mean'] }],
 };
