@@ -6,6 +6,7 @@
  * the router's version health, summed over both lanes.
  */
 import { AssignerProtocol, type GroupMember, type GroupMemberAssignment, type PartitionAssigner } from 'kafkajs';
+import { HIGH_LANE_SUFFIX } from '../topics.ts';
 
 export const SUBSCRIPTION_ASSIGNOR = 'SubscriptionRoundRobin';
 
@@ -35,13 +36,27 @@ export function assignBySubscription(
   return assignment;
 }
 
+/**
+ * Pure: whether the members' subscriptions are more than one version's lanes (a topic and its `.high` lane): two
+ * deployments or versions forced onto one group id.
+ */
+export function sharedByOthers(subscriptions: ReadonlyMap<string, readonly string[]>): boolean {
+  const bases = new Set([...subscriptions.values()].flat().map((t) => (t.endsWith(HIGH_LANE_SUFFIX) ? t.slice(0, -HIGH_LANE_SUFFIX.length) : t)));
+  return bases.size > 1;
+}
+
 export const subscriptionAssignor: PartitionAssigner = ({ cluster }) => ({
   name: SUBSCRIPTION_ASSIGNOR,
   version: 0,
   async assign({ members }: { members: GroupMember[]; topics: string[] }): Promise<GroupMemberAssignment[]> {
-    const subscriptions = new Map(members.map((m) => [m.memberId, AssignerProtocol.MemberMetadata.decode(m.memberMetadata)?.topics ?? []]));
+    const subscribed = new Map(members.map((m) => [m.memberId, AssignerProtocol.MemberMetadata.decode(m.memberMetadata)?.topics ?? []]));
+    const topics = [...new Set([...subscribed.values()].flat())];
+    // Others in the group: everyone is given every topic, as kafkajs' round-robin would, so that each member finds
+    // topics it does not read and stops with an error naming the shared group id (group-tracker.ts) instead of
+    // the deployments quietly sharing one lag, one KEDA trigger and one version health.
+    const subscriptions = sharedByOthers(subscribed) ? new Map([...subscribed.keys()].map((m) => [m, topics])) : subscribed;
     // The leader knows the metadata of its own topics only: another lane's topics are added to it.
-    await cluster.addMultipleTargetTopics([...new Set([...subscriptions.values()].flat())]);
+    await cluster.addMultipleTargetTopics(topics);
     const assignment = assignBySubscription(subscriptions, (topic) => cluster.findTopicPartitionMetadata(topic).map((p) => p.partitionId));
     return [...assignment].map(([memberId, partitions]) => ({
       memberId,

@@ -1,6 +1,6 @@
 import { AssignerProtocol, type Cluster } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { assignBySubscription, subscriptionAssignor, SUBSCRIPTION_ASSIGNOR } from '../../../../platform/consumer/subscription-assignor.ts';
+import { assignBySubscription, sharedByOthers, subscriptionAssignor, SUBSCRIPTION_ASSIGNOR } from '../../../../platform/consumer/subscription-assignor.ts';
 
 const NORMAL = 'images.requests.v1';
 const HIGH = 'images.requests.v1.high';
@@ -47,5 +47,26 @@ describe('subscriptionAssignor (kafkajs PartitionAssigner)', () => {
     expect(targets).toEqual([[NORMAL, HIGH]]);
     const decoded = Object.fromEntries(result.map((r) => [r.memberId, AssignerProtocol.MemberAssignment.decode(r.memberAssignment)?.assignment]));
     expect(decoded).toEqual({ n: { [NORMAL]: [0, 1] }, h: { [HIGH]: [0] } });
+  });
+});
+
+describe('sharedByOthers', () => {
+  it('tells one version\'s two lanes from two deployments (or versions) forced onto one group id', () => {
+    expect(sharedByOthers(new Map([['n', [NORMAL]], ['h', [HIGH]]]))).toBe(false);
+    expect(sharedByOthers(new Map([['a', [NORMAL]], ['b', ['other.requests.v1']]]))).toBe(true);
+    expect(sharedByOthers(new Map([['a', [HIGH]], ['b', ['images.requests.v2.high']]]))).toBe(true);
+  });
+
+  it('makes the assignor give every member every topic then, so each finds foreign topics and stops', async () => {
+    const cluster = {
+      addMultipleTargetTopics: async () => undefined,
+      findTopicPartitionMetadata: () => [{ partitionId: 0 }, { partitionId: 1 }],
+    } as unknown as Cluster;
+    const assignor = subscriptionAssignor({ cluster, groupId: 'g', logger: undefined as never });
+    const member = (memberId: string, topics: string[]) => ({ memberId, memberMetadata: assignor.protocol({ topics }).metadata });
+    const result = await assignor.assign({ members: [member('a', [NORMAL]), member('b', ['other.requests.v1'])], topics: [NORMAL] });
+    const decoded = Object.fromEntries(result.map((r) => [r.memberId, AssignerProtocol.MemberAssignment.decode(r.memberAssignment)?.assignment]));
+    expect(decoded.a).toEqual({ [NORMAL]: [0], 'other.requests.v1': [0] });
+    expect(decoded.b).toEqual({ [NORMAL]: [1], 'other.requests.v1': [1] });
   });
 });
