@@ -186,9 +186,15 @@ export function correctnessProbability(model: CorrectnessModel, f: Record<Correc
  */
 export function expectedCorrectness(topScores: readonly number[], predictedIndex: number, stats: ImageStats | undefined, c: ModelCalibration): number | null {
   const probability = calibratedTopProbability(topScores, c);
-  if (probability === null || !c.correctness || !stats) return probability;
+  if (probability === null) return null;
+  return modelCorrectness(probability, predictedIndex, stats, c) ?? probability;
+}
+
+/** P(correct) from the calibration's correctness model; undefined without the model or the image's quality features. */
+function modelCorrectness(probability: number, predictedIndex: number, stats: ImageStats | undefined, c: ModelCalibration): number | undefined {
+  if (!c.correctness || !stats) return undefined;
   const f = correctnessFeatures(probability, stats);
-  return f ? correctnessProbability(c.correctness, f, predictedIndex) : probability;
+  return f ? correctnessProbability(c.correctness, f, predictedIndex) : undefined;
 }
 
 /** The per-prediction scores the estimators use. */
@@ -203,10 +209,8 @@ export interface PredictionScores {
 export function predictionScores(topScores: readonly number[], c: ModelCalibration, image?: { predicted_index: number; stats: ImageStats }): PredictionScores | null {
   const d = calibratedDistribution(topScores, c);
   if (!d) return null;
-  const scores: PredictionScores = { probability: d.top[0]!, negative_entropy: negativeEntropy(d) };
-  const f = c.correctness && image ? correctnessFeatures(d.top[0]!, image.stats) : null;
-  if (f && c.correctness && image) scores.correctness = correctnessProbability(c.correctness, f, image.predicted_index);
-  return scores;
+  const correctness = image ? modelCorrectness(d.top[0]!, image.predicted_index, image.stats, c) : undefined;
+  return { probability: d.top[0]!, negative_entropy: negativeEntropy(d), ...(correctness !== undefined ? { correctness } : {}) };
 }
 
 /** The label-free accuracy estimators compared by drift-monitor/evaluation/label-free.ts. */
