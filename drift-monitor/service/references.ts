@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { MANIFEST_FILE } from '../../models/loader/model-location.ts';
 import { parseManifestJson } from '../../models/loader/parse-manifest.ts';
 import type { ModelManifest } from '../../models/manifest.ts';
-import type { CalibrationLookup, ModelCalibration } from '../analytics/label-free.ts';
+import { calibrationOf, type CalibrationLookup, type ModelCalibration } from '../analytics/label-free.ts';
 import type { ModelReference, ReferenceLookup } from '../analytics/reference.ts';
 
 const MODELS_DIR = fileURLToPath(new URL('../../models/', import.meta.url));
@@ -52,11 +52,8 @@ export async function loadReferences(paths: readonly string[]): Promise<LoadedRe
     const earlier = seen.get(key);
     if (earlier) throw new Error(`model ${key} has two manifests, ${earlier} and ${path}; list one of them in DRIFT_MANIFESTS`);
     seen.set(key, path);
-    if (manifest.calibration) {
-      const c = manifest.calibration;
-      // The correctness model, where the manifest has one, replaces the mean calibrated probability (label-free.ts).
-      calibrations.set(key, { temperature: c.temperature, num_classes: manifest.output.num_classes, ...(c.correctness ? { correctness: c.correctness } : {}) });
-    }
+    const calibration = calibrationOf(manifest);
+    if (calibration) calibrations.set(key, calibration);
     // A manifest without a reference leaves the model to the warm-up baseline (lookup answers undefined).
     if (manifest.reference) byModel.set(key, { reference: { labels: manifest.labels, reference: manifest.reference }, path });
   }
