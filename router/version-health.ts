@@ -115,7 +115,6 @@ export interface MonitorOptions {
   registry: Registry;
 }
 
-/** Polls the admin API for the versions being watched and keeps their health for `isDown`. */
 /**
  * The group's consumers of the version's first (normal) topic: a consumer process has a member per priority lane
  * (platform/consumer/laned-stream-loops.ts), and a member whose subscription cannot be read counts as one.
@@ -130,6 +129,7 @@ export function consumersOf(members: readonly Pick<MemberDescription, 'memberMet
   }).length;
 }
 
+/** Polls the admin API for the versions being watched and keeps their health for `isDown`. */
 export class VersionHealthMonitor {
   private readonly health = new Map<string, VersionHealth>();
   private timer: NodeJS.Timeout | undefined;

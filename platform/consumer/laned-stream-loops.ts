@@ -26,7 +26,6 @@ export interface LanedStreamLoopsOptions extends Omit<StreamLoopOptions, 'topics
 }
 
 export interface LanedStreamLoops {
-  loops: Record<Lane, StreamLoop>;
   /** Every lane's loop is ready. */
   ready(): boolean;
   /** Stops both loops (each finishes its chunk in flight). */
@@ -46,7 +45,6 @@ export async function startLanedStreamLoops(o: LanedStreamLoopsOptions): Promise
   }
   const loops: Record<Lane, StreamLoop> = { high: high.value, normal: normal.value };
   return {
-    loops,
     ready: () => LANES.every((lane) => loops[lane].ready()),
     async stop() {
       // A normal chunk waiting for its turn goes on to find its loop stopping.
