@@ -61,7 +61,7 @@ export async function serveModel(version: string): Promise<ServedModel> {
         const chunk = images.slice(start, start + BATCH);
         const stats = await Promise.all(chunk.map((bytes, slot) => preprocessInto(bytes, manifest.input, batch, slot, { maxPixels: 1_000_000 })));
         const predictions = await runBatch(session, manifest, batch, chunk.length, TOP_K);
-        out.push(...predictions.map((p, i) => ({ top: p.top, brightness: stats[i]!.brightness, contrast: stats[i]!.contrast, quality: stats[i]!.quality ?? null })));
+        out.push(...predictions.map((p, i) => ({ top: p.top, brightness: stats[i]!.brightness, contrast: stats[i]!.contrast, quality: stats[i]!.quality })));
       }
       return out;
     },

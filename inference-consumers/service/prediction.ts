@@ -65,7 +65,7 @@ export function buildPrediction(
     },
     input_stats: {
       width: stats.width, height: stats.height, channels: stats.channels, bytes: stats.bytes,
-      brightness: stats.brightness, contrast: stats.contrast, quality: stats.quality ?? null,
+      brightness: stats.brightness, contrast: stats.contrast, quality: stats.quality,
     },
     batch_size: meta.batchSize,
     submitted_at: request.submitted_at,

@@ -27,7 +27,7 @@ export interface InputStats extends PixelStats {
   /** Size of the encoded image. */
   bytes: number;
   /** Quality features of the model-input pixels (image-quality.ts); null under 3×3. */
-  quality?: ImageQuality | null;
+  quality: ImageQuality | null;
 }
 
 export async function preprocessInto(

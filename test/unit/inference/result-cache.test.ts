@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { entryBytes, readResultCacheSettings, ResultCache, resultKey, type CachedResult } from '../../../inference-consumers/service/result-cache.ts';
 import { readEnv } from '../platform/read-env.ts';
 
-const stats = { width: 28, height: 28, channels: 1, bytes: 300, brightness: 0.2, contrast: 0.3 };
+const stats = { width: 28, height: 28, channels: 1, bytes: 300, brightness: 0.2, contrast: 0.3, quality: null };
 const answer = (label: string): CachedResult => ({ top: [{ index: 1, label, score: 0.9 }], stats });
 const SHA = 'a'.repeat(64);
 
