@@ -115,25 +115,62 @@ function idleRound(o: Options) {
   }) as Promise<ReturnType<typeof summary>>;
 }
 
+/**
+ * Records the version's consumer group has committed on both lanes, and whether it has caught up with them. The
+ * backlog round waits on these (one admin call) instead of reading the predictions as they come: decoding thousands
+ * of predictions a second in this process would take CPU from the pipeline it measures on the same cores. The
+ * latencies come from the predictions' own timestamps, read once the run is over.
+ */
+async function groupProgress(h: PipelineHarness, groupId: string): Promise<{ committed: number; lag: number }> {
+  const topics = (['normal', 'high'] as const).map((lane) => h.clients.topics.requestsFor('v1', null, lane));
+  const [offsets, ends] = await Promise.all([
+    h.clients.admin.fetchOffsets({ groupId, topics }),
+    Promise.all(topics.map((topic) => h.clients.admin.fetchTopicOffsets(topic))),
+  ]);
+  let committed = 0;
+  let lag = 0;
+  topics.forEach((topic, i) => {
+    const done = offsets.find((o) => o.topic === topic)?.partitions ?? [];
+    for (const end of ends[i] ?? []) {
+      const at = Math.max(0, Number(done.find((d) => d.partition === end.partition)?.offset ?? 0));
+      committed += at;
+      lag += Math.max(0, Number(end.high) - at);
+    }
+  });
+  return { committed, lag };
+}
+
+async function waitForGroup(h: PipelineHarness, groupId: string, done: (p: { committed: number; lag: number }) => boolean, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const progress = await groupProgress(h, groupId);
+    if (done(progress)) return;
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms: the consumer group has committed ${progress.committed} records, ${progress.lag} to go`);
+    await sleep(250);
+  }
+}
+
 /** The same high requests while the backlog waits in the normal lane. */
 function backlogRound(o: Options) {
   return pipeline(o.delivery, o.uris, async (h, start) => {
-    const predictions = await h.collect<Prediction>(h.clients.topics.predictions);
     const { router, consumer } = await start();
     await h.publish(Array.from({ length: o.backlog }, (_, i) => newImageRequest(o.uris[i % o.uris.length] as string, { requestId: `normal-${i}`, source: 'bench' })));
     const until = Date.now() + 300_000;
     while (await routedCount(router) < o.backlog && Date.now() < until) await sleep(250);
     log('  backlog routed; consumer starting');
     await consumer();
+    const groupId = `${h.prefix}.inference-v1`;
     const highLane = await h.collect<RoutedRequest>(h.clients.topics.requestsFor('v1', null, 'high'));
     // The normal lane alone for a few seconds after warm-up: its capacity here.
-    await predictions.waitFor((items) => items.length >= WARMUP, 120_000);
+    await waitForGroup(h, groupId, (p) => p.committed >= WARMUP, 120_000);
     const aloneFrom = Date.now();
     await sleep(2_000);
     const aloneTo = Date.now();
     const { high, twins } = await publishHighStream({ uris: o.uris, rate: o.rate, seconds: o.seconds, tag: 'busy', twins: true });
     const highTo = Date.now();
     const total = o.backlog + high.length + twins.length;
+    await waitForGroup(h, groupId, (p) => p.lag === 0 && p.committed >= total, 600_000);
+    const predictions = await h.collect<Prediction>(h.clients.topics.predictions);
     await predictions.waitFor((items) => items.length >= total, 600_000, () => `${predictions.items.length} of ${total} predictions`);
     const normal = predictions.items.filter((p) => p.value.request_id.startsWith('normal-'));
     const lastNormal = Math.max(...normal.map((p) => p.value.predicted_at));

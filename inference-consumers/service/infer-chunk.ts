@@ -38,7 +38,7 @@ export function inferChunkProcessor(d: InferChunkDeps): ChunkProcessor {
       });
       return processBatch(
         decoded.map((x) => ({ message: x.message, request: x.value })),
-        { ...d.batch, model, signal: ctx.signal, progress: (item) => ctx.progress(item.message), tracer: spans },
+        { ...d.batch, model, signal: ctx.signal, progress: (item) => ctx.progress(item.message), checkpoint: ctx.checkpoint, tracer: spans },
       );
     }).catch((err: unknown) => {
       spans?.end(new Map(decoded.map((x) => [x.message, err as Error])));

@@ -42,6 +42,8 @@ export interface BatchDeps {
   signal: AbortSignal;
   /** An item has been fetched and preprocessed (or has failed on its own): it made progress. */
   progress: (item: BatchItem) => void;
+  /** Awaited before each item's fetch and before the model call (ChunkContext.checkpoint); absent: none. */
+  checkpoint?: () => Promise<void>;
   tensors: TensorPool;
   limits: PreprocessLimits;
   fetchConcurrency: number;
@@ -110,6 +112,7 @@ export async function processBatch(items: BatchItem[], deps: BatchDeps): Promise
       return !refused;
     });
     await mapWithConcurrency(pending, deps.fetchConcurrency, async (item) => {
+      await deps.checkpoint?.();
       if (deps.signal.aborted) return;
       // Checked again as each item's turn comes, since earlier fetches in the chunk take time too.
       const expired = expiryError(item.request, 'inference', Date.now(), deps.maxAgeMs ?? 0);
@@ -175,6 +178,7 @@ export async function processBatch(items: BatchItem[], deps: BatchDeps): Promise
     }));
     if (filled.length === 0) return { predictions: unexpired(answered, failed, deps.maxAgeMs ?? 0), failed, stageSeconds, inferred: 0, cache };
 
+    await deps.checkpoint?.();
     const t2 = performance.now();
     let results;
     try {

@@ -18,6 +18,11 @@ export interface ChunkContext {
   signal: AbortSignal;
   /** Tells the watchdog that this record has finished its own work (e.g. fetched and decoded). */
   progress(message: KafkaMessage): void;
+  /**
+   * Awaited before each record's own work and before the chunk's shared step: where a chunk of a lower-priority
+   * lane gives way to the higher lane (priority lanes), and at once elsewhere.
+   */
+  checkpoint(): Promise<void>;
 }
 
 export interface ProcessedChunk {
@@ -49,6 +54,8 @@ export interface IsolationOptions {
   isolateTotalStalls: boolean;
   /** Called each time a chunk is split or a record retried alone (a metric). */
   onIsolation?: (reason: 'exception' | 'stall') => void;
+  /** The processor's ChunkContext.checkpoint; absent: one that resolves at once. */
+  checkpoint?: () => Promise<void>;
 }
 
 /** The watchdog's verdict on a chunk. */
@@ -57,6 +64,8 @@ class Stalled extends Error {
     super(`no record made progress for ${timeoutMs} ms (CHUNK_TIMEOUT_MS)`);
   }
 }
+
+const resolved = (): Promise<void> => Promise.resolve();
 
 export const EMPTY_CHUNK: ProcessedChunk = { outputs: [], failed: [] };
 
@@ -97,6 +106,7 @@ function attempt(records: KafkaMessage[], processor: ChunkProcessor, o: Isolatio
         progressed.add(message);
         arm();
       },
+      checkpoint: o.checkpoint ?? resolved,
     };
     // A processor that throws synchronously is treated like one that rejects.
     Promise.resolve()

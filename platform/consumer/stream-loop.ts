@@ -18,6 +18,7 @@ import { DEAD_LETTER_OVERHEAD_BYTES, deadLetterRecords, type DeadLetterLimits, t
 import { PipelineError, SystemicError, type Stage } from '../errors.ts';
 import { HEADER, headersToStrings } from '../headers.ts';
 import type { Logger } from '../logger.ts';
+import { EventLoopTurns } from '../event-loop-turns.ts';
 import { maxRecordBytes, recordBytes, type OutgoingRecord } from '../produce-budget.ts';
 import type { AvroSerde } from '../schema-registry.ts';
 import type { Lane } from '../topics.ts';
@@ -177,19 +178,9 @@ export async function startStreamLoop(o: StreamLoopOptions): Promise<StreamLoop>
       `${err.component} failure: partition paused, the chunk is retried without dead-lettering its records`);
   };
 
-  const processChunk = async (chunk: KafkaMessage[], topic: string, partition: number): Promise<ChunkResult> => {
-    const processed = await processIsolated(chunk, o.process, {
-      topic, partition, stage: o.stage, timeoutMs: o.settings.chunkTimeoutMs,
-      isolateTotalStalls: (stalls.get(`${topic}/${partition}`) ?? 0) >= 2,
-      onIsolation: (reason) => metrics.isolations.inc({ group: o.groupId, reason }),
-    });
-    const { records, failed, dropped } = fitOutputs(processed, { topic, partition, stage: o.stage, budgetBytes: o.budgetBytes });
-    const dead = await deadLetterRecords(failed, { serde: o.serde, topic: o.dlqTopic, service: o.service, limits: deadLetterLimits });
-    return { records: [...records, ...dead], processed, failed, dropped };
-  };
-
   const lane = o.lane;
-  // The normal lane's chunks wait while a high batch is in progress.
+  // The normal lane's chunks wait while a high batch is in progress: before each chunk, and at each checkpoint
+  // inside one, which also lets the event loop read the high lane's fetch between two records' work.
   const normalTurn = async (scheduler: LaneScheduler): Promise<void> => {
     if (!scheduler.holdNormal()) return;
     const started = process.hrtime.bigint();
@@ -197,6 +188,25 @@ export async function startStreamLoop(o: StreamLoopOptions): Promise<StreamLoop>
     await scheduler.normalTurn();
     metrics.laneWaitSeconds.inc({ group: o.groupId }, Number(process.hrtime.bigint() - started) / 1e9);
   };
+  const turns = new EventLoopTurns();
+  const checkpoint = lane?.lane === 'normal'
+    ? async (): Promise<void> => {
+      await turns.next();
+      await normalTurn(lane.scheduler);
+    }
+    : undefined;
+  const processChunk = async (chunk: KafkaMessage[], topic: string, partition: number): Promise<ChunkResult> => {
+    const processed = await processIsolated(chunk, o.process, {
+      topic, partition, stage: o.stage, timeoutMs: o.settings.chunkTimeoutMs,
+      isolateTotalStalls: (stalls.get(`${topic}/${partition}`) ?? 0) >= 2,
+      onIsolation: (reason) => metrics.isolations.inc({ group: o.groupId, reason }),
+      ...(checkpoint ? { checkpoint } : {}),
+    });
+    const { records, failed, dropped } = fitOutputs(processed, { topic, partition, stage: o.stage, budgetBytes: o.budgetBytes });
+    const dead = await deadLetterRecords(failed, { serde: o.serde, topic: o.dlqTopic, service: o.service, limits: deadLetterLimits });
+    return { records: [...records, ...dead], processed, failed, dropped };
+  };
+
   const handler = createBatchHandler({
     delivery,
     ownership: (topic, partition) => tracker.ownedSince(topic, partition),

@@ -117,6 +117,31 @@ describe('processBatch', () => {
     expect(fetch).toHaveBeenCalledTimes(3);
   });
 
+  it('awaits the checkpoint before each fetch and before the model call, and does no record\'s work while it waits', async () => {
+    const events: string[] = [];
+    let open = deferred<void>();
+    const checkpoint = vi.fn(() => {
+      events.push('checkpoint');
+      return open.promise;
+    });
+    const fetch = vi.fn(async (): Promise<FetchOutcome> => {
+      events.push('fetch');
+      return { ok: true, bytes: await greyPng(100), attempts: 1 };
+    });
+    const { session, run } = fakeSession();
+    const result = processBatch([item(0), item(1), item(2)], deps({ fetch, model: model(session), fetchConcurrency: 1, checkpoint }));
+    await new Promise((r) => setTimeout(r, 20));
+    // Held at the first checkpoint: nothing fetched yet.
+    expect(events).toEqual(['checkpoint']);
+    open.resolve();
+    open = { promise: Promise.resolve(), resolve: () => undefined } as typeof open;
+    const { predictions } = await result;
+    expect(predictions).toHaveLength(3);
+    expect(checkpoint).toHaveBeenCalledTimes(4);
+    expect(events).toEqual(['checkpoint', 'fetch', 'checkpoint', 'fetch', 'checkpoint', 'fetch', 'checkpoint']);
+    expect(run).toHaveBeenCalledTimes(1);
+  });
+
   it('dead-letters an expired record as inference/Expired without fetching it, serving the others', async () => {
     const now = Date.now();
     const items = [

@@ -5,6 +5,7 @@ import {
   byTopic,
   maxRecordBytes,
   recordBytes,
+  PRODUCE_MAX_RECORDS,
   splitByBudget,
   type OutgoingRecord,
 } from '../../../platform/produce-budget.ts';
@@ -103,6 +104,12 @@ describe('splitByBudget', () => {
     const records = Array.from({ length: 20 }, () => record('t', size));
     expect(recordBytes(records[0] as OutgoingRecord)).toBe(1_000);
     expect(splitByBudget(records, budget).map((c) => c.length)).toEqual([9, 9, 2]);
+  });
+
+  it('holds at most PRODUCE_MAX_RECORDS records a call, however small they are', () => {
+    const small = Array.from({ length: 2 * PRODUCE_MAX_RECORDS + 5 }, () => record('t', 10));
+    expect(splitByBudget(small, 1_000_000).map((c) => c.length)).toEqual([PRODUCE_MAX_RECORDS, PRODUCE_MAX_RECORDS, 5]);
+    expect(splitByBudget(small.slice(0, 7), 1_000_000, 3).map((c) => c.length)).toEqual([3, 3, 1]);
   });
 
   it('accepts a record that exactly fills the budget on its own', () => {

@@ -62,7 +62,7 @@ describe('consumer spans name their consumer group', () => {
       limits: { maxUriBytes: 8_192, maxMetadataBytes: 16_384, maxAgeMs: 0 },
     });
     const records = [0, 1].map((i) => record(newImageRequest('file:///a.png', { requestId: `r${i}` }), i));
-    const chunk = await route(records, { topic: 't.requests', partition: 0, signal: new AbortController().signal, progress: () => {} });
+    const chunk = await route(records, { topic: 't.requests', partition: 0, signal: new AbortController().signal, progress: () => {}, checkpoint: async () => {} });
     expect(chunk.outputs).toHaveLength(2);
     const spans = consumerSpans();
     expect(spans.map((s) => s.name)).toEqual(['process t.requests', 'process t.requests']);
@@ -82,7 +82,7 @@ describe('consumer spans name their consumer group', () => {
     });
     // Routed to a version this consumer does not serve: dead letters, without a fetch or a model call.
     const records = [0, 1].map((i) => record({ request_id: `r${i}`, uri: 's3://images/x.png', model_version: 'v9' }, i));
-    const chunk = await infer(records, { topic: 't.requests.v1', partition: 1, signal: new AbortController().signal, progress: () => {} });
+    const chunk = await infer(records, { topic: 't.requests.v1', partition: 1, signal: new AbortController().signal, progress: () => {}, checkpoint: async () => {} });
     expect(chunk.failed.map((f) => f.error.errorClass)).toEqual(['UnknownVersion', 'UnknownVersion']);
     const finished = consumerSpans();
     expect(finished).toHaveLength(3);

@@ -27,7 +27,7 @@ function processor(maxAgeMs: number) {
   });
 }
 
-const ctx = { topic: 't.requests', partition: 0, signal: new AbortController().signal, progress: () => {} };
+const ctx = { topic: 't.requests', partition: 0, signal: new AbortController().signal, progress: () => {}, checkpoint: async () => {} };
 
 describe('router deadlines', () => {
   it('dead-letters an expired request as route/Expired and routes the rest, stamping REQUEST_MAX_AGE_MS into their deadline', async () => {

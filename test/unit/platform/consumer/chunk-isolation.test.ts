@@ -337,6 +337,21 @@ describe('processIsolated: watchdog', () => {
     expect(o.isolations).toEqual([]);
   });
 
+  it('hands the processor the checkpoint of its options, or one that resolves at once', async () => {
+    const seen: ChunkContext[] = [];
+    const processor: ChunkProcessor = async (chunk, ctx) => {
+      seen.push(ctx);
+      await ctx.checkpoint();
+      return outputsFor(chunk, []);
+    };
+    const checkpoint = vi.fn(async () => {});
+    await processIsolated(kafkaMessages(2), processor, options({ checkpoint }));
+    expect(checkpoint).toHaveBeenCalledTimes(1);
+    await processIsolated(kafkaMessages(2), processor, options());
+    expect(seen[1]?.checkpoint).not.toBe(checkpoint);
+    await expect(seen[1]?.checkpoint()).resolves.toBeUndefined();
+  });
+
   it('clears its timer when the processor finishes in time', async () => {
     const processor: ChunkProcessor = async (chunk) => outputsFor(chunk, []);
     await processIsolated(kafkaMessages(4), processor, options());
