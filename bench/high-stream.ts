@@ -23,9 +23,16 @@ export interface HighStreamPlan {
   tag: string;
   /** Each high request with the same image in the normal lane beside it (what it would wait for without lanes). */
   twins: boolean;
+  /**
+   * High requests (`<tag>-warm-<i>`) sent at the same rate before the measured ones: the first sends of a fresh
+   * producer and the first batches of the lane pay one-off costs (metadata, producer ids, the code's first run)
+   * that an upstream service running for a while does not.
+   */
+  warmup: number;
 }
 
 export interface HighStream {
+  warm: ImageRequest[];
   high: ImageRequest[];
   twins: ImageRequest[];
 }
@@ -48,10 +55,16 @@ async function publishInThisProcess(plan: HighStreamPlan): Promise<HighStream> {
   const clients = await connectClients(common, createLogger('bench-high-stream', 'warn', true));
   try {
     const publisher = new RequestPublisher(clients.producer, clients.serde, clients.topics);
-    const sent: HighStream = { high: [], twins: [] };
+    const sent: HighStream = { warm: [], high: [], twins: [] };
     const start = Date.now();
+    for (let w = 0; w < plan.warmup; w += 1) {
+      await sleep(Math.max(0, start + (w * 1000) / plan.rate - Date.now()));
+      const warm = newImageRequest(plan.uris[(w * 3) % plan.uris.length] as string, { requestId: `${plan.tag}-warm-${w}`, priority: 'high', source: 'bench' });
+      await publisher.publish([warm]);
+      sent.warm.push(warm);
+    }
     for (let i = 0; i < plan.rate * plan.seconds; i += 1) {
-      await sleep(Math.max(0, start + (i * 1000) / plan.rate - Date.now()));
+      await sleep(Math.max(0, start + ((plan.warmup + i) * 1000) / plan.rate - Date.now()));
       const uri = plan.uris[(i * 7) % plan.uris.length] as string;
       const high = newImageRequest(uri, { requestId: `${plan.tag}-high-${i}`, priority: 'high', source: 'bench' });
       const twin = newImageRequest(uri, { requestId: `${plan.tag}-twin-${i}`, source: 'bench' });

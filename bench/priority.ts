@@ -35,6 +35,8 @@ import { median, round1, round3 } from './rounding.ts';
 const USAGE = 'npx tsx bench/priority.ts [--backlog N (100000)] [--high-rate R (10)] [--high-s S (10)] [--rounds N (3)] [--delivery exactly-once|at-least-once]';
 const log = (line: string): void => { process.stderr.write(`${line}\n`); };
 const WARMUP = 128;
+/** High requests sent before the measured ones in both rounds (high-stream.ts), not counted. */
+const HIGH_WARMUP = 10;
 
 function quantile(xs: number[], q: number): number | null {
   if (xs.length === 0) return null;
@@ -109,9 +111,11 @@ function idleRound(o: Options) {
     const highLane = await h.collect<RoutedRequest>(h.clients.topics.requestsFor('v1', null, 'high'));
     await h.publish(Array.from({ length: WARMUP }, (_, i) => newImageRequest(o.uris[i % o.uris.length] as string, { source: 'bench' })));
     await predictions.waitFor((items) => items.length >= WARMUP, 120_000);
-    const { high } = await publishHighStream({ uris: o.uris, rate: o.rate, seconds: o.seconds, tag: 'idle', twins: false });
-    await predictions.waitFor((items) => items.length >= WARMUP + high.length, 120_000);
-    return { ...summary(latencies(high, predictions.items)), ...breakdown(high, highLane.items, predictions.items) };
+    // With the same normal-lane twins as the backlog round: the router then writes the same records (two per
+    // moment, one on each lane's topic, in one transaction) in both, and only the backlog differs.
+    const { warm, high, twins } = await publishHighStream({ uris: o.uris, rate: o.rate, seconds: o.seconds, tag: 'idle', twins: true, warmup: HIGH_WARMUP });
+    await predictions.waitFor((items) => items.length >= WARMUP + warm.length + high.length + twins.length, 120_000);
+    return { ...summary(latencies(high, predictions.items)), ...breakdown(high, highLane.items, predictions.items), warmup: summary(latencies(warm, predictions.items)) };
   }) as Promise<ReturnType<typeof summary>>;
 }
 
@@ -166,9 +170,9 @@ function backlogRound(o: Options) {
     const aloneFrom = Date.now();
     await sleep(2_000);
     const aloneTo = Date.now();
-    const { high, twins } = await publishHighStream({ uris: o.uris, rate: o.rate, seconds: o.seconds, tag: 'busy', twins: true });
+    const { warm, high, twins } = await publishHighStream({ uris: o.uris, rate: o.rate, seconds: o.seconds, tag: 'busy', twins: true, warmup: HIGH_WARMUP });
     const highTo = Date.now();
-    const total = o.backlog + high.length + twins.length;
+    const total = o.backlog + warm.length + high.length + twins.length;
     await waitForGroup(h, groupId, (p) => p.lag === 0 && p.committed >= total, 600_000);
     const predictions = await h.collect<Prediction>(h.clients.topics.predictions);
     await predictions.waitFor((items) => items.length >= total, 600_000, () => `${predictions.items.length} of ${total} predictions`);
@@ -181,7 +185,7 @@ function backlogRound(o: Options) {
     const normalDuring = between(highFrom, highEnd);
     const highDuring = predictions.items.filter((p) => p.value.request_id.includes('-high-') && p.value.predicted_at >= highFrom && p.value.predicted_at < highEnd).length;
     return {
-      high: { ...summary(latencies(counted, predictions.items)), ...breakdown(counted, highLane.items, predictions.items) },
+      high: { ...summary(latencies(counted, predictions.items)), ...breakdown(counted, highLane.items, predictions.items), warmup: summary(latencies(warm, predictions.items)) },
       // The same images sent at the same moments without priority: they wait behind the backlog.
       same_requests_normal_lane: summary(latencies(twins, predictions.items)),
       high_sent: high.length,
@@ -234,7 +238,7 @@ async function main(): Promise<void> {
       bench: 'priority',
       model: 'fashion-mnist-v1', pipeline: `router + 1 inference consumer, batch 32, ${values.delivery}`,
       backlog, high_rate_per_s: rate, high_seconds: seconds,
-      settings: { PRIORITY_NORMAL_MIN_SHARE: 0.2 },
+      settings: { PRIORITY_NORMAL_MIN_SHARE: Number(process.env.PRIORITY_NORMAL_MIN_SHARE ?? 0.2), PRIORITY_NORMAL_DUTY: Number(process.env.PRIORITY_NORMAL_DUTY ?? 0.3) },
       high_p95_ratio_median: medianOf(results.map((r) => r.high_p95_ratio)),
       normal_throughput_ratio_median: medianOf(results.map((r) => r.normal_throughput_ratio)),
       rounds: results,

@@ -3,11 +3,13 @@
  * (its normal topic and its high lane `<topic>.high`, laned-stream-loops.ts), each with its own fetch loop, so a
  * high request is fetched as soon as it is written, whatever the normal lane is doing. While a high batch is in
  * progress the normal lane waits before its next chunk (the chunk already running finishes), so the high chunk
- * has the CPU and the model to itself. The normal lane keeps a floor: while the high lane works it is still served
+ * has the CPU and the model to itself, and while the high lane is active the normal lane pauses between chunks
+ * (a duty cycle, `normalPauseMs`), leaving cores to the broker and the router that pass high requests on. The
+ * normal lane keeps a floor: while the high lane works it is still served
  * at least `normalMinShare` of the records, give or take one window of `windowRecords` (a credit, below), so a
  * flood of high requests slows the normal lane down but never stops it.
  *
- * Pure bookkeeping and promises: no timers, no Kafka calls.
+ * Pure bookkeeping and promises: no timers, no Kafka calls (the caller sleeps the pauses).
  */
 import type { EnvReader } from '../config.ts';
 import type { Lane } from '../topics.ts';
@@ -15,11 +17,21 @@ import type { Lane } from '../topics.ts';
 export interface LaneSettings {
   /** Share of the records served the normal lane keeps while the high lane is busy (0: none). */
   normalMinShare: number;
+  /** Share of the time the normal lane works while the high lane is active (1: no pauses). */
+  normalDuty: number;
 }
 
 export function readLaneSettings(env: EnvReader): LaneSettings {
-  return { normalMinShare: env.number('PRIORITY_NORMAL_MIN_SHARE', 0.2, { min: 0, max: 1 }) };
+  return {
+    normalMinShare: env.number('PRIORITY_NORMAL_MIN_SHARE', 0.2, { min: 0, max: 1 }),
+    normalDuty: env.number('PRIORITY_NORMAL_DUTY', 0.3, { min: 0.05, max: 1 }),
+  };
 }
+
+/** The high lane counts as active this long after its last batch. */
+export const HIGH_ACTIVE_MS = 1_000;
+/** A normal-lane pause is never longer than this, however long its chunk took. */
+export const MAX_NORMAL_PAUSE_MS = 200;
 
 export class LaneScheduler {
   /** High-lane batches in progress (fetched and not yet delivered). */
@@ -33,14 +45,18 @@ export class LaneScheduler {
    */
   private credit = 0;
 
-  constructor(private readonly o: { normalMinShare: number; windowRecords: number }) {}
+  /** When the last high-lane batch was done (ms, the caller's clock). */
+  private lastHighAt = -Infinity;
+
+  constructor(private readonly o: { normalMinShare: number; windowRecords: number; normalDuty?: number }) {}
 
   /** A high-lane batch started; call `highDone` when it is delivered (or failed). */
   highStarted(): void {
     this.highBusy += 1;
   }
 
-  highDone(): void {
+  highDone(now = Date.now()): void {
+    this.lastHighAt = now;
     this.highBusy = Math.max(0, this.highBusy - 1);
     if (this.highBusy === 0) this.wake();
   }
@@ -63,6 +79,18 @@ export class LaneScheduler {
   /** Whether a normal-lane chunk has to wait now: the high lane is busy and the normal lane had its share. */
   holdNormal(): boolean {
     return this.highBusy > 0 && !this.normalDue();
+  }
+
+  /**
+   * How long the normal lane pauses before its next chunk, after one that took `workedMs`: while the high lane is
+   * active (a batch in progress or done within HIGH_ACTIVE_MS), the normal lane works `normalDuty` of the time. A
+   * high request passes through the broker and the router before it reaches the consumer, and on a small machine
+   * their threads waited for a core the normal lane kept busy. No pause while the normal lane is below its share.
+   */
+  normalPauseMs(workedMs: number, now = Date.now()): number {
+    const duty = this.o.normalDuty ?? 1;
+    if (duty >= 1 || this.normalDue() || (this.highBusy === 0 && now - this.lastHighAt > HIGH_ACTIVE_MS)) return 0;
+    return Math.min(MAX_NORMAL_PAUSE_MS, Math.max(0, workedMs) * (1 - duty) / duty);
   }
 
   /** Resolves when a normal-lane chunk may start (at once unless the normal lane is held). */

@@ -33,7 +33,7 @@ export interface LanedStreamLoops {
 }
 
 export async function startLanedStreamLoops(o: LanedStreamLoopsOptions): Promise<LanedStreamLoops> {
-  const scheduler = new LaneScheduler({ normalMinShare: o.lanes.normalMinShare, windowRecords: LANE_WINDOW_CHUNKS * o.maxBatchSize });
+  const scheduler = new LaneScheduler({ ...o.lanes, windowRecords: LANE_WINDOW_CHUNKS * o.maxBatchSize });
   const start = (lane: Lane): Promise<StreamLoop> => startStreamLoop({
     ...o, kafka: lane === 'high' ? o.highLaneKafka() : o.kafka, topics: [o.topics[lane]], lane: { lane, scheduler }, logger: o.logger.child({ lane }),
   });

@@ -12,6 +12,8 @@
  *     normal lane waits between chunks while the high lane works, within the normal lane's minimum share.
  * Offsets are never committed before their outputs are acknowledged.
  */
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { DEAD_LETTER_OVERHEAD_BYTES, deadLetterRecords, type DeadLetterLimits, type FailedRecord } from '../dead-letter.ts';
@@ -181,12 +183,20 @@ export async function startStreamLoop(o: StreamLoopOptions): Promise<StreamLoop>
   const lane = o.lane;
   // The normal lane's chunks wait while a high batch is in progress: before each chunk, and at each checkpoint
   // inside one, which also lets the event loop read the high lane's fetch between two records' work.
-  const normalTurn = async (scheduler: LaneScheduler): Promise<void> => {
-    if (!scheduler.holdNormal()) return;
+  const normalTurn = async (scheduler: LaneScheduler, pauseMs = 0): Promise<void> => {
+    if (pauseMs <= 0 && !scheduler.holdNormal()) return;
     const started = process.hrtime.bigint();
     metrics.laneYields.inc({ group: o.groupId });
+    if (pauseMs > 0) await sleep(pauseMs);
     await scheduler.normalTurn();
     metrics.laneWaitSeconds.inc({ group: o.groupId }, Number(process.hrtime.bigint() - started) / 1e9);
+  };
+  // Before each normal chunk: the duty cycle's pause, measured on the time since the previous chunk started.
+  let lastChunkAt: number | undefined;
+  const chunkTurn = async (scheduler: LaneScheduler): Promise<void> => {
+    const now = performance.now();
+    await normalTurn(scheduler, lastChunkAt === undefined ? 0 : scheduler.normalPauseMs(now - lastChunkAt));
+    lastChunkAt = performance.now();
   };
   const turns = new EventLoopTurns();
   const checkpoint = lane?.lane === 'normal'
@@ -222,7 +232,7 @@ export async function startStreamLoop(o: StreamLoopOptions): Promise<StreamLoop>
     systemic: onSystemic,
     ...(o.onDeadLetters ? { onDeadLetters: o.onDeadLetters } : {}),
     ...(lane ? { served: (records: number) => lane.scheduler.served(lane.lane, records) } : {}),
-    ...(lane?.lane === 'normal' ? { turn: () => normalTurn(lane.scheduler) } : {}),
+    ...(lane?.lane === 'normal' ? { turn: () => chunkTurn(lane.scheduler) } : {}),
     logger: log,
   });
   // A high-lane batch holds the normal lane from when kafkajs hands it over until it is delivered.

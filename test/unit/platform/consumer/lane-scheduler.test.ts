@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LaneScheduler, readLaneSettings } from '../../../../platform/consumer/lane-scheduler.ts';
+import { HIGH_ACTIVE_MS, LaneScheduler, MAX_NORMAL_PAUSE_MS, readLaneSettings } from '../../../../platform/consumer/lane-scheduler.ts';
 import { EnvReader } from '../../../../platform/config.ts';
 
 function scheduler(normalMinShare = 0.2, windowRecords = 320): LaneScheduler {
@@ -105,11 +105,57 @@ describe('LaneScheduler', () => {
     expect(s.holdNormal()).toBe(false);
   });
 
-  it('reads PRIORITY_NORMAL_MIN_SHARE, refusing a share outside 0..1', () => {
-    expect(readLaneSettings(new EnvReader({}))).toEqual({ normalMinShare: 0.2 });
-    expect(readLaneSettings(new EnvReader({ PRIORITY_NORMAL_MIN_SHARE: '0.5' }))).toEqual({ normalMinShare: 0.5 });
-    const env = new EnvReader({ PRIORITY_NORMAL_MIN_SHARE: '1.5' });
-    readLaneSettings(env);
-    expect(() => env.done()).toThrow(/PRIORITY_NORMAL_MIN_SHARE/);
+  it('reads PRIORITY_NORMAL_MIN_SHARE and PRIORITY_NORMAL_DUTY, refusing values out of range', () => {
+    expect(readLaneSettings(new EnvReader({}))).toEqual({ normalMinShare: 0.2, normalDuty: 0.3 });
+    expect(readLaneSettings(new EnvReader({ PRIORITY_NORMAL_MIN_SHARE: '0.5', PRIORITY_NORMAL_DUTY: '1' }))).toEqual({ normalMinShare: 0.5, normalDuty: 1 });
+    for (const [name, value] of [['PRIORITY_NORMAL_MIN_SHARE', '1.5'], ['PRIORITY_NORMAL_DUTY', '0'], ['PRIORITY_NORMAL_DUTY', '2']]) {
+      const env = new EnvReader({ [name as string]: value as string });
+      readLaneSettings(env);
+      expect(() => env.done()).toThrow(new RegExp(name as string));
+    }
+  });
+});
+
+describe('LaneScheduler.normalPauseMs: the duty cycle while the high lane is active', () => {
+  const withDuty = (normalDuty: number, normalMinShare = 0.2): LaneScheduler => new LaneScheduler({ normalMinShare, windowRecords: 320, normalDuty });
+  /** The normal lane has had more than its share: its credit is spent. */
+  const pastShare = (s: LaneScheduler): LaneScheduler => {
+    for (let i = 0; i < 20; i += 1) s.served('normal', 32);
+    return s;
+  };
+
+  it('pauses as long as the chunk took at duty 0.5, and a quarter of it at duty 0.8, while a high batch is in progress', () => {
+    const half = pastShare(withDuty(0.5));
+    half.highStarted();
+    expect(half.normalPauseMs(40, 0)).toBeCloseTo(40);
+    const light = pastShare(withDuty(0.8));
+    light.highStarted();
+    expect(light.normalPauseMs(40, 0)).toBeCloseTo(10);
+  });
+
+  it('keeps pausing for HIGH_ACTIVE_MS after the last high batch, then stops', () => {
+    const s = pastShare(withDuty(0.5));
+    s.highStarted();
+    s.highDone(10_000);
+    expect(s.normalPauseMs(20, 10_000 + HIGH_ACTIVE_MS)).toBeCloseTo(20);
+    expect(s.normalPauseMs(20, 10_000 + HIGH_ACTIVE_MS + 1)).toBe(0);
+  });
+
+  it('never pauses with no high batch yet, at duty 1, or while the normal lane is below its share', () => {
+    expect(pastShare(withDuty(0.5)).normalPauseMs(50, 0)).toBe(0);
+    const off = pastShare(withDuty(1));
+    off.highStarted();
+    expect(off.normalPauseMs(50, 0)).toBe(0);
+    const owed = withDuty(0.5);
+    owed.highStarted();
+    owed.served('high', 320);
+    expect(owed.normalDue()).toBe(true);
+    expect(owed.normalPauseMs(50, 0)).toBe(0);
+  });
+
+  it('caps a pause at MAX_NORMAL_PAUSE_MS', () => {
+    const s = pastShare(withDuty(0.1));
+    s.highStarted();
+    expect(s.normalPauseMs(1_000, 0)).toBe(MAX_NORMAL_PAUSE_MS);
   });
 });

@@ -19,7 +19,7 @@ describe('startLanedStreamLoops', () => {
     const logger = { child: () => logger };
     const loops = await startLanedStreamLoops({
       kafka, highLaneKafka: () => ownKafka, groupId: 'g', topics: { normal: 'images.requests.v1', high: 'images.requests.v1.high' },
-      lanes: { normalMinShare: 0.2 }, maxBatchSize: 32, logger,
+      lanes: { normalMinShare: 0.2, normalDuty: 0.5 }, maxBatchSize: 32, logger,
     } as never);
     const byLane = Object.fromEntries(started.map((o) => [o.lane?.lane, o]));
     expect(byLane.normal?.topics).toEqual(['images.requests.v1']);
