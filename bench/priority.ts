@@ -22,6 +22,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Prediction } from '../inference-consumers/service/prediction.ts';
 import { exitWithUsage, parseCommandLine } from '../platform/cli-args.ts';
+import { EnvReader } from '../platform/config.ts';
+import { committedPosition, lagOf } from '../platform/consumer/lag-monitor.ts';
+import { readLaneSettings } from '../platform/consumer/lane-scheduler.ts';
 import { newImageRequest, type ImageRequest } from '../producers/image-request.ts';
 import { acquireStack } from '../stack/acquire-stack.ts';
 import { PipelineHarness, REPO_ROOT } from '../stack/pipeline-harness.ts';
@@ -136,9 +139,9 @@ async function groupProgress(h: PipelineHarness, groupId: string): Promise<{ com
   topics.forEach((topic, i) => {
     const done = offsets.find((o) => o.topic === topic)?.partitions ?? [];
     for (const end of ends[i] ?? []) {
-      const at = Math.max(0, Number(done.find((d) => d.partition === end.partition)?.offset ?? 0));
-      committed += at;
-      lag += Math.max(0, Number(end.high) - at);
+      const offset = done.find((d) => d.partition === end.partition)?.offset;
+      committed += Number(committedPosition(end, offset) - BigInt(end.low));
+      lag += lagOf(end, offset);
     }
   });
   return { committed, lag };
@@ -206,6 +209,8 @@ async function main(): Promise<void> {
   const seconds = Number(values['high-s']);
   const rounds = Number(values.rounds);
   if (!(Number.isInteger(backlog) && backlog >= 1_000 && rate > 0 && seconds > 0 && Number.isInteger(rounds) && rounds >= 1) || !['exactly-once', 'at-least-once'].includes(values.delivery)) exitWithUsage(USAGE, 'bad arguments');
+  // What the consumer it starts reads from this environment, read the same way.
+  const lanes = readLaneSettings(new EnvReader());
   const stack = await acquireStack(log);
   const load = [round1(loadavg()[0] ?? 0)];
   try {
@@ -238,7 +243,7 @@ async function main(): Promise<void> {
       bench: 'priority',
       model: 'fashion-mnist-v1', pipeline: `router + 1 inference consumer, batch 32, ${values.delivery}`,
       backlog, high_rate_per_s: rate, high_seconds: seconds,
-      settings: { PRIORITY_NORMAL_MIN_SHARE: Number(process.env.PRIORITY_NORMAL_MIN_SHARE ?? 0.2), PRIORITY_NORMAL_DUTY: Number(process.env.PRIORITY_NORMAL_DUTY ?? 0.3) },
+      settings: { PRIORITY_NORMAL_MIN_SHARE: lanes.normalMinShare, PRIORITY_NORMAL_DUTY: lanes.normalDuty },
       high_p95_ratio_median: medianOf(results.map((r) => r.high_p95_ratio)),
       normal_throughput_ratio_median: medianOf(results.map((r) => r.normal_throughput_ratio)),
       rounds: results,

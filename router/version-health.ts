@@ -14,6 +14,7 @@ import { AssignerProtocol, type Admin, type MemberDescription } from 'kafkajs';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { EnvReader } from '../platform/config.ts';
 import type { Logger } from '../platform/logger.ts';
+import { lagOf } from '../platform/consumer/lag-monitor.ts';
 
 export interface HealthPolicy {
   noMembersMs: number;
@@ -96,11 +97,8 @@ export function observeHealth(previous: VersionHealth, o: HealthObservation, pol
 
 /** Pure: records waiting on one topic; no committed offset yet (-1) counts everything from the log start. */
 export function topicLag(ends: readonly { partition: number; high: string; low: string }[], committed: readonly { partition: number; offset: string }[]): number {
-  const committedBy = new Map(committed.map((p) => [p.partition, Number(p.offset)]));
-  return ends.reduce((sum, p) => {
-    const position = committedBy.get(p.partition) ?? -1;
-    return sum + Math.max(0, Number(p.high) - (position >= 0 ? position : Number(p.low)));
-  }, 0);
+  const committedBy = new Map(committed.map((p) => [p.partition, p.offset]));
+  return ends.reduce((sum, p) => sum + lagOf(p, committedBy.get(p.partition)), 0);
 }
 
 export interface MonitorOptions {
